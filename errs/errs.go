@@ -1,0 +1,77 @@
+// Package errs defines the catalog's domain errors. Every layer returns these;
+// the HTTP layer maps each Kind to an Iceberg error response in one place
+// (server/errors.go), so no caller ever inspects message text.
+package errs
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies a domain error. Each kind corresponds to exactly one
+// Iceberg error type and HTTP status.
+type Kind int
+
+const (
+	// Internal is a failure the client cannot fix; it maps to 500.
+	Internal Kind = iota
+	BadRequest
+	NotAuthorized
+	Forbidden
+	NotFound // a resource other than namespace/table/view (metadata file, plan)
+	NoSuchNamespace
+	NoSuchTable
+	NoSuchView
+	AlreadyExists
+	NamespaceNotEmpty
+	CommitFailed
+	CommitStateUnknown
+	Unprocessable // well-formed request that cannot be applied (422)
+	NotImplemented
+	ServiceUnavailable
+	UnsupportedMediaType
+	PayloadTooLarge
+	MethodNotAllowed
+	NotAcceptable
+)
+
+// Error is a domain error: a kind and a message meant for the client.
+type Error struct {
+	Kind    Kind
+	Message string
+	Err     error // optional cause; logged, never sent to the client
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns an error of kind k with a formatted client-facing message.
+func New(k Kind, format string, args ...any) error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an error of kind k that keeps cause for logs and errors.Is.
+func Wrap(k Kind, cause error, format string, args ...any) error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...), Err: cause}
+}
+
+// KindOf reports the kind of err; errors that are not domain errors are Internal.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Internal
+}
+
+// Is reports whether err is a domain error of kind k.
+func Is(err error, k Kind) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == k
+}

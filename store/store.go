@@ -1,0 +1,153 @@
+// Package store is the catalog's persistence boundary. Backends (PostgreSQL in
+// store/postgres, embedded SQLite in store/sqlite) implement Store; the shared
+// suite in store/storetest is what makes them interchangeable.
+//
+// Everything here is about rows, not Iceberg semantics: metadata documents are
+// opaque bytes, compared and swapped by version. Transactions, lock timeouts
+// and the translation of driver errors into errs kinds live in the backends.
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// NamespaceSeparator joins namespace levels into one key, as the REST spec
+// does in paths (%1F). A level may therefore contain dots.
+const NamespaceSeparator = "\x1f"
+
+// Kind says whether an entity is a table or a view. Tables and views share one
+// name space per namespace, so both live in one relation with a unique key.
+type Kind string
+
+const (
+	KindTable Kind = "table"
+	KindView  Kind = "view"
+)
+
+// Ident names a table or view.
+type Ident struct {
+	Warehouse string
+	Namespace []string
+	Name      string
+}
+
+// NamespaceKey is the joined form of the namespace levels.
+func (i Ident) NamespaceKey() string { return strings.Join(i.Namespace, NamespaceSeparator) }
+
+// String renders the identifier the way Iceberg clients print it (ns.tbl).
+func (i Ident) String() string { return strings.Join(append(append([]string{}, i.Namespace...), i.Name), ".") }
+
+// Namespace is a stored namespace.
+type Namespace struct {
+	Levels     []string
+	Properties map[string]string
+}
+
+// Entity is a stored table or view: the pointer to its current metadata file
+// and the bytes of that file, so loads need no object-store round trip.
+type Entity struct {
+	Ident            Ident
+	Kind             Kind
+	MetadataLocation string
+	Metadata         []byte
+	// Version increases by one on every commit; commits compare it to detect
+	// that another writer won.
+	Version int64
+}
+
+// Page is a keyset page request: names strictly after After, at most Limit
+// (Limit <= 0 means no limit).
+type Page struct {
+	After string
+	Limit int
+}
+
+// PropertyChange is the outcome of UpdateNamespaceProperties.
+type PropertyChange struct {
+	Updated []string
+	Removed []string
+	Missing []string
+}
+
+// Commit is one entity's part of an atomic commit. With Create set the entity
+// must not exist yet (stage-create + assert-create); otherwise its version
+// must still equal BaseVersion.
+type Commit struct {
+	Ident            Ident
+	Kind             Kind
+	Create           bool
+	BaseVersion      int64
+	MetadataLocation string
+	Metadata         []byte
+}
+
+// IdempotencyRecord is the stored outcome of a mutation sent with an
+// Idempotency-Key header.
+type IdempotencyRecord struct {
+	Key         string
+	Operation   string
+	RequestHash string
+	Status      int
+	Body        []byte
+	Done        bool
+	ExpiresAt   time.Time
+}
+
+// PurgeJob asks for every file of a dropped table or view to be deleted.
+type PurgeJob struct {
+	ID               int64
+	Location         string // the entity's base location
+	MetadataLocation string
+	Metadata         []byte // last metadata, to find manifests and data files
+	Attempts         int
+}
+
+// Store is implemented by every backend. Errors are errs kinds:
+// NoSuchNamespace, NoSuchTable / NoSuchView (by kind), AlreadyExists,
+// NamespaceNotEmpty, CommitFailed (a version moved or a created entity
+// appeared), ServiceUnavailable (database unreachable or lock timeout
+// exhausted), Internal otherwise.
+type Store interface {
+	Ping(ctx context.Context) error
+	Close() error
+
+	CreateNamespace(ctx context.Context, warehouse string, ns Namespace) error
+	GetNamespace(ctx context.Context, warehouse string, levels []string) (Namespace, error)
+	NamespaceExists(ctx context.Context, warehouse string, levels []string) (bool, error)
+	// ListNamespaces returns the namespaces one level below parent (top level
+	// when parent is empty), ordered by joined name.
+	ListNamespaces(ctx context.Context, warehouse string, parent []string, page Page) ([]Namespace, error)
+	UpdateNamespaceProperties(ctx context.Context, warehouse string, levels []string, removals []string, updates map[string]string) (PropertyChange, error)
+	// DropNamespace fails with NamespaceNotEmpty while the namespace holds
+	// tables, views or child namespaces.
+	DropNamespace(ctx context.Context, warehouse string, levels []string) error
+
+	CreateEntity(ctx context.Context, e Entity) error
+	GetEntity(ctx context.Context, kind Kind, id Ident) (Entity, error)
+	EntityExists(ctx context.Context, kind Kind, id Ident) (bool, error)
+	// ListEntities returns identifiers of one kind in a namespace ordered by name.
+	ListEntities(ctx context.Context, kind Kind, warehouse string, namespace []string, page Page) ([]Ident, error)
+	RenameEntity(ctx context.Context, kind Kind, from, to Ident) error
+	// DropEntity removes the entity and returns it as it was. With purge set,
+	// a purge job for the entity's files is queued in the same transaction.
+	DropEntity(ctx context.Context, kind Kind, id Ident, purge bool) (Entity, error)
+	// Commit applies all commits or none. Rows are locked in a deterministic
+	// order so concurrent multi-entity commits cannot deadlock.
+	Commit(ctx context.Context, commits []Commit) error
+
+	// BeginIdempotent records key as in flight. It returns the existing record
+	// and false when the key is already known (done or in flight).
+	BeginIdempotent(ctx context.Context, rec IdempotencyRecord) (IdempotencyRecord, bool, error)
+	FinishIdempotent(ctx context.Context, rec IdempotencyRecord) error
+	AbandonIdempotent(ctx context.Context, key string) error
+	PruneIdempotent(ctx context.Context, before time.Time) (int64, error)
+
+	// ClaimPurgeJobs leases up to n due jobs until leaseUntil so that only
+	// one node works on a job at a time.
+	ClaimPurgeJobs(ctx context.Context, n int, now, leaseUntil time.Time) ([]PurgeJob, error)
+	CompletePurgeJob(ctx context.Context, id int64) error
+	// RetryPurgeJob records a failed attempt and makes the job due again at retryAt.
+	RetryPurgeJob(ctx context.Context, id int64, retryAt time.Time, lastError string) error
+}
