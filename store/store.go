@@ -37,7 +37,9 @@ type Ident struct {
 func (i Ident) NamespaceKey() string { return strings.Join(i.Namespace, NamespaceSeparator) }
 
 // String renders the identifier the way Iceberg clients print it (ns.tbl).
-func (i Ident) String() string { return strings.Join(append(append([]string{}, i.Namespace...), i.Name), ".") }
+func (i Ident) String() string {
+	return strings.Join(append(append([]string{}, i.Namespace...), i.Name), ".")
+}
 
 // Namespace is a stored namespace.
 type Namespace struct {
@@ -58,7 +60,9 @@ type Entity struct {
 }
 
 // Page is a keyset page request: names strictly after After, at most Limit
-// (Limit <= 0 means no limit).
+// (Limit <= 0 means no limit). For ListEntities After is an entity name; for
+// ListNamespaces it is the last level of the last namespace of the previous
+// page (the name within the parent).
 type Page struct {
 	After string
 	Limit int
@@ -106,9 +110,11 @@ type PurgeJob struct {
 
 // Store is implemented by every backend. Errors are errs kinds:
 // NoSuchNamespace, NoSuchTable / NoSuchView (by kind), AlreadyExists,
-// NamespaceNotEmpty, CommitFailed (a version moved or a created entity
-// appeared), ServiceUnavailable (database unreachable or lock timeout
-// exhausted), Internal otherwise.
+// NamespaceNotEmpty, CommitFailed (a version moved, a created entity
+// appeared, or Commit's lock-timeout retries ran out), CommitStateUnknown
+// (the connection failed while Commit was committing), ServiceUnavailable
+// (database unreachable, or another write's lock-timeout retries ran out),
+// BadRequest (malformed identifiers), Internal otherwise.
 type Store interface {
 	Ping(ctx context.Context) error
 	Close() error

@@ -1,0 +1,840 @@
+// Package config builds Bingsan's configuration for `bingsan serve` and
+// `bingsan migrate`.
+//
+// Every setting has one dotted key name, used in all sources:
+//
+//	YAML file   store: {postgres: {max-conns: 32}}
+//	flag        --store.postgres.max-conns=32
+//	environment BINGSAN_STORE_POSTGRES_MAX_CONNS=32
+//
+// Sources are applied in order defaults < YAML file < environment < flags, so
+// a flag beats an environment variable, which beats the file. The file is
+// optional; its path comes from --config or BINGSAN_CONFIG.
+//
+// Each key is declared once, in the keys table below; flags, environment
+// variables, YAML decoding, validation and the documentation are all driven
+// from that table.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the complete configuration. Byte sizes are int64 byte counts;
+// maps are never nil in a Config returned by Default or Load.
+type Config struct {
+	Listen      string
+	DataDir     string
+	Log         LogConfig
+	Store       StoreConfig
+	Warehouse   WarehouseConfig
+	Server      ServerConfig
+	Catalog     CatalogConfig
+	Commit      CommitConfig
+	Idempotency IdempotencyConfig
+	Purge       PurgeConfig
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	Level  string // debug, info, warn or error
+	Format string // text or json
+}
+
+// StoreConfig selects and configures the catalog metadata store.
+type StoreConfig struct {
+	Driver         string // sqlite or postgres
+	SQLite         SQLiteConfig
+	Postgres       PostgresConfig
+	MigrateOnStart bool
+}
+
+// SQLiteConfig configures the sqlite driver.
+type SQLiteConfig struct {
+	Path string
+}
+
+// PostgresConfig configures the postgres driver.
+type PostgresConfig struct {
+	DSN      string
+	MaxConns int
+}
+
+// WarehouseConfig describes the warehouse served by the catalog.
+type WarehouseConfig struct {
+	Name     string
+	Location string
+}
+
+// ServerConfig configures the HTTP server.
+type ServerConfig struct {
+	MaxBodyBytes    int64
+	ReadTimeout     time.Duration
+	WriteTimeout    time.Duration
+	IdleTimeout     time.Duration
+	ShutdownTimeout time.Duration
+}
+
+// CatalogConfig holds the properties returned by GET /v1/config.
+type CatalogConfig struct {
+	Defaults  map[string]string
+	Overrides map[string]string
+}
+
+// CommitConfig bounds table commits.
+type CommitConfig struct {
+	LockTimeout    time.Duration
+	MaxRetries     int
+	RetryBaseDelay time.Duration
+	RetryMaxDelay  time.Duration
+	Timeout        time.Duration // total bound for one commit, retries included
+}
+
+// IdempotencyConfig configures idempotency-key handling.
+type IdempotencyConfig struct {
+	Lifetime time.Duration
+}
+
+// PurgeConfig configures the background purge of dropped tables' files.
+type PurgeConfig struct {
+	Interval    time.Duration
+	MaxAttempts int
+}
+
+// KeyInfo describes one configuration key.
+type KeyInfo struct {
+	Name        string   // dotted key, e.g. "store.driver"; the flag is "--" + Name
+	Env         string   // environment variable, e.g. "BINGSAN_STORE_DRIVER"
+	Type        string   // string, bool, int, duration, size or map
+	Default     string   // default rendered in the syntax flags and env accept
+	Description string   // one sentence or two, markdown allowed
+	Values      []string // allowed values, for enumerated strings
+}
+
+// EnvPrefix starts every environment variable read by Load.
+const EnvPrefix = "BINGSAN_"
+
+// TestEnvPrefix marks variables for test harnesses; configuration ignores them.
+const TestEnvPrefix = "BINGSAN_TEST_"
+
+// ConfigEnv names the YAML file when --config is not given.
+const ConfigEnv = EnvPrefix + "CONFIG"
+
+const (
+	defaultDataDir     = "./bingsan-data"
+	derivedSQLitePath  = "<data-dir>/catalog.db"
+	derivedWarehouse   = "file://<absolute data-dir>/warehouse"
+	keySQLitePath      = "store.sqlite.path"
+	keyWarehouseLoc    = "warehouse.location"
+	sqliteFileName     = "catalog.db"
+	warehouseDirectory = "warehouse"
+)
+
+// rule is a constraint Validate checks for a single key.
+type rule int
+
+const (
+	anyValue    rule = iota
+	nonEmpty         // strings
+	hostPort         // strings: host:port
+	positive         // ints, durations, sizes: > 0
+	nonNegative      // ints, durations, sizes: >= 0
+)
+
+// key declares one configuration key. field returns a pointer into a Config:
+// *string, *bool, *int, *time.Duration, *int64 (a byte size) or
+// *map[string]string; the pointer type decides how values are parsed.
+type key struct {
+	name    string
+	desc    string
+	def     any // default value, of the field's type; nil for derived keys
+	derived string
+	values  []string
+	rule    rule
+	field   func(*Config) any
+}
+
+var keys = []key{
+	{name: "listen", def: "127.0.0.1:8181", rule: hostPort,
+		desc:  "TCP address (`host:port`) the HTTP server listens on.",
+		field: func(c *Config) any { return &c.Listen }},
+	{name: "data-dir", def: defaultDataDir, rule: nonEmpty,
+		desc:  "Directory for local state. `store.sqlite.path` and `warehouse.location` default to locations under it.",
+		field: func(c *Config) any { return &c.DataDir }},
+
+	{name: "log.level", def: "info", values: []string{"debug", "info", "warn", "error"},
+		desc:  "Minimum level of log records written.",
+		field: func(c *Config) any { return &c.Log.Level }},
+	{name: "log.format", def: "text", values: []string{"text", "json"},
+		desc:  "Log output format.",
+		field: func(c *Config) any { return &c.Log.Format }},
+
+	{name: "store.driver", def: "sqlite", values: []string{"sqlite", "postgres"},
+		desc:  "Database that holds the catalog.",
+		field: func(c *Config) any { return &c.Store.Driver }},
+	{name: keySQLitePath, derived: derivedSQLitePath,
+		desc:  "SQLite database file, used when `store.driver` is `sqlite`.",
+		field: func(c *Config) any { return &c.Store.SQLite.Path }},
+	{name: "store.postgres.dsn", def: "",
+		desc:  "PostgreSQL connection string (e.g. `postgres://user:pass@host:5432/bingsan`); required when `store.driver` is `postgres`.",
+		field: func(c *Config) any { return &c.Store.Postgres.DSN }},
+	{name: "store.postgres.max-conns", def: 16, rule: positive,
+		desc:  "Maximum number of open PostgreSQL connections.",
+		field: func(c *Config) any { return &c.Store.Postgres.MaxConns }},
+	{name: "store.migrate-on-start", def: true,
+		desc:  "Apply pending schema migrations when `bingsan serve` starts.",
+		field: func(c *Config) any { return &c.Store.MigrateOnStart }},
+
+	{name: "warehouse.name", def: "default", rule: nonEmpty,
+		desc:  "Name of the warehouse this catalog serves.",
+		field: func(c *Config) any { return &c.Warehouse.Name }},
+	{name: keyWarehouseLoc, derived: derivedWarehouse, rule: nonEmpty,
+		desc:  "Base location (URI) under which new namespaces and tables are placed.",
+		field: func(c *Config) any { return &c.Warehouse.Location }},
+
+	{name: "server.max-body-bytes", def: int64(16 << 20), rule: positive,
+		desc:  "Largest request body accepted; larger requests are rejected.",
+		field: func(c *Config) any { return &c.Server.MaxBodyBytes }},
+	{name: "server.read-timeout", def: 30 * time.Second, rule: nonNegative,
+		desc:  "Maximum time to read a whole request, body included (`0` = no limit).",
+		field: func(c *Config) any { return &c.Server.ReadTimeout }},
+	{name: "server.write-timeout", def: 30 * time.Second, rule: nonNegative,
+		desc:  "Maximum time to write a response (`0` = no limit).",
+		field: func(c *Config) any { return &c.Server.WriteTimeout }},
+	{name: "server.idle-timeout", def: 120 * time.Second, rule: nonNegative,
+		desc:  "How long an idle keep-alive connection stays open (`0` = use `server.read-timeout`).",
+		field: func(c *Config) any { return &c.Server.IdleTimeout }},
+	{name: "server.shutdown-timeout", def: 15 * time.Second, rule: positive,
+		desc:  "How long a graceful shutdown waits for in-flight requests.",
+		field: func(c *Config) any { return &c.Server.ShutdownTimeout }},
+
+	{name: "catalog.defaults", def: map[string]string{},
+		desc:  "Properties returned as `defaults` by `GET /v1/config`; clients apply them unless they set their own.",
+		field: func(c *Config) any { return &c.Catalog.Defaults }},
+	{name: "catalog.overrides", def: map[string]string{},
+		desc:  "Properties returned as `overrides` by `GET /v1/config`; they take precedence over client settings.",
+		field: func(c *Config) any { return &c.Catalog.Overrides }},
+
+	{name: "commit.lock-timeout", def: 5 * time.Second, rule: positive,
+		desc:  "How long one commit attempt waits for the table's lock.",
+		field: func(c *Config) any { return &c.Commit.LockTimeout }},
+	{name: "commit.max-retries", def: 5, rule: nonNegative,
+		desc:  "Retries of a commit that lost a race with a concurrent commit (`0` = no retries).",
+		field: func(c *Config) any { return &c.Commit.MaxRetries }},
+	{name: "commit.retry-base-delay", def: 10 * time.Millisecond, rule: positive,
+		desc:  "Backoff before the first commit retry; it grows exponentially up to `commit.retry-max-delay`.",
+		field: func(c *Config) any { return &c.Commit.RetryBaseDelay }},
+	{name: "commit.retry-max-delay", def: time.Second, rule: positive,
+		desc:  "Largest backoff between commit retries; must be at least `commit.retry-base-delay`.",
+		field: func(c *Config) any { return &c.Commit.RetryMaxDelay }},
+	{name: "commit.timeout", def: 30 * time.Second, rule: positive,
+		desc:  "Total time bound for one commit, retries included.",
+		field: func(c *Config) any { return &c.Commit.Timeout }},
+
+	{name: "idempotency.lifetime", def: 30 * time.Minute, rule: positive,
+		desc:  "How long idempotency keys are remembered; advertised to clients by `GET /v1/config`.",
+		field: func(c *Config) any { return &c.Idempotency.Lifetime }},
+	{name: "purge.interval", def: 10 * time.Second, rule: positive,
+		desc:  "How often the background worker looks for purge work (files of tables dropped with `purgeRequested`).",
+		field: func(c *Config) any { return &c.Purge.Interval }},
+	{name: "purge.max-attempts", def: 10, rule: positive,
+		desc:  "Attempts at purging one table's files before the job is abandoned.",
+		field: func(c *Config) any { return &c.Purge.MaxAttempts }},
+}
+
+// envName maps a dotted key to its environment variable.
+func envName(name string) string {
+	return EnvPrefix + strings.NewReplacer(".", "_", "-", "_").Replace(strings.ToUpper(name))
+}
+
+func lookupKey(name string) *key {
+	for i := range keys {
+		if keys[i].name == name {
+			return &keys[i]
+		}
+	}
+	return nil
+}
+
+// typeName names the value syntax a key accepts.
+func (k *key) typeName() string {
+	switch k.field(&Config{}).(type) {
+	case *string:
+		return "string"
+	case *bool:
+		return "bool"
+	case *int:
+		return "int"
+	case *time.Duration:
+		return "duration"
+	case *int64:
+		return "size"
+	case *map[string]string:
+		return "map"
+	}
+	panic("config: unsupported field type for " + k.name)
+}
+
+// set parses s and stores it in k's field of c. The error describes the
+// problem with s but names neither key nor value; callers add both.
+func (k *key) set(c *Config, s string) error {
+	switch p := k.field(c).(type) {
+	case *string:
+		*p = s
+	case *bool:
+		v, err := strconv.ParseBool(strings.TrimSpace(s))
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		*p = v
+	case *int:
+		v, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return errors.New("want an integer")
+		}
+		*p = v
+	case *time.Duration:
+		v, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil {
+			return errors.New("want a duration such as 5s, 250ms or 1m30s")
+		}
+		*p = v
+	case *int64:
+		v, err := parseSize(s)
+		if err != nil {
+			return err
+		}
+		*p = v
+	case *map[string]string:
+		v, err := parseMap(s)
+		if err != nil {
+			return err
+		}
+		*p = v
+	default:
+		panic("config: unsupported field type for " + k.name)
+	}
+	return nil
+}
+
+// format renders the value of k's field in c in the syntax set accepts.
+func (k *key) format(c *Config) string {
+	switch p := k.field(c).(type) {
+	case *string:
+		return *p
+	case *bool:
+		return strconv.FormatBool(*p)
+	case *int:
+		return strconv.Itoa(*p)
+	case *time.Duration:
+		return formatDuration(*p)
+	case *int64:
+		return formatSize(*p)
+	case *map[string]string:
+		return formatMap(*p)
+	}
+	panic("config: unsupported field type for " + k.name)
+}
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10},
+	{"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1},
+}
+
+// parseSize accepts a byte count, optionally followed by a unit: B, KB, MB,
+// GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024); units are
+// case-insensitive.
+func parseSize(s string) (int64, error) {
+	bad := errors.New("want a byte count such as 1048576 or 16MiB (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")
+	s = strings.TrimSpace(s)
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, bad
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil {
+		return 0, bad
+	}
+	unit := strings.TrimSpace(s[i:])
+	mult := int64(1)
+	if unit != "" {
+		found := false
+		for _, u := range sizeUnits {
+			if strings.EqualFold(unit, u.suffix) {
+				mult, found = u.mult, true
+				break
+			}
+		}
+		if !found {
+			return 0, bad
+		}
+	}
+	if n > math.MaxInt64/mult {
+		return 0, errors.New("size is too large")
+	}
+	return n * mult, nil
+}
+
+func formatSize(n int64) string {
+	for _, u := range sizeUnits[:4] {
+		if n != 0 && n%u.mult == 0 {
+			return strconv.FormatInt(n/u.mult, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// formatDuration is time.Duration.String without zero tails: "2m", not "2m0s".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// parseMap parses "k=v,k2=v2". Blanks around keys and values and empty
+// entries are ignored; a value may contain "=" but not ",".
+func parseMap(s string) (map[string]string, error) {
+	m := map[string]string{}
+	for entry := range strings.SplitSeq(s, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(entry, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("entry %q is not key=value (want k=v,k2=v2)", entry)
+		}
+		m[k] = strings.TrimSpace(v)
+	}
+	return m, nil
+}
+
+func formatMap(m map[string]string) string {
+	var b strings.Builder
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k + "=" + m[k])
+	}
+	return b.String()
+}
+
+// base returns the defaults with derived keys left empty.
+func base() Config {
+	var c Config
+	for i := range keys {
+		k := &keys[i]
+		if k.derived != "" {
+			continue
+		}
+		def := k.def
+		if m, ok := def.(map[string]string); ok {
+			def = maps.Clone(m) // each Config owns its maps
+		}
+		// Panics at the first use if def's type does not match the field's.
+		reflect.ValueOf(k.field(&c)).Elem().Set(reflect.ValueOf(def))
+	}
+	return c
+}
+
+// derive fills the keys derived from data-dir that no source set.
+func derive(c *Config, set map[string]bool) {
+	if !set[keySQLitePath] {
+		c.Store.SQLite.Path = filepath.Join(c.DataDir, sqliteFileName)
+	}
+	if !set[keyWarehouseLoc] {
+		dir, err := filepath.Abs(c.DataDir)
+		if err != nil {
+			dir = filepath.Clean(c.DataDir)
+		}
+		dir = filepath.ToSlash(dir)
+		if !strings.HasPrefix(dir, "/") {
+			dir = "/" + dir // Windows: file:///C:/...
+		}
+		c.Warehouse.Location = "file://" + strings.TrimSuffix(dir, "/") + "/" + warehouseDirectory
+	}
+}
+
+// Default returns the default configuration, with the derived paths resolved
+// against the default data directory (and the working directory).
+func Default() Config {
+	c := base()
+	derive(&c, nil)
+	return c
+}
+
+// Keys lists every key with its type, default and description, in
+// declaration order.
+func Keys() []KeyInfo {
+	def := base()
+	out := make([]KeyInfo, 0, len(keys))
+	for i := range keys {
+		k := &keys[i]
+		d := k.derived
+		if d == "" {
+			d = k.format(&def)
+		}
+		out = append(out, KeyInfo{
+			Name:        k.name,
+			Env:         envName(k.name),
+			Type:        k.typeName(),
+			Default:     d,
+			Description: k.desc,
+			Values:      slices.Clone(k.values),
+		})
+	}
+	return out
+}
+
+// Validate checks every key's constraints and returns all violations joined;
+// each names the key and the offending value.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(k *key, why string) {
+		errs = append(errs, fmt.Errorf("config: %s: invalid value %q: %s", k.name, k.format(&c), why))
+	}
+	for i := range keys {
+		k := &keys[i]
+		if len(k.values) > 0 && !slices.Contains(k.values, k.format(&c)) {
+			bad(k, "must be one of "+strings.Join(k.values, ", "))
+			continue
+		}
+		var n int64
+		switch p := k.field(&c).(type) {
+		case *int:
+			n = int64(*p)
+		case *time.Duration:
+			n = int64(*p)
+		case *int64:
+			n = *p
+		}
+		switch k.rule {
+		case nonEmpty:
+			if strings.TrimSpace(k.format(&c)) == "" {
+				bad(k, "must not be empty")
+			}
+		case hostPort:
+			if _, _, err := net.SplitHostPort(k.format(&c)); err != nil {
+				bad(k, "want host:port, e.g. 127.0.0.1:8181 or :8181")
+			}
+		case positive:
+			if n <= 0 {
+				bad(k, "must be greater than zero")
+			}
+		case nonNegative:
+			if n < 0 {
+				bad(k, "must not be negative")
+			}
+		}
+	}
+	switch c.Store.Driver {
+	case "sqlite":
+		if strings.TrimSpace(c.Store.SQLite.Path) == "" {
+			bad(lookupKey(keySQLitePath), "must not be empty when store.driver is sqlite")
+		}
+	case "postgres":
+		if strings.TrimSpace(c.Store.Postgres.DSN) == "" {
+			bad(lookupKey("store.postgres.dsn"), "required when store.driver is postgres")
+		}
+	}
+	if c.Commit.RetryMaxDelay < c.Commit.RetryBaseDelay {
+		bad(lookupKey("commit.retry-max-delay"), "must be at least commit.retry-base-delay ("+formatDuration(c.Commit.RetryBaseDelay)+")")
+	}
+	return errors.Join(errs...)
+}
+
+// flagValue records a key's flag occurrences; they are applied after the
+// file and the environment, so that flags win.
+type flagValue struct {
+	k   *key
+	got *[]flagSetting
+}
+
+type flagSetting struct {
+	k   *key
+	raw string
+}
+
+func (f *flagValue) String() string {
+	if f == nil || f.k == nil {
+		return ""
+	}
+	def := base()
+	return f.k.format(&def)
+}
+
+func (f *flagValue) Set(s string) error {
+	var scratch Config
+	if err := f.k.set(&scratch, s); err != nil {
+		return err
+	}
+	*f.got = append(*f.got, flagSetting{f.k, s})
+	return nil
+}
+
+func (f *flagValue) IsBoolFlag() bool {
+	if f == nil || f.k == nil {
+		return false
+	}
+	_, ok := f.k.field(&Config{}).(*bool)
+	return ok
+}
+
+// Load builds the configuration for a command from its arguments (those
+// after the subcommand name) and an environment lookup (os.LookupEnv in
+// production). It returns the positional arguments left after the flags.
+//
+// Unknown flags, unknown keys in the YAML file and BINGSAN_* environment
+// variables that match no key are errors naming the key. To find unknown
+// variables Load scans the names in os.Environ() and reports those that
+// lookupEnv also reports as set, so a lookup over a fixed map only ever
+// sees its own variables. A nil lookupEnv means an empty environment.
+//
+// -h and --help return an error wrapping flag.ErrHelp; print help from Keys.
+func Load(args []string, lookupEnv func(string) (string, bool)) (Config, []string, error) {
+	names := make([]string, 0, 16)
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, EnvPrefix) {
+			names = append(names, name)
+		}
+	}
+	return load(args, lookupEnv, names)
+}
+
+// load is Load with the environment's variable names given explicitly.
+func load(args []string, lookupEnv func(string) (string, bool), envNames []string) (Config, []string, error) {
+	if lookupEnv == nil {
+		lookupEnv = func(string) (string, bool) { return "", false }
+	}
+
+	fs := flag.NewFlagSet("bingsan", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	var fromFlags []flagSetting
+	for i := range keys {
+		fs.Var(&flagValue{k: &keys[i], got: &fromFlags}, keys[i].name, keys[i].desc)
+	}
+	configPath := fs.String("config", "", "YAML configuration file (env "+ConfigEnv+")")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, nil, fmt.Errorf("config: %w", err)
+	}
+
+	c := base()
+	set := map[string]bool{}
+
+	path, ok := *configPath, false
+	fs.Visit(func(f *flag.Flag) { ok = ok || f.Name == "config" })
+	if !ok {
+		path, _ = lookupEnv(ConfigEnv)
+	}
+	if path != "" {
+		if err := loadFile(&c, path, set); err != nil {
+			return Config{}, nil, err
+		}
+	}
+
+	var errs []error
+	for _, name := range slices.Compact(slices.Sorted(slices.Values(envNames))) {
+		// BINGSAN_TEST_* is reserved for test harnesses, which share the
+		// environment with servers they start.
+		if !strings.HasPrefix(name, EnvPrefix) || name == ConfigEnv || strings.HasPrefix(name, TestEnvPrefix) {
+			continue
+		}
+		if _, present := lookupEnv(name); !present || keyForEnv(name) != nil {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("config: environment variable %s matches no configuration key", name))
+	}
+	for i := range keys {
+		k := &keys[i]
+		env := envName(k.name)
+		v, present := lookupEnv(env)
+		if !present {
+			continue
+		}
+		if err := k.set(&c, v); err != nil {
+			errs = append(errs, fmt.Errorf("config: %s (from %s): invalid value %q: %w", k.name, env, v, err))
+			continue
+		}
+		set[k.name] = true
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, nil, err
+	}
+
+	for _, f := range fromFlags {
+		if err := f.k.set(&c, f.raw); err != nil { // already checked by flagValue.Set
+			return Config{}, nil, fmt.Errorf("config: %s (from --%s): invalid value %q: %w", f.k.name, f.k.name, f.raw, err)
+		}
+		set[f.k.name] = true
+	}
+
+	derive(&c, set)
+	if err := c.Validate(); err != nil {
+		return Config{}, nil, err
+	}
+	return c, fs.Args(), nil
+}
+
+func keyForEnv(name string) *key {
+	for i := range keys {
+		if envName(keys[i].name) == name {
+			return &keys[i]
+		}
+	}
+	return nil
+}
+
+// loadFile applies the YAML file at path to c and marks the keys it sets.
+func loadFile(c *Config, path string, set map[string]bool) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: reading config file: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 { // empty file
+		return nil
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return nil
+	}
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("config: %s:%d: top level must be a mapping of keys", path, root.Line)
+	}
+	var errs []error
+	walkYAML(c, path, "", root, set, &errs)
+	return errors.Join(errs...)
+}
+
+// walkYAML applies the mapping node m, whose keys are below prefix.
+func walkYAML(c *Config, path, prefix string, m *yaml.Node, set map[string]bool, errs *[]error) {
+	fail := func(n *yaml.Node, format string, args ...any) {
+		*errs = append(*errs, fmt.Errorf("config: %s:%d: "+format, append([]any{path, n.Line}, args...)...))
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		kn, vn := m.Content[i], m.Content[i+1]
+		name := kn.Value
+		if prefix != "" {
+			name = prefix + "." + kn.Value
+		}
+		if vn.Kind == yaml.AliasNode {
+			vn = vn.Alias
+		}
+		k := lookupKey(name)
+		if k == nil {
+			if vn.Kind == yaml.MappingNode && isSection(name) {
+				walkYAML(c, path, name, vn, set, errs)
+			} else {
+				fail(kn, "unknown key %q", name)
+			}
+			continue
+		}
+		if set[name] {
+			fail(kn, "key %q is set twice", name)
+			continue
+		}
+		isNull := vn.Kind == yaml.ScalarNode && vn.Tag == "!!null"
+		if p, isMap := k.field(c).(*map[string]string); isMap {
+			if err := yamlMap(p, vn, isNull); err != nil {
+				fail(vn, "%s: %v", name, err)
+				continue
+			}
+		} else {
+			if vn.Kind != yaml.ScalarNode || isNull {
+				fail(vn, "%s: want a single %s value", name, k.typeName())
+				continue
+			}
+			if err := k.set(c, vn.Value); err != nil {
+				fail(vn, "%s: invalid value %q: %v", name, vn.Value, err)
+				continue
+			}
+		}
+		set[name] = true
+	}
+}
+
+func yamlMap(p *map[string]string, n *yaml.Node, isNull bool) error {
+	m := map[string]string{}
+	if !isNull {
+		if n.Kind != yaml.MappingNode {
+			return errors.New("want a mapping of property names to values")
+		}
+		for j := 0; j+1 < len(n.Content); j += 2 {
+			pk, pv := n.Content[j], n.Content[j+1]
+			if pv.Kind == yaml.AliasNode {
+				pv = pv.Alias
+			}
+			if pk.Kind != yaml.ScalarNode || pv.Kind != yaml.ScalarNode {
+				return fmt.Errorf("property %q: want a scalar value", pk.Value)
+			}
+			m[pk.Value] = pv.Value
+		}
+	}
+	*p = m
+	return nil
+}
+
+// isSection reports whether name is a proper prefix of some key.
+func isSection(name string) bool {
+	for i := range keys {
+		if strings.HasPrefix(keys[i].name, name+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// MarkdownTable renders Keys as the markdown table in docs/configuration.md.
+func MarkdownTable() string {
+	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	var b strings.Builder
+	b.WriteString("| Key (flag `--key`) | Environment variable | Type | Default | Description |\n")
+	b.WriteString("|---|---|---|---|---|\n")
+	for _, k := range Keys() {
+		def := "`" + k.Default + "`"
+		switch {
+		case k.Type == "map" && k.Default == "":
+			def = "(empty)"
+		case k.Default == "":
+			def = "`\"\"`"
+		}
+		desc := k.Description
+		if len(k.Values) > 0 {
+			desc += " One of `" + strings.Join(k.Values, "`, `") + "`."
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", k.Name, k.Env, k.Type, cell(def), cell(desc))
+	}
+	return b.String()
+}

@@ -1,0 +1,32 @@
+-- An expired record is taken over as if it did not exist; RETURNING yields
+-- no row when a live record holds the key. The WHERE compares with
+-- excluded.created_at (= @now) because sqlc's sqlite engine leaves a named
+-- parameter used a second time in an upsert unrewritten.
+-- name: BeginIdempotencyKey :one
+INSERT INTO idempotency_keys (key, operation, request_hash, created_at, expires_at)
+VALUES (@key, @operation, @request_hash, @now, @expires_at)
+ON CONFLICT (key) DO UPDATE
+SET operation = excluded.operation,
+    request_hash = excluded.request_hash,
+    status = 0,
+    body = NULL,
+    done = FALSE,
+    created_at = excluded.created_at,
+    expires_at = excluded.expires_at
+WHERE idempotency_keys.expires_at <= excluded.created_at
+RETURNING key;
+
+-- name: GetIdempotencyKey :one
+SELECT * FROM idempotency_keys
+WHERE key = @key;
+
+-- name: FinishIdempotencyKey :execrows
+UPDATE idempotency_keys
+SET status = @status, body = @body, done = TRUE, expires_at = COALESCE(sqlc.narg('expires_at'), expires_at)
+WHERE key = @key;
+
+-- name: AbandonIdempotencyKey :exec
+DELETE FROM idempotency_keys WHERE key = @key AND NOT done;
+
+-- name: PruneIdempotencyKeys :execrows
+DELETE FROM idempotency_keys WHERE expires_at < @before;

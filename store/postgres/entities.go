@@ -1,0 +1,219 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bingsan/bingsan/gen/pgdb"
+	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/store/internal/backend"
+)
+
+func (s *Store) CreateEntity(ctx context.Context, e store.Entity) error {
+	ns, err := backend.CheckIdent(e.Kind, e.Ident)
+	if err != nil {
+		return err
+	}
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		return s.q.InsertEntity(ctx, tx, pgdb.InsertEntityParams{
+			Warehouse: e.Ident.Warehouse, Namespace: ns, Name: e.Ident.Name, Kind: string(e.Kind),
+			MetadataLocation: e.MetadataLocation, Metadata: backend.NonNil(e.Metadata),
+		})
+	})
+	switch {
+	case errors.Is(err, backend.ErrForeignKey):
+		return backend.NoSuchNamespace(e.Ident.Namespace)
+	case errors.Is(err, backend.ErrUnique):
+		return s.alreadyExists(ctx, e.Kind, e.Ident, ns)
+	}
+	return backend.BusyError(err)
+}
+
+// alreadyExists words a unique violation on (warehouse, namespace, name)
+// after the failed transaction, naming the kind that holds the name.
+func (s *Store) alreadyExists(ctx context.Context, requested store.Kind, id store.Ident, ns string) error {
+	existing, err := s.q.EntityKind(ctx, s.pool, pgdb.EntityKindParams{Warehouse: id.Warehouse, Namespace: ns, Name: id.Name})
+	if err != nil {
+		existing = "" // dropped meanwhile, or unreachable: the generic wording is still true
+	}
+	return backend.EntityAlreadyExists(requested, store.Kind(existing), id)
+}
+
+func (s *Store) GetEntity(ctx context.Context, kind store.Kind, id store.Ident) (store.Entity, error) {
+	ns, err := backend.CheckIdent(kind, id)
+	if err != nil {
+		return store.Entity{}, err
+	}
+	row, err := s.q.GetEntity(ctx, s.pool, pgdb.GetEntityParams{Warehouse: id.Warehouse, Namespace: ns, Name: id.Name, Kind: string(kind)})
+	if isNoRows(err) {
+		return store.Entity{}, backend.NoSuchEntity(kind, id)
+	}
+	if err != nil {
+		return store.Entity{}, interpret(err)
+	}
+	return entityFromRow(row), nil
+}
+
+func (s *Store) EntityExists(ctx context.Context, kind store.Kind, id store.Ident) (bool, error) {
+	ns, err := backend.CheckIdent(kind, id)
+	if err != nil {
+		return false, err
+	}
+	ok, err := s.q.EntityExists(ctx, s.pool, pgdb.EntityExistsParams{Warehouse: id.Warehouse, Namespace: ns, Name: id.Name, Kind: string(kind)})
+	return ok, interpret(err)
+}
+
+func (s *Store) ListEntities(ctx context.Context, kind store.Kind, warehouse string, namespace []string, page store.Page) ([]store.Ident, error) {
+	if err := backend.CheckKind(kind); err != nil {
+		return nil, err
+	}
+	ns, err := backend.NamespaceKey(namespace)
+	if err != nil {
+		return nil, err
+	}
+	names, err := s.q.ListEntities(ctx, s.pool, pgdb.ListEntitiesParams{
+		Warehouse: warehouse, Namespace: ns, Kind: string(kind), After: page.After, Lim: backend.Limit(page),
+	})
+	if err != nil {
+		return nil, interpret(err)
+	}
+	if len(names) == 0 {
+		if ok, err := s.NamespaceExists(ctx, warehouse, namespace); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, backend.NoSuchNamespace(namespace)
+		}
+	}
+	out := make([]store.Ident, len(names))
+	for i, n := range names {
+		out[i] = store.Ident{Warehouse: warehouse, Namespace: slices.Clone(namespace), Name: n}
+	}
+	return out, nil
+}
+
+func (s *Store) RenameEntity(ctx context.Context, kind store.Kind, from, to store.Ident) error {
+	fromNs, err := backend.CheckIdent(kind, from)
+	if err != nil {
+		return err
+	}
+	toNs, err := backend.CheckIdent(kind, to)
+	if err != nil {
+		return err
+	}
+	if err := backend.CrossWarehouseRename(from, to); err != nil {
+		return err
+	}
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		n, err := s.q.RenameEntity(ctx, tx, pgdb.RenameEntityParams{
+			Warehouse: from.Warehouse, Namespace: fromNs, Name: from.Name, Kind: string(kind),
+			ToNamespace: toNs, ToName: to.Name,
+		})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return backend.NoSuchEntity(kind, from)
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, backend.ErrForeignKey):
+		return backend.NoSuchNamespace(to.Namespace)
+	case errors.Is(err, backend.ErrUnique):
+		return s.alreadyExists(ctx, kind, to, toNs)
+	}
+	return backend.BusyError(err)
+}
+
+func (s *Store) DropEntity(ctx context.Context, kind store.Kind, id store.Ident, purge bool) (store.Entity, error) {
+	ns, err := backend.CheckIdent(kind, id)
+	if err != nil {
+		return store.Entity{}, err
+	}
+	var dropped store.Entity
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		row, err := s.q.DeleteEntity(ctx, tx, pgdb.DeleteEntityParams{Warehouse: id.Warehouse, Namespace: ns, Name: id.Name, Kind: string(kind)})
+		if isNoRows(err) {
+			return backend.NoSuchEntity(kind, id)
+		}
+		if err != nil {
+			return err
+		}
+		dropped = entityFromRow(row)
+		if !purge {
+			return nil
+		}
+		job := backend.PurgeJobFor(dropped)
+		return s.q.InsertPurgeJob(ctx, tx, pgdb.InsertPurgeJobParams{
+			Location: job.Location, MetadataLocation: job.MetadataLocation, Metadata: backend.NonNil(job.Metadata), DueAt: time.Now(),
+		})
+	})
+	if err != nil {
+		return store.Entity{}, backend.BusyError(err)
+	}
+	return dropped, nil
+}
+
+func (s *Store) Commit(ctx context.Context, commits []store.Commit) error {
+	sorted, err := backend.SortCommits(commits)
+	if err != nil {
+		return err
+	}
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		for _, c := range sorted {
+			if err := s.commitOne(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return backend.CommitError(sorted, err)
+}
+
+// commitOne locks c's row (rows are visited in SortCommits order) and
+// applies c if its expectation still holds.
+func (s *Store) commitOne(ctx context.Context, tx pgx.Tx, c store.Commit) error {
+	ns, _ := backend.NamespaceKey(c.Ident.Namespace) // validated by SortCommits
+	cur, err := s.q.LockEntity(ctx, tx, pgdb.LockEntityParams{Warehouse: c.Ident.Warehouse, Namespace: ns, Name: c.Ident.Name})
+	missing := isNoRows(err)
+	if err != nil && !missing {
+		return err
+	}
+	if c.Create {
+		if !missing {
+			return backend.CreatedConcurrently(c.Kind, c.Ident)
+		}
+		err := s.q.InsertEntity(ctx, tx, pgdb.InsertEntityParams{
+			Warehouse: c.Ident.Warehouse, Namespace: ns, Name: c.Ident.Name, Kind: string(c.Kind),
+			MetadataLocation: c.MetadataLocation, Metadata: backend.NonNil(c.Metadata),
+		})
+		switch err := interpret(err); {
+		case errors.Is(err, backend.ErrUnique):
+			return backend.CreatedConcurrently(c.Kind, c.Ident)
+		case errors.Is(err, backend.ErrForeignKey):
+			return backend.NoSuchNamespace(c.Ident.Namespace)
+		default:
+			return err
+		}
+	}
+	if missing || cur.Kind != string(c.Kind) {
+		return backend.NoSuchEntity(c.Kind, c.Ident)
+	}
+	if cur.Version != c.BaseVersion {
+		return backend.StaleVersion(c.Kind, c.Ident, c.BaseVersion, cur.Version)
+	}
+	n, err := s.q.UpdateEntityMetadata(ctx, tx, pgdb.UpdateEntityMetadataParams{
+		ID: cur.ID, BaseVersion: c.BaseVersion, MetadataLocation: c.MetadataLocation, Metadata: backend.NonNil(c.Metadata),
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return backend.StaleVersion(c.Kind, c.Ident, c.BaseVersion, cur.Version)
+	}
+	return nil
+}

@@ -1,0 +1,209 @@
+// Package postgres is the PostgreSQL backend of store.Store, on a pgx/v5
+// pool and the sqlc queries in gen/pgdb.
+//
+// Writes run in READ COMMITTED transactions with a bounded lock_timeout.
+// Commits lock the rows they change (SELECT ... FOR UPDATE, in a fixed order)
+// and compare versions under the lock; a transaction that loses a lock race
+// is retried with backoff inside the store.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/gen/pgdb"
+	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/store/internal/backend"
+	"github.com/bingsan/bingsan/store/migrate"
+)
+
+// Options tune the backend; zero values take the defaults.
+type Options struct {
+	// LockTimeout bounds each wait for a row lock inside a write
+	// (SET LOCAL lock_timeout). Default 5s.
+	LockTimeout time.Duration
+	// MaxRetries is how often a write that timed out on a lock or hit a
+	// serialization failure or deadlock is retried. Default 5; negative
+	// disables retries.
+	MaxRetries int
+	// BaseDelay and MaxDelay bound the exponential backoff (full jitter)
+	// between retries. Defaults 10ms and 1s.
+	BaseDelay time.Duration
+	MaxDelay  time.Duration
+	// MaxConns caps the pool; 0 keeps pgxpool's default.
+	MaxConns int32
+}
+
+func (o Options) withDefaults() Options {
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = 5 * time.Second
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 5
+	} else if o.MaxRetries < 0 {
+		o.MaxRetries = 0
+	}
+	if o.BaseDelay <= 0 {
+		o.BaseDelay = 10 * time.Millisecond
+	}
+	if o.MaxDelay <= 0 {
+		o.MaxDelay = time.Second
+	}
+	return o
+}
+
+// Store implements store.Store on PostgreSQL.
+type Store struct {
+	pool        *pgxpool.Pool
+	q           *pgdb.Queries
+	lockTimeout string
+	retry       backend.Retry
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at dsn and checks that it answers. It does
+// not migrate; call Migrate.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "invalid PostgreSQL connection string")
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	s := &Store{
+		pool:        pool,
+		q:           pgdb.New(),
+		lockTimeout: fmt.Sprintf("%dms", opts.LockTimeout.Milliseconds()),
+		retry:       backend.Retry{MaxRetries: opts.MaxRetries, BaseDelay: opts.BaseDelay, MaxDelay: opts.MaxDelay},
+	}
+	if err := s.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Migrate moves the schema one way (Up: all pending; Down: the latest one).
+// Nodes starting together are serialized by an advisory lock.
+func (s *Store) Migrate(ctx context.Context, dir migrate.Direction) error {
+	// goose needs database/sql. A separate handle on the same configuration
+	// keeps its session lock connection out of the pool's accounting.
+	db := stdlib.OpenDB(*s.pool.Config().ConnConfig)
+	defer db.Close()
+	return migrate.Run(ctx, db, migrate.Postgres, dir)
+}
+
+// MigrationStatus lists the migrations and which are applied.
+func (s *Store) MigrationStatus(ctx context.Context) ([]migrate.Status, error) {
+	db := stdlib.OpenDB(*s.pool.Config().ConnConfig)
+	defer db.Close()
+	return migrate.List(ctx, db, migrate.Postgres)
+}
+
+func (s *Store) Ping(ctx context.Context) error { return interpret(s.pool.Ping(ctx)) }
+
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// write runs fn in a transaction with the configured lock_timeout, retrying
+// the whole transaction when it lost a lock race.
+func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return s.retry.Do(ctx, func() error { return s.writeOnce(ctx, fn) })
+}
+
+func (s *Store) writeOnce(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return interpret(err)
+	}
+	// After a successful Commit this is a no-op.
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := s.q.SetLockTimeout(ctx, tx, s.lockTimeout); err != nil {
+		return interpret(err)
+	}
+	if err := fn(tx); err != nil {
+		return interpret(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		// An answer from the server means it rolled back; anything else
+		// (connection lost, context ended) leaves the outcome open.
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			return interpret(err)
+		}
+		return fmt.Errorf("%w: %w", backend.ErrOutcomeUnknown, interpret(err))
+	}
+	return nil
+}
+
+// interpret is the one place that reads pgx errors. It maps them onto the
+// driver-neutral classes in backend or onto errs kinds; errors it has
+// already seen, and domain errors, pass through unchanged.
+func interpret(err error) error {
+	if err == nil {
+		return nil
+	}
+	var domain *errs.Error
+	switch {
+	case errors.As(err, &domain),
+		errors.Is(err, backend.ErrNoRows), errors.Is(err, backend.ErrUnique),
+		errors.Is(err, backend.ErrForeignKey), errors.Is(err, backend.ErrBusy),
+		errors.Is(err, backend.ErrOutcomeUnknown):
+		return err
+	case errors.Is(err, pgx.ErrNoRows):
+		return backend.ErrNoRows
+	case errors.Is(err, context.Canceled):
+		return err
+	case errors.Is(err, context.DeadlineExceeded):
+		return errs.Wrap(errs.ServiceUnavailable, err, "The catalog database did not answer in time")
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch code := pgErr.Code; {
+		case code == "23505": // unique_violation
+			return fmt.Errorf("%w: %w", backend.ErrUnique, err)
+		case code == "23503": // foreign_key_violation
+			return fmt.Errorf("%w: %w", backend.ErrForeignKey, err)
+		case code == "55P03", // lock_not_available (lock_timeout)
+			code == "40001", // serialization_failure
+			code == "40P01": // deadlock_detected
+			return fmt.Errorf("%w: %w", backend.ErrBusy, err)
+		case strings.HasPrefix(code, "08"), // connection exception
+			code == "53300",                                   // too_many_connections
+			code == "57P01", code == "57P02", code == "57P03": // shutdown, crash, starting up
+			return errs.Wrap(errs.ServiceUnavailable, err, "The catalog database is unavailable")
+		}
+		return errs.Wrap(errs.Internal, err, "database error")
+	}
+	var (
+		connErr *pgconn.ConnectError
+		netErr  net.Error
+	)
+	if errors.As(err, &connErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.Timeout(err) {
+		return errs.Wrap(errs.ServiceUnavailable, err, "The catalog database is unavailable")
+	}
+	return errs.Wrap(errs.Internal, err, "database error")
+}
+
+func isNoRows(err error) bool { return errors.Is(interpret(err), backend.ErrNoRows) }

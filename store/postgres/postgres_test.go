@@ -1,0 +1,171 @@
+package postgres_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/internal/pgtest"
+	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/store/migrate"
+	"github.com/bingsan/bingsan/store/postgres"
+	"github.com/bingsan/bingsan/store/storetest"
+)
+
+func open(t *testing.T, dsn string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 8})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func newStore(t *testing.T) store.Store {
+	s := open(t, pgtest.NewDatabase(t))
+	if err := s.Migrate(context.Background(), migrate.Up); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return s
+}
+
+func TestStore(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, newStore)
+}
+
+func TestMigrateUpDownUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := open(t, pgtest.NewDatabase(t))
+	ns := store.Namespace{Levels: []string{"db"}}
+
+	applied := func(want bool) {
+		t.Helper()
+		st, err := s.MigrationStatus(ctx)
+		if err != nil {
+			t.Fatalf("MigrationStatus: %v", err)
+		}
+		if len(st) == 0 {
+			t.Fatal("no migrations found")
+		}
+		for _, m := range st {
+			if m.Applied != want {
+				t.Fatalf("migration %d (%s): applied=%v, want %v", m.Version, m.Source, m.Applied, want)
+			}
+		}
+	}
+
+	applied(false)
+	if err := s.Migrate(ctx, migrate.Up); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	applied(true)
+	if err := s.CreateNamespace(ctx, "wh", ns); err != nil {
+		t.Fatalf("CreateNamespace after up: %v", err)
+	}
+	if err := s.Migrate(ctx, migrate.Up); err != nil {
+		t.Fatalf("second up: %v", err)
+	}
+	if err := s.Migrate(ctx, migrate.Down); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	applied(false)
+	if err := s.CreateNamespace(ctx, "wh", ns); err == nil {
+		t.Fatal("CreateNamespace succeeded with the schema rolled back")
+	}
+	if err := s.Migrate(ctx, migrate.Up); err != nil {
+		t.Fatalf("up after down: %v", err)
+	}
+	applied(true)
+	if err := s.CreateNamespace(ctx, "wh", ns); err != nil {
+		t.Fatalf("CreateNamespace after up/down/up: %v", err)
+	}
+}
+
+// Three nodes starting at once against an empty database: the advisory lock
+// lets one migrate while the others wait and then find nothing to do.
+func TestConcurrentMigrate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	nodes := []*postgres.Store{open(t, dsn), open(t, dsn), open(t, dsn)}
+	var wg sync.WaitGroup
+	results := make([]error, len(nodes))
+	for i, s := range nodes {
+		wg.Go(func() { results[i] = s.Migrate(ctx, migrate.Up) })
+	}
+	wg.Wait()
+	for i, err := range results {
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+	}
+	if err := nodes[0].CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"db"}}); err != nil {
+		t.Fatalf("CreateNamespace after concurrent migrate: %v", err)
+	}
+}
+
+// A commit that cannot get its row lock within lock_timeout is retried and,
+// once the retries are spent, reported as CommitFailed.
+func TestLockTimeoutExhausted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	s, err := postgres.Open(ctx, dsn, postgres.Options{LockTimeout: 50 * time.Millisecond, MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx, migrate.Up); err != nil {
+		t.Fatal(err)
+	}
+	id := store.Ident{Warehouse: "wh", Namespace: []string{"db"}, Name: "t"}
+	if err := s.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"db"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateEntity(ctx, store.Entity{Ident: id, Kind: store.KindTable, MetadataLocation: "m", Metadata: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another session holds the row lock, as a stuck commit would.
+	holder, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctx)
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM entities WHERE name = 't' FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	release := func() { _ = tx.Rollback(ctx) }
+	defer release()
+
+	err = s.Commit(ctx, []store.Commit{{Ident: id, Kind: store.KindTable, BaseVersion: 1, MetadataLocation: "m2", Metadata: []byte("{}")}})
+	if !errs.Is(err, errs.CommitFailed) {
+		t.Fatalf("got %v, want CommitFailed", err)
+	}
+	release()
+	if err := s.Commit(ctx, []store.Commit{{Ident: id, Kind: store.KindTable, BaseVersion: 1, MetadataLocation: "m2", Metadata: []byte("{}")}}); err != nil {
+		t.Fatalf("commit after the lock was released: %v", err)
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Port 1 on loopback: nothing listens there.
+	_, err := postgres.Open(ctx, "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2", postgres.Options{})
+	if !errs.Is(err, errs.ServiceUnavailable) {
+		t.Fatalf("got %v (kind %d), want ServiceUnavailable", err, errs.KindOf(err))
+	}
+}
