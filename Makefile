@@ -69,7 +69,7 @@ test: ## Set up PostgreSQL if needed, check generated code, run every test with 
 	$(MAKE) test-go
 
 test-go:
-	BINGSAN_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 40m ./...
+	BINGSAN_TEST_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 40m ./...
 
 clean:
 	rm -rf $(BIN) $(SPEC_DIR)

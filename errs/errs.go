@@ -19,6 +19,7 @@ const (
 	NotAuthorized
 	Forbidden
 	NotFound // a resource other than namespace/table/view (metadata file, plan)
+	NoSuchWarehouse
 	NoSuchNamespace
 	NoSuchTable
 	NoSuchView

@@ -5687,10 +5687,12 @@ func (siw *ServerInterfaceWrapper) ListNamespaces(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var params ListNamespacesParams
@@ -5730,10 +5732,12 @@ func (siw *ServerInterfaceWrapper) CreateNamespace(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var params CreateNamespaceParams
@@ -5759,17 +5763,21 @@ func (siw *ServerInterfaceWrapper) DropNamespace(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var params DropNamespaceParams
@@ -5795,17 +5803,21 @@ func (siw *ServerInterfaceWrapper) LoadNamespaceMetadata(ctx *fasthttp.RequestCt
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	if err := siw.Handler.LoadNamespaceMetadata(ctx, prefix, namespaceParam); err != nil {
@@ -5819,17 +5831,21 @@ func (siw *ServerInterfaceWrapper) NamespaceExists(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	if err := siw.Handler.NamespaceExists(ctx, prefix, namespaceParam); err != nil {
@@ -5843,17 +5859,21 @@ func (siw *ServerInterfaceWrapper) UpdateProperties(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var params UpdatePropertiesParams
@@ -5879,17 +5899,21 @@ func (siw *ServerInterfaceWrapper) RegisterTable(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var params RegisterTableParams
@@ -5925,17 +5949,21 @@ func (siw *ServerInterfaceWrapper) RegisterView(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var params RegisterViewParams
@@ -5961,17 +5989,21 @@ func (siw *ServerInterfaceWrapper) ListTables(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var params ListTablesParams
@@ -6005,17 +6037,21 @@ func (siw *ServerInterfaceWrapper) CreateTable(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var params CreateTableParams
@@ -6051,24 +6087,30 @@ func (siw *ServerInterfaceWrapper) DropTable(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var table Table
-	err = runtime.BindStyledParameterWithOptions("simple", "table", pathValue(ctx, "table"), &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
-		return
+	if raw, ok := ctx.UserValue("table").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "table", raw, &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
+			return
+		}
 	}
 
 	var params DropTableParams
@@ -6106,24 +6148,30 @@ func (siw *ServerInterfaceWrapper) LoadTable(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var table Table
-	err = runtime.BindStyledParameterWithOptions("simple", "table", pathValue(ctx, "table"), &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
-		return
+	if raw, ok := ctx.UserValue("table").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "table", raw, &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
+			return
+		}
 	}
 
 	var params LoadTableParams
@@ -6177,24 +6225,30 @@ func (siw *ServerInterfaceWrapper) TableExists(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var table Table
-	err = runtime.BindStyledParameterWithOptions("simple", "table", pathValue(ctx, "table"), &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
-		return
+	if raw, ok := ctx.UserValue("table").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "table", raw, &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
+			return
+		}
 	}
 
 	if err := siw.Handler.TableExists(ctx, prefix, namespaceParam, table); err != nil {
@@ -6208,24 +6262,30 @@ func (siw *ServerInterfaceWrapper) UpdateTable(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var table Table
-	err = runtime.BindStyledParameterWithOptions("simple", "table", pathValue(ctx, "table"), &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
-		return
+	if raw, ok := ctx.UserValue("table").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "table", raw, &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
+			return
+		}
 	}
 
 	var params UpdateTableParams
@@ -6251,24 +6311,30 @@ func (siw *ServerInterfaceWrapper) LoadCredentials(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var table Table
-	err = runtime.BindStyledParameterWithOptions("simple", "table", pathValue(ctx, "table"), &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
-		return
+	if raw, ok := ctx.UserValue("table").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "table", raw, &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
+			return
+		}
 	}
 
 	var params LoadCredentialsParams
@@ -6302,24 +6368,30 @@ func (siw *ServerInterfaceWrapper) ReportMetrics(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var table Table
-	err = runtime.BindStyledParameterWithOptions("simple", "table", pathValue(ctx, "table"), &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
-		return
+	if raw, ok := ctx.UserValue("table").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "table", raw, &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
+			return
+		}
 	}
 
 	if err := siw.Handler.ReportMetrics(ctx, prefix, namespaceParam, table); err != nil {
@@ -6333,24 +6405,30 @@ func (siw *ServerInterfaceWrapper) PlanTableScan(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var table Table
-	err = runtime.BindStyledParameterWithOptions("simple", "table", pathValue(ctx, "table"), &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
-		return
+	if raw, ok := ctx.UserValue("table").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "table", raw, &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
+			return
+		}
 	}
 
 	var params PlanTableScanParams
@@ -6386,31 +6464,39 @@ func (siw *ServerInterfaceWrapper) CancelPlanning(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var table Table
-	err = runtime.BindStyledParameterWithOptions("simple", "table", pathValue(ctx, "table"), &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
-		return
+	if raw, ok := ctx.UserValue("table").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "table", raw, &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
+			return
+		}
 	}
 
 	var planId PlanId
-	err = runtime.BindStyledParameterWithOptions("simple", "plan-id", pathValue(ctx, "plan-id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "plan-id", Err: err})
-		return
+	if raw, ok := ctx.UserValue("plan-id").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "plan-id", raw, &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "plan-id", Err: err})
+			return
+		}
 	}
 
 	var params CancelPlanningParams
@@ -6446,31 +6532,39 @@ func (siw *ServerInterfaceWrapper) FetchPlanningResult(ctx *fasthttp.RequestCtx)
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var table Table
-	err = runtime.BindStyledParameterWithOptions("simple", "table", pathValue(ctx, "table"), &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
-		return
+	if raw, ok := ctx.UserValue("table").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "table", raw, &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
+			return
+		}
 	}
 
 	var planId PlanId
-	err = runtime.BindStyledParameterWithOptions("simple", "plan-id", pathValue(ctx, "plan-id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "plan-id", Err: err})
-		return
+	if raw, ok := ctx.UserValue("plan-id").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "plan-id", raw, &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "plan-id", Err: err})
+			return
+		}
 	}
 
 	var params FetchPlanningResultParams
@@ -6496,24 +6590,30 @@ func (siw *ServerInterfaceWrapper) SignRequest(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var table Table
-	err = runtime.BindStyledParameterWithOptions("simple", "table", pathValue(ctx, "table"), &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
-		return
+	if raw, ok := ctx.UserValue("table").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "table", raw, &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
+			return
+		}
 	}
 
 	if err := siw.Handler.SignRequest(ctx, prefix, namespaceParam, table); err != nil {
@@ -6527,24 +6627,30 @@ func (siw *ServerInterfaceWrapper) FetchScanTasks(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var table Table
-	err = runtime.BindStyledParameterWithOptions("simple", "table", pathValue(ctx, "table"), &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
-		return
+	if raw, ok := ctx.UserValue("table").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "table", raw, &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
+			return
+		}
 	}
 
 	var params FetchScanTasksParams
@@ -6570,17 +6676,21 @@ func (siw *ServerInterfaceWrapper) ListViews(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var params ListViewsParams
@@ -6614,17 +6724,21 @@ func (siw *ServerInterfaceWrapper) CreateView(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	if err := siw.Handler.CreateView(ctx, prefix, namespaceParam); err != nil {
@@ -6638,24 +6752,30 @@ func (siw *ServerInterfaceWrapper) DropView(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var view View
-	err = runtime.BindStyledParameterWithOptions("simple", "view", pathValue(ctx, "view"), &view, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "view", Err: err})
-		return
+	if raw, ok := ctx.UserValue("view").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "view", raw, &view, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "view", Err: err})
+			return
+		}
 	}
 
 	var params DropViewParams
@@ -6681,24 +6801,30 @@ func (siw *ServerInterfaceWrapper) LoadView(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var view View
-	err = runtime.BindStyledParameterWithOptions("simple", "view", pathValue(ctx, "view"), &view, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "view", Err: err})
-		return
+	if raw, ok := ctx.UserValue("view").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "view", raw, &view, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "view", Err: err})
+			return
+		}
 	}
 
 	var params LoadViewParams
@@ -6726,24 +6852,30 @@ func (siw *ServerInterfaceWrapper) ViewExists(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var view View
-	err = runtime.BindStyledParameterWithOptions("simple", "view", pathValue(ctx, "view"), &view, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "view", Err: err})
-		return
+	if raw, ok := ctx.UserValue("view").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "view", raw, &view, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "view", Err: err})
+			return
+		}
 	}
 
 	if err := siw.Handler.ViewExists(ctx, prefix, namespaceParam, view); err != nil {
@@ -6757,24 +6889,30 @@ func (siw *ServerInterfaceWrapper) ReplaceView(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var namespaceParam NamespaceParam
-	err = runtime.BindStyledParameterWithOptions("simple", "namespace", pathValue(ctx, "namespace"), &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
-		return
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
 	}
 
 	var view View
-	err = runtime.BindStyledParameterWithOptions("simple", "view", pathValue(ctx, "view"), &view, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "view", Err: err})
-		return
+	if raw, ok := ctx.UserValue("view").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "view", raw, &view, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "view", Err: err})
+			return
+		}
 	}
 
 	var params ReplaceViewParams
@@ -6800,10 +6938,12 @@ func (siw *ServerInterfaceWrapper) RenameTable(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var params RenameTableParams
@@ -6829,10 +6969,12 @@ func (siw *ServerInterfaceWrapper) CommitTransaction(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var params CommitTransactionParams
@@ -6858,10 +7000,12 @@ func (siw *ServerInterfaceWrapper) RenameView(ctx *fasthttp.RequestCtx) {
 	_ = err
 
 	var prefix Prefix
-	err = runtime.BindStyledParameterWithOptions("simple", "prefix", pathValue(ctx, "prefix"), &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
-	if err != nil {
-		siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
-		return
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
 	}
 
 	var params RenameViewParams
@@ -6881,13 +7025,6 @@ func (siw *ServerInterfaceWrapper) RenameView(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// pathValue returns a path parameter as matched by the router, still
-// percent-encoded: binding decodes it, so %2F and %1F stay inside one value.
-func pathValue(ctx *fasthttp.RequestCtx, name string) string {
-	v, _ := ctx.UserValue(name).(string)
-	return v
-}
-
 // Route is one operation of the spec and the fasthttp handler that serves it.
 type Route struct {
 	Method      string
@@ -6900,38 +7037,38 @@ type Route struct {
 func Routes(si ServerInterface, onError ErrorHandler) []Route {
 	w := &ServerInterfaceWrapper{Handler: si, ErrorHandler: onError}
 	return []Route{
-		{Method: "GET", Path: "/v1/{prefix}/namespaces", OperationID: "ListNamespaces", Handler: w.ListNamespaces},
-		{Method: "POST", Path: "/v1/{prefix}/namespaces", OperationID: "CreateNamespace", Handler: w.CreateNamespace},
-		{Method: "DELETE", Path: "/v1/{prefix}/namespaces/{namespace}", OperationID: "DropNamespace", Handler: w.DropNamespace},
-		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}", OperationID: "LoadNamespaceMetadata", Handler: w.LoadNamespaceMetadata},
-		{Method: "HEAD", Path: "/v1/{prefix}/namespaces/{namespace}", OperationID: "NamespaceExists", Handler: w.NamespaceExists},
-		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/properties", OperationID: "UpdateProperties", Handler: w.UpdateProperties},
-		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/register", OperationID: "RegisterTable", Handler: w.RegisterTable},
-		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/register-view", OperationID: "RegisterView", Handler: w.RegisterView},
-		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/tables", OperationID: "ListTables", Handler: w.ListTables},
-		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/tables", OperationID: "CreateTable", Handler: w.CreateTable},
-		{Method: "DELETE", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}", OperationID: "DropTable", Handler: w.DropTable},
-		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}", OperationID: "LoadTable", Handler: w.LoadTable},
-		{Method: "HEAD", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}", OperationID: "TableExists", Handler: w.TableExists},
-		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}", OperationID: "UpdateTable", Handler: w.UpdateTable},
-		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/credentials", OperationID: "LoadCredentials", Handler: w.LoadCredentials},
-		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/metrics", OperationID: "ReportMetrics", Handler: w.ReportMetrics},
-		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/plan", OperationID: "PlanTableScan", Handler: w.PlanTableScan},
-		{Method: "DELETE", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/plan/{plan-id}", OperationID: "CancelPlanning", Handler: w.CancelPlanning},
-		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/plan/{plan-id}", OperationID: "FetchPlanningResult", Handler: w.FetchPlanningResult},
-		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/sign", OperationID: "SignRequest", Handler: w.SignRequest},
-		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/tasks", OperationID: "FetchScanTasks", Handler: w.FetchScanTasks},
-		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/views", OperationID: "ListViews", Handler: w.ListViews},
-		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/views", OperationID: "CreateView", Handler: w.CreateView},
-		{Method: "DELETE", Path: "/v1/{prefix}/namespaces/{namespace}/views/{view}", OperationID: "DropView", Handler: w.DropView},
-		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/views/{view}", OperationID: "LoadView", Handler: w.LoadView},
-		{Method: "HEAD", Path: "/v1/{prefix}/namespaces/{namespace}/views/{view}", OperationID: "ViewExists", Handler: w.ViewExists},
-		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/views/{view}", OperationID: "ReplaceView", Handler: w.ReplaceView},
-		{Method: "POST", Path: "/v1/{prefix}/tables/rename", OperationID: "RenameTable", Handler: w.RenameTable},
-		{Method: "POST", Path: "/v1/{prefix}/transactions/commit", OperationID: "CommitTransaction", Handler: w.CommitTransaction},
-		{Method: "POST", Path: "/v1/{prefix}/views/rename", OperationID: "RenameView", Handler: w.RenameView},
-		{Method: "GET", Path: "/v1/config", OperationID: "GetConfig", Handler: w.GetConfig},
-		{Method: "POST", Path: "/v1/oauth/tokens", OperationID: "GetToken", Handler: w.GetToken},
+		{Method: "GET", Path: "/v1/{prefix}/namespaces", OperationID: "listNamespaces", Handler: w.ListNamespaces},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces", OperationID: "createNamespace", Handler: w.CreateNamespace},
+		{Method: "DELETE", Path: "/v1/{prefix}/namespaces/{namespace}", OperationID: "dropNamespace", Handler: w.DropNamespace},
+		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}", OperationID: "loadNamespaceMetadata", Handler: w.LoadNamespaceMetadata},
+		{Method: "HEAD", Path: "/v1/{prefix}/namespaces/{namespace}", OperationID: "namespaceExists", Handler: w.NamespaceExists},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/properties", OperationID: "updateProperties", Handler: w.UpdateProperties},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/register", OperationID: "registerTable", Handler: w.RegisterTable},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/register-view", OperationID: "registerView", Handler: w.RegisterView},
+		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/tables", OperationID: "listTables", Handler: w.ListTables},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/tables", OperationID: "createTable", Handler: w.CreateTable},
+		{Method: "DELETE", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}", OperationID: "dropTable", Handler: w.DropTable},
+		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}", OperationID: "loadTable", Handler: w.LoadTable},
+		{Method: "HEAD", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}", OperationID: "tableExists", Handler: w.TableExists},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}", OperationID: "updateTable", Handler: w.UpdateTable},
+		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/credentials", OperationID: "loadCredentials", Handler: w.LoadCredentials},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/metrics", OperationID: "reportMetrics", Handler: w.ReportMetrics},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/plan", OperationID: "planTableScan", Handler: w.PlanTableScan},
+		{Method: "DELETE", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/plan/{plan-id}", OperationID: "cancelPlanning", Handler: w.CancelPlanning},
+		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/plan/{plan-id}", OperationID: "fetchPlanningResult", Handler: w.FetchPlanningResult},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/sign", OperationID: "signRequest", Handler: w.SignRequest},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/tasks", OperationID: "fetchScanTasks", Handler: w.FetchScanTasks},
+		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/views", OperationID: "listViews", Handler: w.ListViews},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/views", OperationID: "createView", Handler: w.CreateView},
+		{Method: "DELETE", Path: "/v1/{prefix}/namespaces/{namespace}/views/{view}", OperationID: "dropView", Handler: w.DropView},
+		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/views/{view}", OperationID: "loadView", Handler: w.LoadView},
+		{Method: "HEAD", Path: "/v1/{prefix}/namespaces/{namespace}/views/{view}", OperationID: "viewExists", Handler: w.ViewExists},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/views/{view}", OperationID: "replaceView", Handler: w.ReplaceView},
+		{Method: "POST", Path: "/v1/{prefix}/tables/rename", OperationID: "renameTable", Handler: w.RenameTable},
+		{Method: "POST", Path: "/v1/{prefix}/transactions/commit", OperationID: "commitTransaction", Handler: w.CommitTransaction},
+		{Method: "POST", Path: "/v1/{prefix}/views/rename", OperationID: "renameView", Handler: w.RenameView},
+		{Method: "GET", Path: "/v1/config", OperationID: "getConfig", Handler: w.GetConfig},
+		{Method: "POST", Path: "/v1/oauth/tokens", OperationID: "getToken", Handler: w.GetToken},
 	}
 }
 
@@ -10132,7 +10269,7 @@ func (sh *strictHandler) GetConfig(ctx *fasthttp.RequestCtx, params GetConfigPar
 		return sh.ssi.GetConfig(ctx, request.(GetConfigRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "GetConfig")
+		handler = middleware(handler, "getConfig")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10162,7 +10299,7 @@ func (sh *strictHandler) GetToken(ctx *fasthttp.RequestCtx) error {
 		return sh.ssi.GetToken(ctx, request.(GetTokenRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "GetToken")
+		handler = middleware(handler, "getToken")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10186,7 +10323,7 @@ func (sh *strictHandler) ListNamespaces(ctx *fasthttp.RequestCtx, prefix Prefix,
 		return sh.ssi.ListNamespaces(ctx, request.(ListNamespacesRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ListNamespaces")
+		handler = middleware(handler, "listNamespaces")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10221,7 +10358,7 @@ func (sh *strictHandler) CreateNamespace(ctx *fasthttp.RequestCtx, prefix Prefix
 		return sh.ssi.CreateNamespace(ctx, request.(CreateNamespaceRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "CreateNamespace")
+		handler = middleware(handler, "createNamespace")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10246,7 +10383,7 @@ func (sh *strictHandler) DropNamespace(ctx *fasthttp.RequestCtx, prefix Prefix, 
 		return sh.ssi.DropNamespace(ctx, request.(DropNamespaceRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "DropNamespace")
+		handler = middleware(handler, "dropNamespace")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10270,7 +10407,7 @@ func (sh *strictHandler) LoadNamespaceMetadata(ctx *fasthttp.RequestCtx, prefix 
 		return sh.ssi.LoadNamespaceMetadata(ctx, request.(LoadNamespaceMetadataRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "LoadNamespaceMetadata")
+		handler = middleware(handler, "loadNamespaceMetadata")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10294,7 +10431,7 @@ func (sh *strictHandler) NamespaceExists(ctx *fasthttp.RequestCtx, prefix Prefix
 		return sh.ssi.NamespaceExists(ctx, request.(NamespaceExistsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "NamespaceExists")
+		handler = middleware(handler, "namespaceExists")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10330,7 +10467,7 @@ func (sh *strictHandler) UpdateProperties(ctx *fasthttp.RequestCtx, prefix Prefi
 		return sh.ssi.UpdateProperties(ctx, request.(UpdatePropertiesRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "UpdateProperties")
+		handler = middleware(handler, "updateProperties")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10366,7 +10503,7 @@ func (sh *strictHandler) RegisterTable(ctx *fasthttp.RequestCtx, prefix Prefix, 
 		return sh.ssi.RegisterTable(ctx, request.(RegisterTableRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RegisterTable")
+		handler = middleware(handler, "registerTable")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10402,7 +10539,7 @@ func (sh *strictHandler) RegisterView(ctx *fasthttp.RequestCtx, prefix Prefix, n
 		return sh.ssi.RegisterView(ctx, request.(RegisterViewRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RegisterView")
+		handler = middleware(handler, "registerView")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10427,7 +10564,7 @@ func (sh *strictHandler) ListTables(ctx *fasthttp.RequestCtx, prefix Prefix, nam
 		return sh.ssi.ListTables(ctx, request.(ListTablesRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ListTables")
+		handler = middleware(handler, "listTables")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10463,7 +10600,7 @@ func (sh *strictHandler) CreateTable(ctx *fasthttp.RequestCtx, prefix Prefix, na
 		return sh.ssi.CreateTable(ctx, request.(CreateTableRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "CreateTable")
+		handler = middleware(handler, "createTable")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10489,7 +10626,7 @@ func (sh *strictHandler) DropTable(ctx *fasthttp.RequestCtx, prefix Prefix, name
 		return sh.ssi.DropTable(ctx, request.(DropTableRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "DropTable")
+		handler = middleware(handler, "dropTable")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10515,7 +10652,7 @@ func (sh *strictHandler) LoadTable(ctx *fasthttp.RequestCtx, prefix Prefix, name
 		return sh.ssi.LoadTable(ctx, request.(LoadTableRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "LoadTable")
+		handler = middleware(handler, "loadTable")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10540,7 +10677,7 @@ func (sh *strictHandler) TableExists(ctx *fasthttp.RequestCtx, prefix Prefix, na
 		return sh.ssi.TableExists(ctx, request.(TableExistsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "TableExists")
+		handler = middleware(handler, "tableExists")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10577,7 +10714,7 @@ func (sh *strictHandler) UpdateTable(ctx *fasthttp.RequestCtx, prefix Prefix, na
 		return sh.ssi.UpdateTable(ctx, request.(UpdateTableRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "UpdateTable")
+		handler = middleware(handler, "updateTable")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10603,7 +10740,7 @@ func (sh *strictHandler) LoadCredentials(ctx *fasthttp.RequestCtx, prefix Prefix
 		return sh.ssi.LoadCredentials(ctx, request.(LoadCredentialsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "LoadCredentials")
+		handler = middleware(handler, "loadCredentials")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10639,7 +10776,7 @@ func (sh *strictHandler) ReportMetrics(ctx *fasthttp.RequestCtx, prefix Prefix, 
 		return sh.ssi.ReportMetrics(ctx, request.(ReportMetricsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ReportMetrics")
+		handler = middleware(handler, "reportMetrics")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10678,7 +10815,7 @@ func (sh *strictHandler) PlanTableScan(ctx *fasthttp.RequestCtx, prefix Prefix, 
 		return sh.ssi.PlanTableScan(ctx, request.(PlanTableScanRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "PlanTableScan")
+		handler = middleware(handler, "planTableScan")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10705,7 +10842,7 @@ func (sh *strictHandler) CancelPlanning(ctx *fasthttp.RequestCtx, prefix Prefix,
 		return sh.ssi.CancelPlanning(ctx, request.(CancelPlanningRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "CancelPlanning")
+		handler = middleware(handler, "cancelPlanning")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10732,7 +10869,7 @@ func (sh *strictHandler) FetchPlanningResult(ctx *fasthttp.RequestCtx, prefix Pr
 		return sh.ssi.FetchPlanningResult(ctx, request.(FetchPlanningResultRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "FetchPlanningResult")
+		handler = middleware(handler, "fetchPlanningResult")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10768,7 +10905,7 @@ func (sh *strictHandler) SignRequest(ctx *fasthttp.RequestCtx, prefix Prefix, na
 		return sh.ssi.SignRequest(ctx, request.(SignRequestRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "SignRequest")
+		handler = middleware(handler, "signRequest")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10807,7 +10944,7 @@ func (sh *strictHandler) FetchScanTasks(ctx *fasthttp.RequestCtx, prefix Prefix,
 		return sh.ssi.FetchScanTasks(ctx, request.(FetchScanTasksRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "FetchScanTasks")
+		handler = middleware(handler, "fetchScanTasks")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10832,7 +10969,7 @@ func (sh *strictHandler) ListViews(ctx *fasthttp.RequestCtx, prefix Prefix, name
 		return sh.ssi.ListViews(ctx, request.(ListViewsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ListViews")
+		handler = middleware(handler, "listViews")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10867,7 +11004,7 @@ func (sh *strictHandler) CreateView(ctx *fasthttp.RequestCtx, prefix Prefix, nam
 		return sh.ssi.CreateView(ctx, request.(CreateViewRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "CreateView")
+		handler = middleware(handler, "createView")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10893,7 +11030,7 @@ func (sh *strictHandler) DropView(ctx *fasthttp.RequestCtx, prefix Prefix, names
 		return sh.ssi.DropView(ctx, request.(DropViewRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "DropView")
+		handler = middleware(handler, "dropView")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10919,7 +11056,7 @@ func (sh *strictHandler) LoadView(ctx *fasthttp.RequestCtx, prefix Prefix, names
 		return sh.ssi.LoadView(ctx, request.(LoadViewRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "LoadView")
+		handler = middleware(handler, "loadView")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10944,7 +11081,7 @@ func (sh *strictHandler) ViewExists(ctx *fasthttp.RequestCtx, prefix Prefix, nam
 		return sh.ssi.ViewExists(ctx, request.(ViewExistsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ViewExists")
+		handler = middleware(handler, "viewExists")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -10981,7 +11118,7 @@ func (sh *strictHandler) ReplaceView(ctx *fasthttp.RequestCtx, prefix Prefix, na
 		return sh.ssi.ReplaceView(ctx, request.(ReplaceViewRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ReplaceView")
+		handler = middleware(handler, "replaceView")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -11016,7 +11153,7 @@ func (sh *strictHandler) RenameTable(ctx *fasthttp.RequestCtx, prefix Prefix, pa
 		return sh.ssi.RenameTable(ctx, request.(RenameTableRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RenameTable")
+		handler = middleware(handler, "renameTable")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -11051,7 +11188,7 @@ func (sh *strictHandler) CommitTransaction(ctx *fasthttp.RequestCtx, prefix Pref
 		return sh.ssi.CommitTransaction(ctx, request.(CommitTransactionRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "CommitTransaction")
+		handler = middleware(handler, "commitTransaction")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {
@@ -11086,7 +11223,7 @@ func (sh *strictHandler) RenameView(ctx *fasthttp.RequestCtx, prefix Prefix, par
 		return sh.ssi.RenameView(ctx, request.(RenameViewRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RenameView")
+		handler = middleware(handler, "renameView")
 	}
 	response, err := handler(ctx, request)
 	if err != nil {

@@ -1,0 +1,201 @@
+// Package catalog holds the domain operations of the Iceberg REST catalog:
+// one method per request, returning errs kinds. It decides Iceberg semantics
+// (with iceberg-go: metadata building, requirements, updates) and leaves rows
+// to store.Store and files to vend.FileIO.
+package catalog
+
+import (
+	"context"
+	"encoding/base64"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/vend"
+)
+
+// Options configures a Service.
+type Options struct {
+	// Warehouses maps a warehouse name to its base location, e.g.
+	// "file:///data/warehouse". Default table locations are built below it
+	// and purges never delete a prefix outside of it.
+	Warehouses map[string]string
+
+	// CommitTimeout bounds one commit, server-side retries included (0: no
+	// bound). It is checked before each new attempt, never in the middle
+	// of one, so that a timeout cannot leave a commit's outcome unknown.
+	CommitTimeout time.Duration
+	// MaxRetries is how often a commit that lost a race with a concurrent
+	// commit is retried on the latest metadata (0: never).
+	MaxRetries int
+	// Retries wait a random time up to min(RetryMaxDelay,
+	// RetryBaseDelay*2^attempt) ("full jitter").
+	RetryBaseDelay, RetryMaxDelay time.Duration
+
+	// Defaults and Overrides are the catalog configuration's defaults and
+	// overrides; their table-default.X and table-override.X keys set table
+	// property X on create (defaults below the request's properties,
+	// overrides above them).
+	Defaults, Overrides map[string]string
+
+	// VerifyMetadataOnLoad makes LoadTable check that the current metadata
+	// file still exists (one stat per load) and answer NotFound otherwise,
+	// as Java catalogs do. Off, loads are served from the database alone.
+	VerifyMetadataOnLoad bool
+
+	// Now is the clock for scheduling purge work (tests); nil: time.Now.
+	Now func() time.Time
+	// Logger receives the purger's reports and failed best-effort
+	// cleanups; nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// Service implements the catalog operations.
+type Service struct {
+	st   store.Store
+	io   vend.FileIO
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns a Service over st and io.
+func New(st store.Store, io vend.FileIO, opts Options) *Service {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{st: st, io: io, opts: opts, log: log}
+}
+
+// warehouseLocation returns the base location of warehouse, without a
+// trailing slash.
+func (s *Service) warehouseLocation(warehouse string) (string, error) {
+	loc, ok := s.opts.Warehouses[warehouse]
+	if !ok {
+		return "", errs.New(errs.NoSuchWarehouse, "Warehouse does not exist: %s", warehouse)
+	}
+	return strings.TrimRight(loc, "/"), nil
+}
+
+func (s *Service) checkWarehouse(warehouse string) error {
+	_, err := s.warehouseLocation(warehouse)
+	return err
+}
+
+// checkLevels validates namespace levels as the REST spec allows them: at
+// least one level, none empty, none containing the unit separator that joins
+// levels in paths.
+func checkLevels(levels []string) error {
+	if len(levels) == 0 {
+		return errs.New(errs.BadRequest, "Namespace must have at least one level")
+	}
+	for _, l := range levels {
+		if l == "" {
+			return errs.New(errs.BadRequest, "Namespace levels must not be empty: %s", strings.Join(levels, "."))
+		}
+		if strings.Contains(l, store.NamespaceSeparator) {
+			return errs.New(errs.BadRequest, "Namespace level must not contain the unit separator (0x1F): %q", l)
+		}
+	}
+	return nil
+}
+
+func (s *Service) checkIdent(id store.Ident) error {
+	if err := s.checkWarehouse(id.Warehouse); err != nil {
+		return err
+	}
+	if err := checkLevels(id.Namespace); err != nil {
+		return err
+	}
+	if id.Name == "" {
+		return errs.New(errs.BadRequest, "Table name must not be empty")
+	}
+	return nil
+}
+
+// encodePageToken and decodePageToken make the opaque page-token of list
+// responses: the base64 of the last name returned.
+func encodePageToken(last string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(last))
+}
+
+func decodePageToken(token string) (string, error) {
+	if token == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(b) == 0 {
+		return "", errs.New(errs.BadRequest, "Invalid page token: %q", token)
+	}
+	return string(b), nil
+}
+
+// Page is a list request's paging: the page-token of the previous response
+// ("" for the first page) and the page size (0: everything).
+type Page struct {
+	Token string
+	Size  int
+}
+
+// storePage turns p into a store.Page that asks for one row more than
+// wanted, so a full page can tell whether another one follows.
+func storePage(p Page) (store.Page, error) {
+	if p.Size < 0 {
+		return store.Page{}, errs.New(errs.BadRequest, "Invalid page size: %d", p.Size)
+	}
+	after, err := decodePageToken(p.Token)
+	if err != nil {
+		return store.Page{}, err
+	}
+	sp := store.Page{After: after}
+	if p.Size > 0 {
+		sp.Limit = p.Size + 1
+	}
+	return sp, nil
+}
+
+// page is storePage for callers holding token and size separately.
+func page(token string, size int) (store.Page, error) {
+	return storePage(Page{Token: token, Size: size})
+}
+
+// backoff waits before retry attempt (0-based) with full jitter. It reports
+// false when the wait would end after deadline (zero: none) or ctx ends.
+func (s *Service) backoff(ctx context.Context, attempt int, deadline time.Time) bool {
+	ceiling := s.opts.RetryMaxDelay
+	if d := s.opts.RetryBaseDelay << min(attempt, 30); d > 0 && (ceiling <= 0 || d < ceiling) {
+		ceiling = d
+	}
+	var wait time.Duration
+	if ceiling > 0 {
+		wait = time.Duration(rand.Int64N(int64(ceiling) + 1))
+	}
+	if !deadline.IsZero() && time.Now().Add(wait).After(deadline) {
+		return false
+	}
+	if wait == 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// retryBudget returns the deadline of a commit started now (zero: none).
+func (s *Service) retryDeadline() time.Time {
+	if s.opts.CommitTimeout <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(s.opts.CommitTimeout)
+}

@@ -1,0 +1,252 @@
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/apache/iceberg-go/table"
+	"github.com/google/uuid"
+
+	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/store"
+)
+
+// TableChange is one table's part of a multi-table transaction.
+type TableChange struct {
+	Ident        store.Ident
+	Requirements json.RawMessage
+	Updates      json.RawMessage
+}
+
+// plan is one table's prepared commit: the metadata to swap in, built on
+// the metadata the table had when the attempt started.
+type plan struct {
+	id     store.Ident
+	base   table.Metadata // nil for the commit of a staged create
+	next   table.Metadata
+	commit store.Commit
+	// write is set when commit.MetadataLocation is a new file to write;
+	// otherwise the commit keeps the current file and only checks that
+	// the table did not move (the requirements held at commit time).
+	write   bool
+	written bool
+}
+
+// prepare loads the table, checks the requirements against its current
+// metadata and applies the updates. Requirements and updates are decoded
+// again on every attempt (see parseChanges).
+func (s *Service) prepare(ctx context.Context, ch TableChange) (*plan, error) {
+	reqs, upds, err := parseChanges(ch.Requirements, ch.Updates)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.st.GetEntity(ctx, store.KindTable, ch.Ident)
+	if errs.Is(err, errs.NoSuchTable) && hasAssertCreate(reqs) {
+		return s.prepareCreate(ch, reqs, upds)
+	}
+	if err != nil {
+		return nil, err
+	}
+	base, err := parseStored(ch.Ident, cur.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateRequirements(reqs, base); err != nil {
+		return nil, err
+	}
+	p := &plan{id: ch.Ident, base: base, next: base, commit: store.Commit{
+		Ident: ch.Ident, Kind: store.KindTable, BaseVersion: cur.Version,
+		MetadataLocation: cur.MetadataLocation, Metadata: cur.Metadata,
+	}}
+	next, changed, err := applyUpdates(base, cur.MetadataLocation, upds)
+	if err != nil {
+		return nil, err
+	}
+	if !changed {
+		return p, nil
+	}
+	doc, err := encodeMetadata(next)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := newMetadataLocation(next, metadataVersion(cur.MetadataLocation)+1)
+	if err != nil {
+		return nil, err
+	}
+	p.next, p.write = next, true
+	p.commit.MetadataLocation, p.commit.Metadata = loc, doc
+	return p, nil
+}
+
+// prepareCreate builds the first metadata of a staged create.
+func (s *Service) prepareCreate(ch TableChange, reqs table.Requirements, upds table.Updates) (*plan, error) {
+	if err := validateRequirements(reqs, nil); err != nil {
+		return nil, err
+	}
+	whLoc, err := s.warehouseLocation(ch.Ident.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	// The location a plain create would choose, for updates without
+	// set-location. Its UUID is not the table's (that one may come from
+	// assign-uuid), but it is unique all the same.
+	next, err := buildFromEmpty(ch.Updates, upds, defaultTableLocation(whLoc, ch.Ident, uuid.New()))
+	if err != nil {
+		return nil, err
+	}
+	doc, err := encodeMetadata(next)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := newMetadataLocation(next, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &plan{id: ch.Ident, next: next, write: true, commit: store.Commit{
+		Ident: ch.Ident, Kind: store.KindTable, Create: true, MetadataLocation: loc, Metadata: doc,
+	}}, nil
+}
+
+// CommitTable applies a commit-table request: requirements are checked
+// against the current metadata and the updates applied to it in request
+// order. When a concurrent commit wins the race, the commit is retried on
+// the new metadata (requirements checked again) within Options' bounds.
+// The commit of a staged create (assert-create on a missing table) creates
+// the table and is not retried.
+func (s *Service) CommitTable(ctx context.Context, id store.Ident, requirements, updates json.RawMessage) (TableResult, error) {
+	if err := s.checkIdent(id); err != nil {
+		return TableResult{}, err
+	}
+	ch := TableChange{Ident: id, Requirements: requirements, Updates: updates}
+	if _, _, err := parseChanges(requirements, updates); err != nil {
+		return TableResult{}, err
+	}
+	plans, err := s.commitWithRetries(ctx, []TableChange{ch})
+	if err != nil {
+		return TableResult{}, err
+	}
+	c := plans[0].commit
+	return TableResult{MetadataLocation: c.MetadataLocation, Metadata: c.Metadata, ETag: etag(c.MetadataLocation, SnapshotsAll)}, nil
+}
+
+// CommitTransaction applies several tables' changes atomically: every
+// table's requirements must hold and every update apply, or nothing
+// changes. Conflicts are retried for the whole set.
+func (s *Service) CommitTransaction(ctx context.Context, changes []TableChange) error {
+	if len(changes) == 0 {
+		return errs.New(errs.BadRequest, "Transaction must change at least one table")
+	}
+	seen := map[string]bool{}
+	for _, ch := range changes {
+		if err := s.checkIdent(ch.Ident); err != nil {
+			return err
+		}
+		key := ch.Ident.Warehouse + "\x00" + ch.Ident.NamespaceKey() + "\x00" + ch.Ident.Name
+		if seen[key] {
+			return errs.New(errs.BadRequest, "Transaction changes table %s more than once", ch.Ident)
+		}
+		seen[key] = true
+		if _, _, err := parseChanges(ch.Requirements, ch.Updates); err != nil {
+			return inTable(ch.Ident, err)
+		}
+	}
+	_, err := s.commitWithRetries(ctx, changes)
+	return err
+}
+
+// inTable names the table in a transaction's error message.
+func inTable(id store.Ident, err error) error {
+	return errs.New(errs.KindOf(err), "%s: %s", id, clientMessage(err))
+}
+
+func clientMessage(err error) string {
+	if e, ok := err.(*errs.Error); ok {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// commitWithRetries runs attempts of the commit of changes until one
+// succeeds, fails for a reason other than a lost race, or the retry bounds
+// are reached.
+func (s *Service) commitWithRetries(ctx context.Context, changes []TableChange) ([]*plan, error) {
+	deadline := s.retryDeadline()
+	multi := len(changes) > 1
+	for attempt := 0; ; attempt++ {
+		plans, err := s.attempt(ctx, changes, multi)
+		if err == nil {
+			return plans, nil
+		}
+		creates := false
+		for _, p := range plans {
+			creates = creates || p.commit.Create
+		}
+		// A create cannot be helped by retrying: the table exists now.
+		if !errs.Is(err, errs.CommitFailed) || plans == nil || (creates && !multi) ||
+			attempt >= s.opts.MaxRetries || !s.backoff(ctx, attempt, deadline) {
+			return nil, err
+		}
+	}
+}
+
+// attempt prepares every change on the current metadata, writes the new
+// metadata files and swaps all pointers in one store commit. It returns the
+// plans along with a store.Commit error (so the caller can tell a lost race
+// from a failure before the commit, which returns nil plans).
+func (s *Service) attempt(ctx context.Context, changes []TableChange, multi bool) ([]*plan, error) {
+	plans := make([]*plan, 0, len(changes))
+	cleanup := func(cause error) {
+		for _, p := range plans {
+			if p.written {
+				s.discardFile(ctx, p.commit.MetadataLocation, cause)
+			}
+		}
+	}
+	for _, ch := range changes {
+		p, err := s.prepare(ctx, ch)
+		if err != nil {
+			if multi {
+				err = inTable(ch.Ident, err)
+			}
+			return nil, err
+		}
+		plans = append(plans, p)
+	}
+	if !multi && !plans[0].write {
+		// Nothing to change: the current metadata satisfied the
+		// requirements when it was read, and stays what it is.
+		return plans, nil
+	}
+	commits := make([]store.Commit, 0, len(plans))
+	for _, p := range plans {
+		if p.write {
+			if err := s.writeMetadataFile(ctx, p.commit.MetadataLocation, p.commit.Metadata, p.next.Properties()); err != nil {
+				cleanup(nil) // nothing was committed
+				return nil, err
+			}
+			p.written = true
+		}
+		commits = append(commits, p.commit)
+	}
+	if err := s.st.Commit(ctx, commits); err != nil {
+		cleanup(err)
+		return plans, err
+	}
+	for _, p := range plans {
+		s.deleteRemovedMetadata(ctx, p)
+	}
+	return plans, nil
+}
+
+// deleteRemovedMetadata deletes, best effort, the metadata files that a
+// commit dropped from the metadata log when the table asks for it.
+func (s *Service) deleteRemovedMetadata(ctx context.Context, p *plan) {
+	if !p.write {
+		return
+	}
+	for _, loc := range removedMetadataFiles(p.base, p.next) {
+		if err := s.io.Delete(context.WithoutCancel(ctx), loc); err != nil {
+			s.log.Warn("could not delete old metadata file", "table", p.id.String(), "location", loc, "error", err)
+		}
+	}
+}

@@ -1,0 +1,260 @@
+package catalog_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/bingsan/bingsan/catalog"
+	"github.com/bingsan/bingsan/store"
+)
+
+// writeSnapshot writes, with iceberg-go, a manifest list and a manifest
+// for snapshot snapID listing dataFiles (which are created too), and commits
+// the snapshot. It returns the manifest list and manifest locations.
+func writeSnapshot(t *testing.T, e *env, id store.Ident, snapID int64, dataFiles []string) (string, string) {
+	t.Helper()
+	_, m := e.load(t, id)
+	loc := m.Location()
+	spec := m.PartitionSpec()
+	var entries []iceberg.ManifestEntry
+	for _, p := range dataFiles {
+		mustWrite(t, p, []byte("PAR1"))
+		df, err := iceberg.NewDataFileBuilder(spec, iceberg.EntryContentData, p, iceberg.ParquetFile, nil, nil, nil, 1, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, iceberg.NewManifestEntry(iceberg.EntryStatusADDED, &snapID, nil, nil, df.Build()))
+	}
+	manifestPath := loc + "/metadata/manifest-1.avro"
+	f := mustCreateFile(t, manifestPath)
+	mf, err := iceberg.WriteManifest(manifestPath, f, 2, spec, m.CurrentSchema(), snapID, entries)
+	if err != nil {
+		t.Fatalf("WriteManifest: %v", err)
+	}
+	_ = f.Close()
+	listPath := loc + "/metadata/snap-1.avro"
+	f = mustCreateFile(t, listPath)
+	seq := int64(1)
+	if err := iceberg.WriteManifestList(2, f, snapID, nil, &seq, 0, []iceberg.ManifestFile{mf}); err != nil {
+		t.Fatalf("WriteManifestList: %v", err)
+	}
+	_ = f.Close()
+	snap := table.Snapshot{SnapshotID: snapID, SequenceNumber: 1, TimestampMs: m.LastUpdatedMillis() + 1,
+		ManifestList: listPath, Summary: &table.Summary{Operation: table.OpAppend}}
+	upds, err := json.Marshal([]table.Update{
+		table.NewAddSnapshotUpdate(&snap),
+		table.NewSetSnapshotRefUpdate("main", snapID, table.BranchRef, 0, 0, 0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustCommit(t, id, `[]`, string(upds))
+	return listPath, manifestPath
+}
+
+func mustCreateFile(t *testing.T, loc string) *os.File {
+	t.Helper()
+	p := localPath(loc)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func mustWrite(t *testing.T, loc string, data []byte) {
+	t.Helper()
+	f := mustCreateFile(t, loc)
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+}
+
+func TestDropWithPurgeDeletesFiles(t *testing.T) {
+	t.Parallel()
+	e := setup(t, catalog.Options{})
+	ctx := context.Background()
+
+	// A table in its catalog-assigned directory: everything below it goes,
+	// also files no metadata mentions.
+	owned := ident("ns", "owned")
+	res := e.mustCreate(t, owned, nil)
+	ownedLoc := parse(t, res.Metadata).Location()
+	list, manifest := writeSnapshot(t, e, owned, 9007199254740993, []string{ownedLoc + "/data/a.parquet", ownedLoc + "/data/b.parquet"})
+	orphan := ownedLoc + "/data/orphan.parquet"
+	mustWrite(t, orphan, []byte("x"))
+
+	// A table at a location of the user's choosing outside the warehouse:
+	// exactly the files its metadata references go, a neighbour stays.
+	outside := "file://" + filepath.ToSlash(t.TempDir())
+	chosen := ident("ns", "chosen")
+	if _, err := e.svc.CreateTable(ctx, catalog.CreateTableInput{
+		Ident: chosen, Location: outside + "/tbl", Schema: json.RawMessage(schemaJSON),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustCommit(t, chosen, `[]`, setProps("k", "v"))
+	sharedData := outside + "/elsewhere/c.parquet"
+	chosenList, chosenManifest := writeSnapshot(t, e, chosen, 7, []string{outside + "/tbl/data/c.parquet", sharedData})
+	neighbour := outside + "/tbl/data/not-mine.parquet"
+	mustWrite(t, neighbour, []byte("x"))
+	chosenRes, chosenMeta := e.load(t, chosen)
+
+	// A table dropped without purge keeps its files.
+	kept := ident("ns", "kept")
+	keptRes := e.mustCreate(t, kept, nil)
+
+	for _, id := range []store.Ident{owned, chosen} {
+		if err := e.svc.DropTable(ctx, id, true); err != nil {
+			t.Fatalf("DropTable(%s): %v", id, err)
+		}
+	}
+	if err := e.svc.DropTable(ctx, kept, false); err != nil {
+		t.Fatal(err)
+	}
+	// Dropping queued work but deleted nothing yet.
+	if !fileExists(list) || !fileExists(chosenList) {
+		t.Fatal("drop deleted files synchronously")
+	}
+
+	n, err := e.svc.PurgeOnce(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("PurgeOnce = %d, %v; want 2 jobs", n, err)
+	}
+	if _, err := os.Stat(localPath(ownedLoc)); !os.IsNotExist(err) {
+		t.Errorf("owned table directory still there: %v", err)
+	}
+	for _, f := range []string{list, manifest, orphan} {
+		if fileExists(f) {
+			t.Errorf("%s not deleted", f)
+		}
+	}
+	gone := []string{chosenList, chosenManifest, outside + "/tbl/data/c.parquet", sharedData, chosenRes.MetadataLocation}
+	for l := range chosenMeta.PreviousFiles() {
+		gone = append(gone, l.MetadataFile)
+	}
+	for _, f := range gone {
+		if fileExists(f) {
+			t.Errorf("%s not deleted", f)
+		}
+	}
+	if !fileExists(neighbour) {
+		t.Error("unreferenced file outside the warehouse was deleted")
+	}
+	if !fileExists(keptRes.MetadataLocation) {
+		t.Error("table dropped without purge lost its files")
+	}
+
+	if n, err := e.svc.PurgeOnce(ctx); n != 0 || err != nil {
+		t.Errorf("second PurgeOnce = %d, %v", n, err)
+	}
+}
+
+func TestPurgeToleratesMissingFiles(t *testing.T) {
+	t.Parallel()
+	e := setup(t, catalog.Options{})
+	ctx := context.Background()
+	id := ident("ns", "t")
+	res := e.mustCreate(t, id, nil)
+	loc := parse(t, res.Metadata).Location()
+	list, manifest := writeSnapshot(t, e, id, 5, []string{loc + "/data/a.parquet"})
+	// Pretend an earlier attempt got halfway.
+	for _, f := range []string{list, manifest} {
+		if err := os.Remove(localPath(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.svc.DropTable(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	n, err := e.svc.PurgeOnce(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("PurgeOnce = %d, %v", n, err)
+	}
+	if _, err := os.Stat(localPath(loc)); !os.IsNotExist(err) {
+		t.Errorf("table directory still there: %v", err)
+	}
+}
+
+func TestRunPurgerStops(t *testing.T) {
+	t.Parallel()
+	e := setup(t, catalog.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	id := ident("ns", "t")
+	res := e.mustCreate(t, id, nil)
+	if err := e.svc.DropTable(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		e.svc.RunPurger(ctx, 10*time.Millisecond, 3)
+		close(done)
+	}()
+	// The first round runs at once.
+	for i := 0; fileExists(res.MetadataLocation); i++ {
+		if i > 500 {
+			t.Fatal("purger did not run")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}
+
+func TestPurgeRetriesFailedJobs(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	offset := time.Duration(0)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return time.Now().Add(offset)
+	}
+	e := setup(t, catalog.Options{Now: clock})
+	ctx := context.Background()
+	id := ident("ns", "t")
+	res := e.mustCreate(t, id, nil)
+	list, _ := writeSnapshot(t, e, id, 5, []string{parse(t, res.Metadata).Location() + "/data/a.parquet"})
+	// A manifest list that cannot be read fails the job.
+	if err := os.WriteFile(localPath(list), []byte("not avro"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.DropTable(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.svc.PurgeOnce(ctx); n != 0 || err == nil {
+		t.Fatalf("PurgeOnce = %d, %v; want a failure", n, err)
+	}
+	if !fileExists(res.MetadataLocation) {
+		t.Fatal("a failed job deleted the metadata")
+	}
+	// Not due again yet.
+	if n, err := e.svc.PurgeOnce(ctx); n != 0 || err != nil {
+		t.Fatalf("PurgeOnce before retry = %d, %v", n, err)
+	}
+	// Once the backoff has passed and the file is readable again, it completes.
+	if err := os.Remove(localPath(list)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	offset = 2 * time.Hour
+	mu.Unlock()
+	if n, err := e.svc.PurgeOnce(ctx); n != 1 || err != nil {
+		t.Fatalf("PurgeOnce after backoff = %d, %v", n, err)
+	}
+	if fileExists(res.MetadataLocation) {
+		t.Error("metadata file survived the purge")
+	}
+}

@@ -1,0 +1,334 @@
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+	"github.com/google/uuid"
+
+	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/store"
+)
+
+// CreateTableInput is a create-table request. Schema, PartitionSpec and
+// WriteOrder are JSON as the REST spec defines them; the last two may be
+// empty.
+type CreateTableInput struct {
+	Ident         store.Ident
+	Location      string
+	Schema        json.RawMessage
+	PartitionSpec json.RawMessage
+	WriteOrder    json.RawMessage
+	Properties    map[string]string
+	StageCreate   bool
+}
+
+// TableResult is a table's current metadata. For a staged create,
+// MetadataLocation and ETag are empty.
+type TableResult struct {
+	MetadataLocation string
+	Metadata         []byte
+	ETag             string
+}
+
+func present(b json.RawMessage) bool {
+	t := bytes.TrimSpace(b)
+	return len(t) > 0 && !bytes.Equal(t, []byte("null"))
+}
+
+// CreateTable creates a table: it builds fresh metadata with iceberg-go,
+// writes the first metadata file and then inserts the table. A staged create
+// only builds the metadata; the table comes into being with the commit that
+// carries assert-create.
+func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableResult, error) {
+	id := in.Ident
+	if err := s.checkIdent(id); err != nil {
+		return TableResult{}, err
+	}
+	whLoc, _ := s.warehouseLocation(id.Warehouse)
+
+	if !present(in.Schema) {
+		return TableResult{}, errs.New(errs.BadRequest, "Create table request must have a schema")
+	}
+	var sc iceberg.Schema
+	if err := json.Unmarshal(in.Schema, &sc); err != nil {
+		return TableResult{}, errs.New(errs.BadRequest, "Invalid schema: %s", err.Error())
+	}
+	var spec *iceberg.PartitionSpec
+	if present(in.PartitionSpec) {
+		var u iceberg.UnboundPartitionSpec
+		if err := json.Unmarshal(in.PartitionSpec, &u); err != nil {
+			return TableResult{}, errs.New(errs.BadRequest, "Invalid partition spec: %s", err.Error())
+		}
+		spec = &u.PartitionSpec
+	}
+	order := table.UnsortedSortOrder
+	if present(in.WriteOrder) {
+		var u table.UnboundSortOrder
+		if err := json.Unmarshal(in.WriteOrder, &u); err != nil {
+			return TableResult{}, errs.New(errs.BadRequest, "Invalid write order: %s", err.Error())
+		}
+		order = u.SortOrder
+	}
+
+	tableUUID := uuid.New()
+	loc := strings.TrimRight(in.Location, "/")
+	if loc == "" {
+		loc = defaultTableLocation(whLoc, id, tableUUID)
+	}
+	props := tableProperties(s.opts.Defaults, in.Properties, s.opts.Overrides)
+	meta, err := table.NewMetadataWithUUID(&sc, spec, order, loc, props, tableUUID)
+	if err != nil {
+		return TableResult{}, errs.New(errs.BadRequest, "%s", err.Error())
+	}
+	doc, err := encodeMetadata(meta)
+	if err != nil {
+		return TableResult{}, err
+	}
+
+	if in.StageCreate {
+		// Nothing is written, but a create that cannot succeed should fail
+		// now rather than at the commit.
+		if err := s.checkCreatable(ctx, id); err != nil {
+			return TableResult{}, err
+		}
+		return TableResult{Metadata: doc}, nil
+	}
+
+	metaLoc, err := newMetadataLocation(meta, 0)
+	if err != nil {
+		return TableResult{}, err
+	}
+	if err := s.writeMetadataFile(ctx, metaLoc, doc, meta.Properties()); err != nil {
+		return TableResult{}, err
+	}
+	err = s.st.CreateEntity(ctx, store.Entity{
+		Ident: id, Kind: store.KindTable, MetadataLocation: metaLoc, Metadata: doc,
+	})
+	if err != nil {
+		s.discardFile(ctx, metaLoc, err)
+		if in.Location == "" && discardable(err) {
+			// The directory was made for this table alone.
+			_ = s.io.DeletePrefix(context.WithoutCancel(ctx), loc)
+		}
+		return TableResult{}, err
+	}
+	return TableResult{MetadataLocation: metaLoc, Metadata: doc, ETag: etag(metaLoc, SnapshotsAll)}, nil
+}
+
+// checkCreatable fails unless the namespace exists and the name is free.
+func (s *Service) checkCreatable(ctx context.Context, id store.Ident) error {
+	ok, err := s.st.NamespaceExists(ctx, id.Warehouse, id.Namespace)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return noSuchNamespace(id.Namespace)
+	}
+	if ok, err := s.st.EntityExists(ctx, store.KindTable, id); err != nil {
+		return err
+	} else if ok {
+		return errs.New(errs.AlreadyExists, "Table already exists: %s", id)
+	}
+	if ok, err := s.st.EntityExists(ctx, store.KindView, id); err != nil {
+		return err
+	} else if ok {
+		return errs.New(errs.AlreadyExists, "View with same name already exists: %s", id)
+	}
+	return nil
+}
+
+// writeMetadataFile writes doc, compressed as props ask, to a new file.
+func (s *Service) writeMetadataFile(ctx context.Context, loc string, doc []byte, props iceberg.Properties) error {
+	data, err := metadataFileBytes(doc, props)
+	if err != nil {
+		return err
+	}
+	return s.io.WriteNew(ctx, loc, data)
+}
+
+// discardFile deletes a metadata file whose commit failed with cause (nil:
+// the commit was never attempted). When the outcome of the commit is
+// unknown, the file stays: the catalog may point at it.
+func (s *Service) discardFile(ctx context.Context, loc string, cause error) {
+	if !discardable(cause) {
+		s.log.Warn("keeping metadata file of a commit with unknown outcome", "location", loc, "error", cause)
+		return
+	}
+	if err := s.io.Delete(context.WithoutCancel(ctx), loc); err != nil {
+		s.log.Warn("could not delete metadata file of a failed commit", "location", loc, "error", err)
+	}
+}
+
+// discardable reports whether a store error proves that nothing was
+// committed. Kinds that do not (unknown commit state, database failures)
+// keep the files: the catalog may point at them.
+func discardable(cause error) bool {
+	if cause == nil {
+		return true
+	}
+	switch errs.KindOf(cause) {
+	case errs.CommitStateUnknown, errs.Internal, errs.ServiceUnavailable:
+		return false
+	}
+	return true
+}
+
+// LoadTable returns a table's current metadata. With snapshots "" or "all"
+// the stored document is returned as it is; with "refs" only the snapshots
+// that branches and tags point at are kept.
+func (s *Service) LoadTable(ctx context.Context, id store.Ident, snapshots string) (TableResult, error) {
+	if err := s.checkIdent(id); err != nil {
+		return TableResult{}, err
+	}
+	switch snapshots {
+	case "", SnapshotsAll, SnapshotsRefs:
+	default:
+		return TableResult{}, errs.New(errs.BadRequest, "Invalid snapshots mode %q: must be all or refs", snapshots)
+	}
+	e, err := s.st.GetEntity(ctx, store.KindTable, id)
+	if err != nil {
+		return TableResult{}, err
+	}
+	if s.opts.VerifyMetadataOnLoad {
+		ok, err := s.io.Exists(ctx, e.MetadataLocation)
+		if err != nil {
+			return TableResult{}, err
+		}
+		if !ok {
+			return TableResult{}, errs.New(errs.NotFound, "Failed to open input stream for file: %s", e.MetadataLocation)
+		}
+	}
+	doc := e.Metadata
+	if snapshots == SnapshotsRefs {
+		if doc, err = referencedSnapshotsOnly(e.Metadata); err != nil {
+			return TableResult{}, errs.Wrap(errs.Internal, err, "Stored metadata of %s is invalid", id)
+		}
+	}
+	return TableResult{MetadataLocation: e.MetadataLocation, Metadata: doc, ETag: etag(e.MetadataLocation, snapshots)}, nil
+}
+
+// TableExists returns nil when the table exists and a NoSuchTable error
+// when it does not.
+func (s *Service) TableExists(ctx context.Context, id store.Ident) error {
+	if err := s.checkIdent(id); err != nil {
+		return err
+	}
+	ok, err := s.st.EntityExists(ctx, store.KindTable, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errs.New(errs.NoSuchTable, "Table does not exist: %s", id)
+	}
+	return nil
+}
+
+// ListTables returns one page of the tables of a namespace and the token
+// of the next page ("" on the last page).
+func (s *Service) ListTables(ctx context.Context, warehouse string, namespace []string, pg Page) ([]store.Ident, string, error) {
+	if err := s.checkWarehouse(warehouse); err != nil {
+		return nil, "", err
+	}
+	if err := checkLevels(namespace); err != nil {
+		return nil, "", err
+	}
+	p, err := storePage(pg)
+	if err != nil {
+		return nil, "", err
+	}
+	ids, err := s.st.ListEntities(ctx, store.KindTable, warehouse, namespace, p)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if pg.Size > 0 && len(ids) > pg.Size {
+		ids = ids[:pg.Size]
+		next = encodePageToken(ids[len(ids)-1].Name)
+	}
+	return ids, next, nil
+}
+
+// DropTable drops a table. With purge set, its files are deleted later by
+// the purger; the drop never waits for storage.
+func (s *Service) DropTable(ctx context.Context, id store.Ident, purge bool) error {
+	if err := s.checkIdent(id); err != nil {
+		return err
+	}
+	_, err := s.st.DropEntity(ctx, store.KindTable, id, purge)
+	return err
+}
+
+// RenameTable renames a table, possibly into another namespace of the same
+// warehouse.
+func (s *Service) RenameTable(ctx context.Context, from, to store.Ident) error {
+	if err := s.checkIdent(from); err != nil {
+		return err
+	}
+	if err := s.checkIdent(to); err != nil {
+		return err
+	}
+	if from.Warehouse != to.Warehouse {
+		return errs.New(errs.BadRequest, "Cannot rename %s to another warehouse", from)
+	}
+	return s.st.RenameEntity(ctx, store.KindTable, from, to)
+}
+
+// RegisterTable adds a table whose metadata file already exists. With
+// overwrite, an existing table of that name is pointed at the file instead.
+func (s *Service) RegisterTable(ctx context.Context, id store.Ident, metadataLocation string, overwrite bool) (TableResult, error) {
+	if err := s.checkIdent(id); err != nil {
+		return TableResult{}, err
+	}
+	if metadataLocation == "" {
+		return TableResult{}, errs.New(errs.BadRequest, "Metadata location must not be empty")
+	}
+	raw, err := s.io.Read(ctx, metadataLocation)
+	if err != nil {
+		if errs.Is(err, errs.NotFound) {
+			// 404 would read as "no such namespace" to clients.
+			return TableResult{}, errs.New(errs.BadRequest, "Metadata file does not exist: %s", metadataLocation)
+		}
+		return TableResult{}, err
+	}
+	doc, err := decodeMetadataFile(raw)
+	if err != nil {
+		return TableResult{}, errs.New(errs.BadRequest, "Cannot read metadata file %s: %s", metadataLocation, err.Error())
+	}
+	if _, err := table.ParseMetadataBytes(doc); err != nil {
+		return TableResult{}, errs.New(errs.BadRequest, "Not a valid Iceberg table metadata file: %s: %s", metadataLocation, err.Error())
+	}
+	res := TableResult{MetadataLocation: metadataLocation, Metadata: doc, ETag: etag(metadataLocation, SnapshotsAll)}
+	entity := store.Entity{Ident: id, Kind: store.KindTable, MetadataLocation: metadataLocation, Metadata: doc}
+	if !overwrite {
+		if err := s.st.CreateEntity(ctx, entity); err != nil {
+			return TableResult{}, err
+		}
+		return res, nil
+	}
+
+	deadline := s.retryDeadline()
+	for attempt := 0; ; attempt++ {
+		cur, err := s.st.GetEntity(ctx, store.KindTable, id)
+		switch {
+		case errs.Is(err, errs.NoSuchTable):
+			err = s.st.CreateEntity(ctx, entity)
+		case err == nil:
+			err = s.st.Commit(ctx, []store.Commit{{
+				Ident: id, Kind: store.KindTable, BaseVersion: cur.Version,
+				MetadataLocation: metadataLocation, Metadata: doc,
+			}})
+		}
+		if err == nil {
+			return res, nil
+		}
+		retry := errs.Is(err, errs.CommitFailed) || errs.Is(err, errs.AlreadyExists) || errs.Is(err, errs.NoSuchTable)
+		if !retry || attempt >= s.opts.MaxRetries || !s.backoff(ctx, attempt, deadline) {
+			return TableResult{}, err
+		}
+	}
+}

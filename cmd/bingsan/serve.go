@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bingsan/bingsan/catalog"
+	"github.com/bingsan/bingsan/config"
+	"github.com/bingsan/bingsan/server"
+	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/store/migrate"
+	"github.com/bingsan/bingsan/vend"
+)
+
+// migratableStore is a store the CLI can migrate; both backends are.
+type migratableStore interface {
+	store.Store
+	Migrate(ctx context.Context, dir migrate.Direction) error
+	MigrationStatus(ctx context.Context) ([]migrate.Status, error)
+}
+
+// openStore opens the configured backend. The SQLite file's directory is
+// created so that a bare `bingsan serve` works in an empty folder.
+func openStore(ctx context.Context, cfg config.Config) (migratableStore, error) {
+	switch cfg.Store.Driver {
+	case "postgres":
+		return openPostgres(ctx, cfg)
+	default:
+		if err := os.MkdirAll(filepath.Dir(cfg.Store.SQLite.Path), 0o755); err != nil {
+			return nil, fmt.Errorf("creating data directory: %w", err)
+		}
+		return openSQLite(ctx, cfg)
+	}
+}
+
+func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
+	log := newLogger(cfg.Log, logOut)
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if cfg.Store.MigrateOnStart {
+		if err := st.Migrate(ctx, migrate.Up); err != nil {
+			return err
+		}
+	}
+	if err := ensureLocalWarehouse(cfg.Warehouse.Location); err != nil {
+		return err
+	}
+
+	warehouses := map[string]string{cfg.Warehouse.Name: cfg.Warehouse.Location}
+	cat := catalog.New(st, vend.NewLocal(), catalog.Options{
+		Warehouses:     warehouses,
+		CommitTimeout:  cfg.Commit.Timeout,
+		MaxRetries:     cfg.Commit.MaxRetries,
+		RetryBaseDelay: cfg.Commit.RetryBaseDelay,
+		RetryMaxDelay:  cfg.Commit.RetryMaxDelay,
+		Defaults:       cfg.Catalog.Defaults,
+		Overrides:      cfg.Catalog.Overrides,
+		Logger:         log,
+	})
+	srv := server.New(server.Options{
+		Store:               st,
+		Catalog:             cat,
+		Logger:              log,
+		DefaultWarehouse:    cfg.Warehouse.Name,
+		Warehouses:          warehouses,
+		Defaults:            cfg.Catalog.Defaults,
+		Overrides:           cfg.Catalog.Overrides,
+		MaxBodyBytes:        int(cfg.Server.MaxBodyBytes),
+		ReadTimeout:         cfg.Server.ReadTimeout,
+		WriteTimeout:        cfg.Server.WriteTimeout,
+		IdleTimeout:         cfg.Server.IdleTimeout,
+		IdempotencyLifetime: cfg.Idempotency.Lifetime,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	log.Info("bingsan listening", "addr", ln.Addr().String(), "version", buildVersion(),
+		"store", cfg.Store.Driver, "warehouse", cfg.Warehouse.Location)
+
+	bg, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	go cat.RunPurger(bg, cfg.Purge.Interval, cfg.Purge.MaxAttempts)
+	go pruneIdempotencyKeys(bg, st, log)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout)
+	stopBackground()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.Canceled) {
+		log.Warn("shutdown did not drain in time", "error", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// ensureLocalWarehouse creates a file:// warehouse directory up front, so a
+// misconfigured path fails at start-up rather than on the first create.
+func ensureLocalWarehouse(location string) error {
+	path, ok := strings.CutPrefix(location, "file://")
+	if !ok {
+		return nil
+	}
+	return os.MkdirAll(path, 0o755)
+}
+
+func pruneIdempotencyKeys(ctx context.Context, st store.Store, log interface {
+	Warn(string, ...any)
+}) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := st.PruneIdempotent(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				log.Warn("pruning idempotency keys", "error", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,52 @@
+package server
+
+import (
+	"github.com/bingsan/bingsan/catalog"
+	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/gen/iceberg"
+)
+
+// api implements the generated strict server interface; its methods live in
+// one file per resource.
+type api struct {
+	srv *Server
+	cat *catalog.Service
+}
+
+var _ iceberg.StrictServerInterface = (*api)(nil)
+
+// notImplemented lists the operations that answer 501 and are therefore left
+// out of the endpoints advertised by GET /v1/config.
+var notImplemented = map[string]bool{
+	"getToken":            true,
+	"planTableScan":       true,
+	"fetchPlanningResult": true,
+	"cancelPlanning":      true,
+	"fetchScanTasks":      true,
+	"loadCredentials":     true,
+	"signRequest":         true,
+	"listViews":           true,
+	"createView":          true,
+	"loadView":            true,
+	"replaceView":         true,
+	"dropView":            true,
+	"viewExists":          true,
+	"renameView":          true,
+	"registerView":        true,
+}
+
+func notImplementedError(operation string) error {
+	return errs.New(errs.NotImplemented, "Operation %s is not implemented by this server", operation)
+}
+
+// warehouse resolves the {prefix} path segment to a warehouse name; routes
+// without a prefix use the default warehouse.
+func (a *api) warehouse(prefix string) (string, error) {
+	if prefix == "" {
+		return a.srv.opts.DefaultWarehouse, nil
+	}
+	if _, ok := a.srv.opts.Warehouses[prefix]; ok {
+		return prefix, nil
+	}
+	return "", errs.New(errs.NoSuchWarehouse, "Warehouse does not exist: %s", prefix)
+}

@@ -1,0 +1,56 @@
+package server
+
+import (
+	"context"
+	"maps"
+
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
+	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/gen/iceberg"
+)
+
+// GetConfig returns the configured defaults and overrides. With ?warehouse=
+// (a warehouse name or its location) the override "prefix" points the client
+// at that warehouse's routes.
+func (a *api) GetConfig(_ context.Context, req iceberg.GetConfigRequestObject) (iceberg.GetConfigResponseObject, error) {
+	o := a.srv.opts
+	overrides := maps.Clone(o.Overrides)
+	if overrides == nil {
+		overrides = map[string]string{}
+	}
+	if req.Params.Warehouse != nil && *req.Params.Warehouse != "" {
+		name, ok := warehouseByNameOrLocation(o.Warehouses, *req.Params.Warehouse)
+		if !ok {
+			return nil, errs.New(errs.NoSuchWarehouse, "Warehouse does not exist: %s", *req.Params.Warehouse)
+		}
+		overrides["prefix"] = name
+	}
+	defaults := maps.Clone(o.Defaults)
+	if defaults == nil {
+		defaults = map[string]string{}
+	}
+	endpoints := a.srv.endpoints
+	lifetime, err := openapi_types.FromTimeDuration(o.IdempotencyLifetime)
+	if err != nil {
+		return nil, err
+	}
+	return iceberg.GetConfig200JSONResponse{
+		Defaults:               defaults,
+		Overrides:              overrides,
+		Endpoints:              &endpoints,
+		IdempotencyKeyLifetime: &lifetime,
+	}, nil
+}
+
+func warehouseByNameOrLocation(warehouses map[string]string, v string) (string, bool) {
+	if _, ok := warehouses[v]; ok {
+		return v, true
+	}
+	for name, loc := range warehouses {
+		if loc == v || loc+"/" == v {
+			return name, true
+		}
+	}
+	return "", false
+}

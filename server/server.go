@@ -1,0 +1,160 @@
+// Package server is Bingsan's HTTP transport: the fasthttp server, the
+// generated Iceberg REST binding, middleware, and one handler file per
+// resource. Handlers decode (generated), call one catalog operation and map
+// its result; errors become Iceberg error responses in errors.go only.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/bingsan/bingsan/catalog"
+	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/gen/iceberg"
+	"github.com/bingsan/bingsan/store"
+)
+
+// Options configures a Server.
+type Options struct {
+	Store   store.Store
+	Catalog *catalog.Service
+	Logger  *slog.Logger
+
+	// DefaultWarehouse serves routes without a {prefix}; Warehouses maps
+	// every warehouse name to its base location.
+	DefaultWarehouse string
+	Warehouses       map[string]string
+
+	// Defaults and Overrides are returned by GET /v1/config.
+	Defaults  map[string]string
+	Overrides map[string]string
+
+	MaxBodyBytes        int
+	ReadTimeout         time.Duration
+	WriteTimeout        time.Duration
+	IdleTimeout         time.Duration
+	IdempotencyLifetime time.Duration
+}
+
+// Server serves the Iceberg REST API and the health endpoints.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	handler fasthttp.RequestHandler
+	http    *fasthttp.Server
+	// endpoints is what GET /v1/config advertises: every implemented operation.
+	endpoints []string
+}
+
+// New builds the server and its route table.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: opts, log: opts.Logger}
+
+	r := router.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = true
+	r.NotFound = func(ctx *fasthttp.RequestCtx) {
+		writeError(ctx, s.log, errs.New(errs.NotFound, "No route for %s %s", ctx.Method(), ctx.Path()))
+	}
+	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+		writeError(ctx, s.log, errs.New(errs.MethodNotAllowed, "Method %s is not allowed for %s", ctx.Method(), ctx.Path()))
+	}
+
+	a := &api{srv: s, cat: opts.Catalog}
+	onError := func(ctx *fasthttp.RequestCtx, err error) { writeError(ctx, s.log, err) }
+	routes := iceberg.Routes(iceberg.NewStrictHandler(a, nil), onError)
+	for _, rt := range routes {
+		if !notImplemented[rt.OperationID] {
+			s.endpoints = append(s.endpoints, rt.Method+" "+rt.Path)
+		}
+	}
+	iceberg.RegisterRoutes(r, routes, s.wrapOperation)
+
+	r.GET("/health/live", s.live)
+	r.HEAD("/health/live", s.live)
+	r.GET("/health/ready", s.ready)
+	r.HEAD("/health/ready", s.ready)
+
+	s.handler = s.recoverPanics(r.Handler)
+	s.http = &fasthttp.Server{
+		Handler:                      s.handler,
+		Name:                         "bingsan",
+		MaxRequestBodySize:           opts.MaxBodyBytes,
+		ReadTimeout:                  opts.ReadTimeout,
+		WriteTimeout:                 opts.WriteTimeout,
+		IdleTimeout:                  opts.IdleTimeout,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+		ErrorHandler:                 s.requestError,
+		Logger:                       slogPrinter{s.log},
+		DisablePreParseMultipartForm: true,
+	}
+	return s
+}
+
+// Handler is the full request handler, for in-process tests and embedding.
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handler }
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.http.Serve(ln) }
+
+// Shutdown stops accepting connections and waits for in-flight requests until
+// ctx is done.
+func (s *Server) Shutdown(ctx context.Context) error { return s.http.ShutdownWithContext(ctx) }
+
+// wrapOperation decorates an operation's handler with the cross-cutting
+// behaviour that depends on which operation it is.
+func (s *Server) wrapOperation(rt iceberg.Route) fasthttp.RequestHandler {
+	h := rt.Handler
+	if idempotentOperations[rt.OperationID] {
+		h = s.idempotent(rt.OperationID, h)
+	}
+	return h
+}
+
+// recoverPanics turns a panic in any handler into a 500 and a log line, so
+// one bad request never takes the node down.
+func (s *Server) recoverPanics(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("panic serving request", "method", string(ctx.Method()), "path", string(ctx.Path()),
+					"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				writeError(ctx, s.log, &errs.Error{Kind: errs.Internal, Message: "Internal server error"})
+			}
+		}()
+		next(ctx)
+	}
+}
+
+// requestError answers requests fasthttp could not read: an oversize body, a
+// malformed request line or headers, a read timeout.
+func (s *Server) requestError(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		writeError(ctx, s.log, errs.New(errs.PayloadTooLarge, "Request body exceeds %d bytes", s.opts.MaxBodyBytes))
+		return
+	}
+	writeError(ctx, s.log, errs.New(errs.BadRequest, "Malformed request: %v", err))
+}
+
+func encodeJSON(ctx *fasthttp.RequestCtx, v any) error {
+	return json.NewEncoder(ctx).Encode(v)
+}
+
+// slogPrinter routes fasthttp's own log lines into slog.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Printf(format string, args ...any) { p.log.Warn(fmt.Sprintf(format, args...)) }

@@ -1,0 +1,242 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/bingsan/bingsan/catalog"
+	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/gen/iceberg"
+	"github.com/bingsan/bingsan/store"
+)
+
+func (a *api) ListTables(ctx context.Context, req iceberg.ListTablesRequestObject) (iceberg.ListTablesResponseObject, error) {
+	wh, err := a.warehouse(req.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	ids, next, err := a.cat.ListTables(ctx, wh, namespaceLevels(req.NamespaceParam), pageRequest(req.Params.PageTokenParam, req.Params.PageSize))
+	if err != nil {
+		return nil, err
+	}
+	out := toTableIdentifiers(ids)
+	return iceberg.ListTables200JSONResponse{ListTablesResponseJSONResponse: iceberg.ListTablesResponseJSONResponse{
+		Identifiers: &out, NextPageToken: nextToken(next),
+	}}, nil
+}
+
+func (a *api) CreateTable(ctx context.Context, req iceberg.CreateTableRequestObject) (iceberg.CreateTableResponseObject, error) {
+	wh, err := a.warehouse(req.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	in := catalog.CreateTableInput{
+		Ident:       pathIdent(wh, req.NamespaceParam, req.Body.Name),
+		Properties:  derefMap(req.Body.Properties),
+		StageCreate: req.Body.StageCreate != nil && *req.Body.StageCreate,
+	}
+	if req.Body.Location != nil {
+		in.Location = *req.Body.Location
+	}
+	// The generated types keep unions as raw JSON, so re-encoding hands
+	// iceberg-go exactly the document the client sent.
+	if in.Schema, err = reencode(req.Body.Schema); err != nil {
+		return nil, err
+	}
+	if req.Body.PartitionSpec != nil {
+		if in.PartitionSpec, err = reencode(req.Body.PartitionSpec); err != nil {
+			return nil, err
+		}
+	}
+	if req.Body.WriteOrder != nil {
+		if in.WriteOrder, err = reencode(req.Body.WriteOrder); err != nil {
+			return nil, err
+		}
+	}
+	res, err := a.cat.CreateTable(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return iceberg.CreateTable200JSONResponse{CreateTableResponseJSONResponse: iceberg.CreateTableResponseJSONResponse{
+		Body: loadTableResult(res), Headers: iceberg.CreateTableResponseResponseHeaders{Etag: etag(res)},
+	}}, nil
+}
+
+func (a *api) RegisterTable(ctx context.Context, req iceberg.RegisterTableRequestObject) (iceberg.RegisterTableResponseObject, error) {
+	wh, err := a.warehouse(req.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	overwrite := req.Body.Overwrite != nil && *req.Body.Overwrite
+	res, err := a.cat.RegisterTable(ctx, pathIdent(wh, req.NamespaceParam, req.Body.Name), req.Body.MetadataLocation, overwrite)
+	if err != nil {
+		return nil, err
+	}
+	return iceberg.RegisterTable200JSONResponse{LoadTableResponseJSONResponse: iceberg.LoadTableResponseJSONResponse{
+		Body: loadTableResult(res), Headers: iceberg.LoadTableResponseResponseHeaders{Etag: etag(res)},
+	}}, nil
+}
+
+func (a *api) LoadTable(ctx context.Context, req iceberg.LoadTableRequestObject) (iceberg.LoadTableResponseObject, error) {
+	wh, err := a.warehouse(req.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	snapshots := ""
+	if req.Params.Snapshots != nil {
+		snapshots = string(*req.Params.Snapshots)
+		if snapshots != "all" && snapshots != "refs" {
+			return nil, errs.New(errs.BadRequest, "Invalid value for parameter snapshots: %q (expected all or refs)", snapshots)
+		}
+	}
+	res, err := a.cat.LoadTable(ctx, pathIdent(wh, req.NamespaceParam, req.Table), snapshots)
+	if err != nil {
+		return nil, err
+	}
+	if req.Params.IfNoneMatch != nil && etagMatches(*req.Params.IfNoneMatch, res.ETag) {
+		return iceberg.LoadTable304Response{}, nil
+	}
+	return iceberg.LoadTable200JSONResponse{LoadTableResponseJSONResponse: iceberg.LoadTableResponseJSONResponse{
+		Body: loadTableResult(res), Headers: iceberg.LoadTableResponseResponseHeaders{Etag: etag(res)},
+	}}, nil
+}
+
+func (a *api) TableExists(ctx context.Context, req iceberg.TableExistsRequestObject) (iceberg.TableExistsResponseObject, error) {
+	wh, err := a.warehouse(req.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.cat.TableExists(ctx, pathIdent(wh, req.NamespaceParam, req.Table)); err != nil {
+		return nil, err
+	}
+	return iceberg.TableExists204Response{}, nil
+}
+
+func (a *api) UpdateTable(ctx context.Context, req iceberg.UpdateTableRequestObject) (iceberg.UpdateTableResponseObject, error) {
+	wh, err := a.warehouse(req.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	change, err := tableChange(pathIdent(wh, req.NamespaceParam, req.Table), *req.Body)
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.cat.CommitTable(ctx, change.Ident, change.Requirements, change.Updates)
+	if err != nil {
+		return nil, err
+	}
+	return iceberg.UpdateTable200JSONResponse{CommitTableResponseJSONResponse: iceberg.CommitTableResponseJSONResponse{
+		Body:    iceberg.CommitTableResponse{MetadataLocation: res.MetadataLocation, Metadata: res.Metadata},
+		Headers: iceberg.CommitTableResponseResponseHeaders{Etag: etag(res)},
+	}}, nil
+}
+
+func (a *api) DropTable(ctx context.Context, req iceberg.DropTableRequestObject) (iceberg.DropTableResponseObject, error) {
+	wh, err := a.warehouse(req.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	purge := req.Params.PurgeRequested != nil && *req.Params.PurgeRequested
+	if err := a.cat.DropTable(ctx, pathIdent(wh, req.NamespaceParam, req.Table), purge); err != nil {
+		return nil, err
+	}
+	return iceberg.DropTable204Response{}, nil
+}
+
+func (a *api) RenameTable(ctx context.Context, req iceberg.RenameTableRequestObject) (iceberg.RenameTableResponseObject, error) {
+	wh, err := a.warehouse(req.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.cat.RenameTable(ctx, bodyIdent(wh, req.Body.Source), bodyIdent(wh, req.Body.Destination)); err != nil {
+		return nil, err
+	}
+	return iceberg.RenameTable204Response{}, nil
+}
+
+// ReportMetrics accepts scan and commit reports. The table must exist; the
+// report itself is not kept.
+func (a *api) ReportMetrics(ctx context.Context, req iceberg.ReportMetricsRequestObject) (iceberg.ReportMetricsResponseObject, error) {
+	wh, err := a.warehouse(req.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	if req.Body.ReportType == "" {
+		return nil, errs.New(errs.BadRequest, "Invalid metrics report: missing report-type")
+	}
+	if err := a.cat.TableExists(ctx, pathIdent(wh, req.NamespaceParam, req.Table)); err != nil {
+		return nil, err
+	}
+	return iceberg.ReportMetrics204Response{}, nil
+}
+
+func (a *api) CommitTransaction(ctx context.Context, req iceberg.CommitTransactionRequestObject) (iceberg.CommitTransactionResponseObject, error) {
+	wh, err := a.warehouse(req.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Body.TableChanges) == 0 {
+		return nil, errs.New(errs.BadRequest, "Invalid transaction: table-changes is empty")
+	}
+	changes := make([]catalog.TableChange, len(req.Body.TableChanges))
+	for i, c := range req.Body.TableChanges {
+		if c.Identifier == nil {
+			return nil, errs.New(errs.BadRequest, "Invalid transaction: table change %d has no identifier", i)
+		}
+		if changes[i], err = tableChange(bodyIdent(wh, *c.Identifier), c); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.cat.CommitTransaction(ctx, changes); err != nil {
+		return nil, err
+	}
+	return iceberg.CommitTransaction204Response{}, nil
+}
+
+func tableChange(id store.Ident, c iceberg.CommitTableRequest) (catalog.TableChange, error) {
+	reqs, err := reencode(c.Requirements)
+	if err != nil {
+		return catalog.TableChange{}, err
+	}
+	ups, err := reencode(c.Updates)
+	if err != nil {
+		return catalog.TableChange{}, err
+	}
+	return catalog.TableChange{Ident: id, Requirements: reqs, Updates: ups}, nil
+}
+
+func loadTableResult(res catalog.TableResult) iceberg.LoadTableResult {
+	out := iceberg.LoadTableResult{Metadata: res.Metadata}
+	if res.MetadataLocation != "" {
+		out.MetadataLocation = &res.MetadataLocation
+	}
+	return out
+}
+
+func etag(res catalog.TableResult) *string {
+	if res.ETag == "" {
+		return nil
+	}
+	return &res.ETag
+}
+
+// etagMatches implements If-None-Match: a list of tags or "*".
+func etagMatches(header, tag string) bool {
+	if tag == "" {
+		return false
+	}
+	for _, part := range splitComma(header) {
+		if part == "*" || part == tag || "W/"+tag == part {
+			return true
+		}
+	}
+	return false
+}
+
+func reencode(v any) (json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, errs.Wrap(errs.BadRequest, err, "Malformed request body")
+	}
+	return b, nil
+}
