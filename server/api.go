@@ -25,14 +25,6 @@ var notImplemented = map[string]bool{
 	"fetchScanTasks":      true,
 	"loadCredentials":     true,
 	"signRequest":         true,
-	"listViews":           true,
-	"createView":          true,
-	"loadView":            true,
-	"replaceView":         true,
-	"dropView":            true,
-	"viewExists":          true,
-	"renameView":          true,
-	"registerView":        true,
 }
 
 func notImplementedError(operation string) error {
