@@ -106,19 +106,6 @@ func checkLevels(levels []string) error {
 	return nil
 }
 
-func (s *Service) checkIdent(id store.Ident) error {
-	if err := s.checkWarehouse(id.Warehouse); err != nil {
-		return err
-	}
-	if err := checkLevels(id.Namespace); err != nil {
-		return err
-	}
-	if id.Name == "" {
-		return errs.New(errs.BadRequest, "Table name must not be empty")
-	}
-	return nil
-}
-
 // encodePageToken and decodePageToken make the opaque page-token of list
 // responses: the base64 of the last name returned.
 func encodePageToken(last string) string {

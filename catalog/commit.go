@@ -42,6 +42,13 @@ func (s *Service) prepare(ctx context.Context, ch TableChange) (*plan, error) {
 	}
 	cur, err := s.st.GetEntity(ctx, store.KindTable, ch.Ident)
 	if errs.Is(err, errs.NoSuchTable) && hasAssertCreate(reqs) {
+		// A view holding the name is a conflict of names, not of commits;
+		// clients expect it worded like a plain create's.
+		if isView, verr := s.st.EntityExists(ctx, store.KindView, ch.Ident); verr != nil {
+			return nil, verr
+		} else if isView {
+			return nil, errs.New(errs.AlreadyExists, "View with same name already exists: %s", ch.Ident)
+		}
 		return s.prepareCreate(ch, reqs, upds)
 	}
 	if err != nil {
@@ -114,7 +121,7 @@ func (s *Service) prepareCreate(ch TableChange, reqs table.Requirements, upds ta
 // The commit of a staged create (assert-create on a missing table) creates
 // the table and is not retried.
 func (s *Service) CommitTable(ctx context.Context, id store.Ident, requirements, updates json.RawMessage) (TableResult, error) {
-	if err := s.checkIdent(id); err != nil {
+	if err := s.checkEntityIdent(store.KindTable, id); err != nil {
 		return TableResult{}, err
 	}
 	ch := TableChange{Ident: id, Requirements: requirements, Updates: updates}
@@ -138,7 +145,7 @@ func (s *Service) CommitTransaction(ctx context.Context, changes []TableChange) 
 	}
 	seen := map[string]bool{}
 	for _, ch := range changes {
-		if err := s.checkIdent(ch.Ident); err != nil {
+		if err := s.checkEntityIdent(store.KindTable, ch.Ident); err != nil {
 			return err
 		}
 		key := ch.Ident.Warehouse + "\x00" + ch.Ident.NamespaceKey() + "\x00" + ch.Ident.Name

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/url"
 	"path"
 	"regexp"
@@ -198,25 +197,6 @@ func buildFromEmpty(updsJSON json.RawMessage, upds table.Updates, defaultLocatio
 		return nil, updatesError(err)
 	}
 	return m, nil
-}
-
-// tableProperties merges catalog defaults, the request's properties and
-// catalog overrides, in increasing precedence.
-func tableProperties(defaults, request, overrides map[string]string) iceberg.Properties {
-	const defPrefix, ovrPrefix = "table-default.", "table-override."
-	props := iceberg.Properties{}
-	for k, v := range defaults {
-		if name, ok := strings.CutPrefix(k, defPrefix); ok && name != "" {
-			props[name] = v
-		}
-	}
-	maps.Copy(props, request)
-	for k, v := range overrides {
-		if name, ok := strings.CutPrefix(k, ovrPrefix); ok && name != "" {
-			props[name] = v
-		}
-	}
-	return props
 }
 
 // defaultTableLocation is <warehouse>/<namespace levels>/<name>-<table uuid>.

@@ -46,7 +46,7 @@ func present(b json.RawMessage) bool {
 // carries assert-create.
 func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableResult, error) {
 	id := in.Ident
-	if err := s.checkIdent(id); err != nil {
+	if err := s.checkEntityIdent(store.KindTable, id); err != nil {
 		return TableResult{}, err
 	}
 	whLoc, _ := s.warehouseLocation(id.Warehouse)
@@ -80,7 +80,7 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 	if loc == "" {
 		loc = defaultTableLocation(whLoc, id, tableUUID)
 	}
-	props := tableProperties(s.opts.Defaults, in.Properties, s.opts.Overrides)
+	props := entityProperties(store.KindTable, s.opts.Defaults, in.Properties, s.opts.Overrides)
 	meta, err := table.NewMetadataWithUUID(&sc, spec, order, loc, props, tableUUID)
 	if err != nil {
 		return TableResult{}, errs.New(errs.BadRequest, "%s", err.Error())
@@ -182,26 +182,14 @@ func discardable(cause error) bool {
 // the stored document is returned as it is; with "refs" only the snapshots
 // that branches and tags point at are kept.
 func (s *Service) LoadTable(ctx context.Context, id store.Ident, snapshots string) (TableResult, error) {
-	if err := s.checkIdent(id); err != nil {
-		return TableResult{}, err
-	}
 	switch snapshots {
 	case "", SnapshotsAll, SnapshotsRefs:
 	default:
 		return TableResult{}, errs.New(errs.BadRequest, "Invalid snapshots mode %q: must be all or refs", snapshots)
 	}
-	e, err := s.st.GetEntity(ctx, store.KindTable, id)
+	e, err := s.loadEntity(ctx, store.KindTable, id)
 	if err != nil {
 		return TableResult{}, err
-	}
-	if s.opts.VerifyMetadataOnLoad {
-		ok, err := s.io.Exists(ctx, e.MetadataLocation)
-		if err != nil {
-			return TableResult{}, err
-		}
-		if !ok {
-			return TableResult{}, errs.New(errs.NotFound, "Failed to open input stream for file: %s", e.MetadataLocation)
-		}
 	}
 	doc := e.Metadata
 	if snapshots == SnapshotsRefs {
@@ -215,48 +203,19 @@ func (s *Service) LoadTable(ctx context.Context, id store.Ident, snapshots strin
 // TableExists returns nil when the table exists and a NoSuchTable error
 // when it does not.
 func (s *Service) TableExists(ctx context.Context, id store.Ident) error {
-	if err := s.checkIdent(id); err != nil {
-		return err
-	}
-	ok, err := s.st.EntityExists(ctx, store.KindTable, id)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errs.New(errs.NoSuchTable, "Table does not exist: %s", id)
-	}
-	return nil
+	return s.entityExists(ctx, store.KindTable, id)
 }
 
 // ListTables returns one page of the tables of a namespace and the token
 // of the next page ("" on the last page).
 func (s *Service) ListTables(ctx context.Context, warehouse string, namespace []string, pg Page) ([]store.Ident, string, error) {
-	if err := s.checkWarehouse(warehouse); err != nil {
-		return nil, "", err
-	}
-	if err := checkLevels(namespace); err != nil {
-		return nil, "", err
-	}
-	p, err := storePage(pg)
-	if err != nil {
-		return nil, "", err
-	}
-	ids, err := s.st.ListEntities(ctx, store.KindTable, warehouse, namespace, p)
-	if err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if pg.Size > 0 && len(ids) > pg.Size {
-		ids = ids[:pg.Size]
-		next = encodePageToken(ids[len(ids)-1].Name)
-	}
-	return ids, next, nil
+	return s.listEntities(ctx, store.KindTable, warehouse, namespace, pg)
 }
 
 // DropTable drops a table. With purge set, its files are deleted later by
 // the purger; the drop never waits for storage.
 func (s *Service) DropTable(ctx context.Context, id store.Ident, purge bool) error {
-	if err := s.checkIdent(id); err != nil {
+	if err := s.checkEntityIdent(store.KindTable, id); err != nil {
 		return err
 	}
 	_, err := s.st.DropEntity(ctx, store.KindTable, id, purge)
@@ -266,22 +225,13 @@ func (s *Service) DropTable(ctx context.Context, id store.Ident, purge bool) err
 // RenameTable renames a table, possibly into another namespace of the same
 // warehouse.
 func (s *Service) RenameTable(ctx context.Context, from, to store.Ident) error {
-	if err := s.checkIdent(from); err != nil {
-		return err
-	}
-	if err := s.checkIdent(to); err != nil {
-		return err
-	}
-	if from.Warehouse != to.Warehouse {
-		return errs.New(errs.BadRequest, "Cannot rename %s to another warehouse", from)
-	}
-	return s.st.RenameEntity(ctx, store.KindTable, from, to)
+	return s.renameEntity(ctx, store.KindTable, from, to)
 }
 
 // RegisterTable adds a table whose metadata file already exists. With
 // overwrite, an existing table of that name is pointed at the file instead.
 func (s *Service) RegisterTable(ctx context.Context, id store.Ident, metadataLocation string, overwrite bool) (TableResult, error) {
-	if err := s.checkIdent(id); err != nil {
+	if err := s.checkEntityIdent(store.KindTable, id); err != nil {
 		return TableResult{}, err
 	}
 	if metadataLocation == "" {

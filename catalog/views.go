@@ -8,7 +8,6 @@ package catalog
 import (
 	"context"
 	"encoding/json"
-	"maps"
 	"strings"
 
 	"github.com/apache/iceberg-go"
@@ -36,21 +35,13 @@ type ViewResult struct {
 	Metadata         []byte
 }
 
-// checkViewIdent is checkIdent with the message naming views.
-func (s *Service) checkViewIdent(id store.Ident) error {
-	if id.Name == "" {
-		return errs.New(errs.BadRequest, "View name must not be empty")
-	}
-	return s.checkIdent(id)
-}
-
 // CreateView creates a view: its first metadata (version 1, the request's
 // schema as schema 0) is built with iceberg-go, written to a new file, and
 // the view inserted. A table or view of the same name makes it fail with
 // AlreadyExists.
 func (s *Service) CreateView(ctx context.Context, in CreateViewInput) (ViewResult, error) {
 	id := in.Ident
-	if err := s.checkViewIdent(id); err != nil {
+	if err := s.checkEntityIdent(store.KindView, id); err != nil {
 		return ViewResult{}, err
 	}
 	whLoc, _ := s.warehouseLocation(id.Warehouse)
@@ -75,7 +66,7 @@ func (s *Service) CreateView(ctx context.Context, in CreateViewInput) (ViewResul
 	if loc == "" {
 		loc = defaultTableLocation(whLoc, id, viewUUID)
 	}
-	props := viewProperties(s.opts.Defaults, in.Properties, s.opts.Overrides)
+	props := entityProperties(store.KindView, s.opts.Defaults, in.Properties, s.opts.Overrides)
 	// The builder numbers the version 1 and the schema 0 whatever the
 	// request said, as Java's does.
 	meta, err := view.NewMetadataWithUUID(version, &sc, loc, props, viewUUID)
@@ -105,21 +96,9 @@ func (s *Service) CreateView(ctx context.Context, in CreateViewInput) (ViewResul
 
 // LoadView returns a view's current metadata.
 func (s *Service) LoadView(ctx context.Context, id store.Ident) (ViewResult, error) {
-	if err := s.checkViewIdent(id); err != nil {
-		return ViewResult{}, err
-	}
-	e, err := s.st.GetEntity(ctx, store.KindView, id)
+	e, err := s.loadEntity(ctx, store.KindView, id)
 	if err != nil {
 		return ViewResult{}, err
-	}
-	if s.opts.VerifyMetadataOnLoad {
-		ok, err := s.io.Exists(ctx, e.MetadataLocation)
-		if err != nil {
-			return ViewResult{}, err
-		}
-		if !ok {
-			return ViewResult{}, errs.New(errs.NotFound, "Failed to open input stream for file: %s", e.MetadataLocation)
-		}
 	}
 	return ViewResult{MetadataLocation: e.MetadataLocation, Metadata: e.Metadata}, nil
 }
@@ -127,48 +106,19 @@ func (s *Service) LoadView(ctx context.Context, id store.Ident) (ViewResult, err
 // ViewExists returns nil when the view exists and a NoSuchView error when
 // it does not (a table of that name is not a view).
 func (s *Service) ViewExists(ctx context.Context, id store.Ident) error {
-	if err := s.checkViewIdent(id); err != nil {
-		return err
-	}
-	ok, err := s.st.EntityExists(ctx, store.KindView, id)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errs.New(errs.NoSuchView, "View does not exist: %s", id)
-	}
-	return nil
+	return s.entityExists(ctx, store.KindView, id)
 }
 
 // ListViews returns one page of the views of a namespace and the token of
 // the next page ("" on the last page).
 func (s *Service) ListViews(ctx context.Context, warehouse string, namespace []string, pg Page) ([]store.Ident, string, error) {
-	if err := s.checkWarehouse(warehouse); err != nil {
-		return nil, "", err
-	}
-	if err := checkLevels(namespace); err != nil {
-		return nil, "", err
-	}
-	p, err := storePage(pg)
-	if err != nil {
-		return nil, "", err
-	}
-	ids, err := s.st.ListEntities(ctx, store.KindView, warehouse, namespace, p)
-	if err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if pg.Size > 0 && len(ids) > pg.Size {
-		ids = ids[:pg.Size]
-		next = encodePageToken(ids[len(ids)-1].Name)
-	}
-	return ids, next, nil
+	return s.listEntities(ctx, store.KindView, warehouse, namespace, pg)
 }
 
 // DropView drops a view. Its metadata files stay where they are: a view has
 // no data, and the REST spec has no purge for views.
 func (s *Service) DropView(ctx context.Context, id store.Ident) error {
-	if err := s.checkViewIdent(id); err != nil {
+	if err := s.checkEntityIdent(store.KindView, id); err != nil {
 		return err
 	}
 	_, err := s.st.DropEntity(ctx, store.KindView, id, false)
@@ -178,33 +128,14 @@ func (s *Service) DropView(ctx context.Context, id store.Ident) error {
 // RenameView renames a view, possibly into another namespace of the same
 // warehouse. The view keeps its metadata file.
 func (s *Service) RenameView(ctx context.Context, from, to store.Ident) error {
-	if err := s.checkViewIdent(from); err != nil {
-		return err
-	}
-	if err := s.checkViewIdent(to); err != nil {
-		return err
-	}
-	if from.Warehouse != to.Warehouse {
-		return errs.New(errs.BadRequest, "Cannot rename %s to another warehouse", from)
-	}
-	err := s.st.RenameEntity(ctx, store.KindView, from, to)
-	if !errs.Is(err, errs.AlreadyExists) {
-		return err
-	}
-	// Java catalogs word this conflict by the kind that holds the name, and
-	// clients check the wording.
-	what := "View"
-	if isTable, e := s.st.EntityExists(ctx, store.KindTable, to); e == nil && isTable {
-		what = "Table"
-	}
-	return errs.Wrap(errs.AlreadyExists, err, "Cannot rename %s to %s. %s already exists", from, to, what)
+	return s.renameEntity(ctx, store.KindView, from, to)
 }
 
 // RegisterView adds a view whose metadata file already exists. The name
 // must be free: a table or view of that name makes it fail with
 // AlreadyExists.
 func (s *Service) RegisterView(ctx context.Context, id store.Ident, metadataLocation string) (ViewResult, error) {
-	if err := s.checkViewIdent(id); err != nil {
+	if err := s.checkEntityIdent(store.KindView, id); err != nil {
 		return ViewResult{}, err
 	}
 	if metadataLocation == "" {
@@ -240,7 +171,7 @@ func (s *Service) RegisterView(ctx context.Context, id store.Ident, metadataLoca
 // again on the new metadata (requirements checked again) within Options'
 // retry bounds; once they are used up it fails with CommitFailed.
 func (s *Service) CommitView(ctx context.Context, id store.Ident, requirements, updates json.RawMessage) (ViewResult, error) {
-	if err := s.checkViewIdent(id); err != nil {
+	if err := s.checkEntityIdent(store.KindView, id); err != nil {
 		return ViewResult{}, err
 	}
 	if _, _, err := parseViewChanges(requirements, updates); err != nil {
@@ -512,25 +443,4 @@ func newViewMetadataLocation(m view.Metadata, version int) (string, error) {
 		return "", errs.New(errs.BadRequest, "%s", err.Error())
 	}
 	return loc, nil
-}
-
-// viewProperties merges catalog defaults, the request's properties and
-// catalog overrides, in increasing precedence, for a new view: the
-// view-default.X and view-override.X keys set view property X, as Java
-// catalogs do.
-func viewProperties(defaults, request, overrides map[string]string) iceberg.Properties {
-	const defPrefix, ovrPrefix = "view-default.", "view-override."
-	props := iceberg.Properties{}
-	for k, v := range defaults {
-		if name, ok := strings.CutPrefix(k, defPrefix); ok && name != "" {
-			props[name] = v
-		}
-	}
-	maps.Copy(props, request)
-	for k, v := range overrides {
-		if name, ok := strings.CutPrefix(k, ovrPrefix); ok && name != "" {
-			props[name] = v
-		}
-	}
-	return props
 }

@@ -847,3 +847,33 @@ func TestLoadViewVerifiesMetadata(t *testing.T) {
 	_, err := e.svc.LoadView(context.Background(), ident("ns", "v"))
 	wantKind(t, err, errs.NotFound)
 }
+
+// TestTableOperationsOntoViewNames checks the table side of the shared name
+// space with the wording Java clients check.
+func TestTableOperationsOntoViewNames(t *testing.T) {
+	t.Parallel()
+	forEachViewBackend(t, func(t *testing.T, b string) {
+		e := viewSetup(t, b, catalog.Options{}, nil)
+		ctx := context.Background()
+		e.mustCreateView(t, ident("ns", "v"), nil)
+		e.mustCreate(t, ident("ns", "t"), nil)
+
+		err := e.svc.RenameTable(ctx, ident("ns", "t"), ident("ns", "v"))
+		wantMessage(t, err, errs.AlreadyExists, "Cannot rename ns.t to ns.v. View already exists")
+
+		// The commit of a staged create onto a view's name.
+		upds := `[{"action":"assign-uuid","uuid":"9c12d441-03fe-4693-9a96-a0705ddf69c1"},
+			{"action":"upgrade-format-version","format-version":2},
+			{"action":"add-schema","schema":{"type":"struct","schema-id":0,"fields":[{"id":1,"name":"x","type":"long","required":false}]}},
+			{"action":"set-current-schema","schema-id":-1},
+			{"action":"set-location","location":"file://` + e.dir + `/ns/staged"}]`
+		_, err = e.commit(ident("ns", "v"), `[{"type":"assert-create"}]`, upds)
+		wantMessage(t, err, errs.AlreadyExists, "View with same name already exists: ns.v")
+		if err := e.svc.TableExists(ctx, ident("ns", "v")); !errs.Is(err, errs.NoSuchTable) {
+			t.Fatalf("a table appeared under the view's name: %v", err)
+		}
+		if err := e.svc.TableExists(ctx, ident("ns", "t")); err != nil {
+			t.Fatalf("the table moved: %v", err)
+		}
+	})
+}

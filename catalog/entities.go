@@ -1,0 +1,156 @@
+package catalog
+
+import (
+	"context"
+	"maps"
+	"strings"
+
+	"github.com/apache/iceberg-go"
+
+	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/store"
+)
+
+// Tables and views are both entities of a namespace and share one name
+// space; what behaves the same for both lives here, parameterised by kind.
+
+// kindTitle is the kind as Iceberg messages name it ("Table", "View").
+func kindTitle(kind store.Kind) string {
+	if kind == store.KindView {
+		return "View"
+	}
+	return "Table"
+}
+
+func notFoundKind(kind store.Kind) errs.Kind {
+	if kind == store.KindView {
+		return errs.NoSuchView
+	}
+	return errs.NoSuchTable
+}
+
+// checkEntityIdent validates the warehouse, the namespace levels and the name.
+func (s *Service) checkEntityIdent(kind store.Kind, id store.Ident) error {
+	if err := s.checkWarehouse(id.Warehouse); err != nil {
+		return err
+	}
+	if err := checkLevels(id.Namespace); err != nil {
+		return err
+	}
+	if id.Name == "" {
+		return errs.New(errs.BadRequest, "%s name must not be empty", kindTitle(kind))
+	}
+	return nil
+}
+
+// loadEntity reads an entity's row and, when configured, checks that its
+// current metadata file still exists, as Java catalogs do on load.
+func (s *Service) loadEntity(ctx context.Context, kind store.Kind, id store.Ident) (store.Entity, error) {
+	if err := s.checkEntityIdent(kind, id); err != nil {
+		return store.Entity{}, err
+	}
+	e, err := s.st.GetEntity(ctx, kind, id)
+	if err != nil {
+		return store.Entity{}, err
+	}
+	if s.opts.VerifyMetadataOnLoad {
+		ok, err := s.io.Exists(ctx, e.MetadataLocation)
+		if err != nil {
+			return store.Entity{}, err
+		}
+		if !ok {
+			return store.Entity{}, errs.New(errs.NotFound, "Failed to open input stream for file: %s", e.MetadataLocation)
+		}
+	}
+	return e, nil
+}
+
+// entityExists returns nil when the entity exists and NoSuchTable /
+// NoSuchView when it does not (an entity of the other kind does not count).
+func (s *Service) entityExists(ctx context.Context, kind store.Kind, id store.Ident) error {
+	if err := s.checkEntityIdent(kind, id); err != nil {
+		return err
+	}
+	ok, err := s.st.EntityExists(ctx, kind, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errs.New(notFoundKind(kind), "%s does not exist: %s", kindTitle(kind), id)
+	}
+	return nil
+}
+
+// listEntities returns one page of a namespace's entities of one kind and
+// the token of the next page ("" on the last page).
+func (s *Service) listEntities(ctx context.Context, kind store.Kind, warehouse string, namespace []string, pg Page) ([]store.Ident, string, error) {
+	if err := s.checkWarehouse(warehouse); err != nil {
+		return nil, "", err
+	}
+	if err := checkLevels(namespace); err != nil {
+		return nil, "", err
+	}
+	p, err := storePage(pg)
+	if err != nil {
+		return nil, "", err
+	}
+	ids, err := s.st.ListEntities(ctx, kind, warehouse, namespace, p)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if pg.Size > 0 && len(ids) > pg.Size {
+		ids = ids[:pg.Size]
+		next = encodePageToken(ids[len(ids)-1].Name)
+	}
+	return ids, next, nil
+}
+
+// renameEntity renames within a warehouse, possibly across namespaces. A
+// taken name is worded by the kind that holds it, as Java catalogs do
+// ("Cannot rename a to b. View already exists"), because clients check it.
+func (s *Service) renameEntity(ctx context.Context, kind store.Kind, from, to store.Ident) error {
+	if err := s.checkEntityIdent(kind, from); err != nil {
+		return err
+	}
+	if err := s.checkEntityIdent(kind, to); err != nil {
+		return err
+	}
+	if from.Warehouse != to.Warehouse {
+		return errs.New(errs.BadRequest, "Cannot rename %s to another warehouse", from)
+	}
+	err := s.st.RenameEntity(ctx, kind, from, to)
+	if !errs.Is(err, errs.AlreadyExists) {
+		return err
+	}
+	holder := kind
+	other := store.KindView
+	if kind == store.KindView {
+		other = store.KindTable
+	}
+	if ok, e := s.st.EntityExists(ctx, other, to); e == nil && ok {
+		holder = other
+	}
+	return errs.Wrap(errs.AlreadyExists, err, "Cannot rename %s to %s. %s already exists", from, to, kindTitle(holder))
+}
+
+// entityProperties merges catalog defaults, the request's properties and
+// catalog overrides, in increasing precedence: the <kind>-default.X and
+// <kind>-override.X keys of the catalog configuration set property X, as
+// Java catalogs do (table-default.X, view-override.X, ...).
+func entityProperties(kind store.Kind, defaults, request, overrides map[string]string) iceberg.Properties {
+	defPrefix, ovrPrefix := string(kind)+"-default.", string(kind)+"-override."
+	props := iceberg.Properties{}
+	for k, v := range defaults {
+		if name, ok := strings.CutPrefix(k, defPrefix); ok && name != "" {
+			props[name] = v
+		}
+	}
+	maps.Copy(props, request)
+	for k, v := range overrides {
+		if name, ok := strings.CutPrefix(k, ovrPrefix); ok && name != "" {
+			props[name] = v
+		}
+	}
+	return props
+}
