@@ -47,8 +47,9 @@ $(SQLC): go.mod
 	CGO_ENABLED=0 $(GO) build -o $@ github.com/sqlc-dev/sqlc/cmd/sqlc
 
 generate: $(SPEC_PREP) $(OAPI_CODEGEN) $(SQLC) ## Regenerate everything under gen/.
-	@mkdir -p gen/iceberg
+	@mkdir -p gen/iceberg gen/bingsanapi
 	$(OAPI_CODEGEN) -templates openapi/templates -config openapi/oapi-codegen.yaml $(SPEC_PREP)
+	$(OAPI_CODEGEN) -templates openapi/templates -config openapi/oapi-codegen-bingsan.yaml openapi/bingsan.yaml
 	$(SQLC) generate
 
 check-generated: generate ## Fail when committed generated code differs from a fresh generation.
