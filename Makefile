@@ -16,7 +16,7 @@ SPEC_PREP := $(SPEC_DIR)/rest-catalog.yaml
 OAPI_CODEGEN := $(BIN)/oapi-codegen
 SQLC         := $(BIN)/sqlc
 
-.PHONY: build run spec generate check-generated test test-go vet fmt clean
+.PHONY: build run spec generate check-generated test test-go conformance vet fmt clean
 
 build: ## Build the server binary into bin/bingsan.
 	$(GO) build -o $(BIN)/bingsan ./cmd/bingsan
@@ -63,14 +63,26 @@ vet:
 fmt:
 	gofmt -l -w $$(git ls-files '*.go')
 
-test: ## Set up PostgreSQL if needed, check generated code, run every test with -race.
+test: ## Set up PostgreSQL and MinIO if needed, check generated code, run every test with -race.
 	scripts/ensure-postgres.sh
+	scripts/ensure-minio.sh
 	$(MAKE) check-generated
 	$(MAKE) vet
 	$(MAKE) test-go
 
-test-go:
+# The conformance suite (./conformance) validates every response against
+# the pinned spec, so the tests need it.
+test-go: $(SPEC_RAW)
 	BINGSAN_TEST_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 40m ./...
+
+# Check any Iceberg REST catalog: make conformance URL=http://host:8181 [WAREHOUSE=name].
+# Without URL it checks Bingsan on SQLite, on PostgreSQL and as three
+# processes sharing one PostgreSQL. Prints a table of pass/fail counts per
+# behaviour group (also written to conformance/summary.md).
+conformance: $(SPEC_RAW) ## Run the conformance suite against URL (default: Bingsan itself).
+	@if [ -z "$(URL)" ]; then scripts/ensure-postgres.sh; fi
+	cd conformance && $(GO) test -count=1 -timeout 30m -run '^(TestConformance|TestIcebergJS)$$' \
+	  -args -summary="$(CURDIR)/conformance/summary.md" $(if $(URL),-url='$(URL)') $(if $(WAREHOUSE),-warehouse='$(WAREHOUSE)')
 
 clean:
 	rm -rf $(BIN) $(SPEC_DIR)

@@ -23,6 +23,16 @@ type Options struct {
 	// "file:///data/warehouse". Default table locations are built below it
 	// and purges never delete a prefix outside of it.
 	Warehouses map[string]string
+	// ExternalLocations names the warehouses whose tables and views may
+	// live outside the warehouse location; elsewhere such locations are
+	// refused (BadRequest).
+	ExternalLocations map[string]bool
+	// Vendors gives each warehouse's delegated access to storage (vended
+	// credentials, remote signing); *vend.Storage is one. nil, or a nil
+	// Vendor for a warehouse: clients get no delegated access.
+	Vendors interface {
+		Vendor(warehouse string) vend.Vendor
+	}
 
 	// CommitTimeout bounds one commit, server-side retries included (0: no
 	// bound). It is checked before each new attempt, never in the middle

@@ -72,6 +72,11 @@ func (s *Service) prepare(ctx context.Context, ch TableChange) (*plan, error) {
 	if !changed {
 		return p, nil
 	}
+	if locationsChanged(base.Location(), next.Location(), base.Properties(), next.Properties()) {
+		if err := s.checkLocations(ch.Ident.Warehouse, next.Location(), next.Properties()); err != nil {
+			return nil, err
+		}
+	}
 	doc, err := encodeMetadata(next)
 	if err != nil {
 		return nil, err
@@ -82,6 +87,7 @@ func (s *Service) prepare(ctx context.Context, ch TableChange) (*plan, error) {
 	}
 	p.next, p.write = next, true
 	p.commit.MetadataLocation, p.commit.Metadata = loc, doc
+	p.commit.SnapshotsAdded = snapshotsAdded(base, next)
 	return p, nil
 }
 
@@ -101,6 +107,9 @@ func (s *Service) prepareCreate(ch TableChange, reqs table.Requirements, upds ta
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkLocations(ch.Ident.Warehouse, next.Location(), next.Properties()); err != nil {
+		return nil, err
+	}
 	doc, err := encodeMetadata(next)
 	if err != nil {
 		return nil, err
@@ -111,6 +120,7 @@ func (s *Service) prepareCreate(ch TableChange, reqs table.Requirements, upds ta
 	}
 	return &plan{id: ch.Ident, next: next, write: true, commit: store.Commit{
 		Ident: ch.Ident, Kind: store.KindTable, Create: true, MetadataLocation: loc, Metadata: doc,
+		SnapshotsAdded: snapshotsAdded(nil, next),
 	}}, nil
 }
 

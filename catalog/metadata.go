@@ -101,7 +101,11 @@ func hasAssertCreate(reqs table.Requirements) bool {
 }
 
 // validateRequirements checks reqs against base (nil: the table does not
-// exist).
+// exist). A failed requirement is worded as Java's UpdateRequirement words
+// it ("Requirement failed: current schema changed: expected id 0 != 1"):
+// Java clients and the REST compatibility kit match on those messages, and
+// iceberg-go's differ ("current schema id has changed: expected 0, found
+// 1"). Cases Java does not have keep iceberg-go's message.
 func validateRequirements(reqs table.Requirements, base table.Metadata) error {
 	for _, r := range reqs {
 		var err error
@@ -110,9 +114,62 @@ func validateRequirements(reqs table.Requirements, base table.Metadata) error {
 		} else {
 			err = r.Validate(base)
 		}
-		if err != nil {
+		if err == nil {
+			continue
+		}
+		if base == nil {
 			return requirementError(err)
 		}
+		var w struct {
+			UUID                    string `json:"uuid"`
+			Ref                     string `json:"ref"`
+			SnapshotID              *int64 `json:"snapshot-id"`
+			LastAssignedFieldID     int    `json:"last-assigned-field-id"`
+			CurrentSchemaID         int    `json:"current-schema-id"`
+			LastAssignedPartitionID int    `json:"last-assigned-partition-id"`
+			DefaultSpecID           int    `json:"default-spec-id"`
+			DefaultSortOrderID      int    `json:"default-sort-order-id"`
+		}
+		if b, merr := json.Marshal(r); merr != nil || json.Unmarshal(b, &w) != nil {
+			return requirementError(err)
+		}
+		msg := ""
+		switch r.GetType() {
+		case "assert-table-uuid":
+			msg = fmt.Sprintf("UUID does not match: expected %s != %s", w.UUID, base.TableUUID())
+		case "assert-ref-snapshot-id":
+			var ref *table.SnapshotRef
+			for name, rf := range base.Refs() {
+				if name == w.Ref {
+					ref = &rf
+					break
+				}
+			}
+			switch {
+			case ref != nil && w.SnapshotID == nil:
+				msg = fmt.Sprintf("%s %s was created concurrently", ref.SnapshotRefType, w.Ref)
+			case ref != nil && *w.SnapshotID != ref.SnapshotID:
+				msg = fmt.Sprintf("%s %s has changed: expected id %d != %d", ref.SnapshotRefType, w.Ref, *w.SnapshotID, ref.SnapshotID)
+			case ref == nil && w.SnapshotID != nil:
+				msg = fmt.Sprintf("branch or tag %s is missing, expected %d", w.Ref, *w.SnapshotID)
+			}
+		case "assert-last-assigned-field-id":
+			msg = fmt.Sprintf("last assigned field id changed: expected id %d != %d", w.LastAssignedFieldID, base.LastColumnID())
+		case "assert-current-schema-id":
+			msg = fmt.Sprintf("current schema changed: expected id %d != %d", w.CurrentSchemaID, base.CurrentSchema().ID)
+		case "assert-last-assigned-partition-id":
+			if last := base.LastPartitionSpecID(); last != nil {
+				msg = fmt.Sprintf("last assigned partition id changed: expected id %d != %d", w.LastAssignedPartitionID, *last)
+			}
+		case "assert-default-spec-id":
+			msg = fmt.Sprintf("default partition spec changed: expected id %d != %d", w.DefaultSpecID, base.DefaultPartitionSpec())
+		case "assert-default-sort-order-id":
+			msg = fmt.Sprintf("default sort order changed: expected id %d != %d", w.DefaultSortOrderID, base.DefaultSortOrder())
+		}
+		if msg == "" {
+			return requirementError(err)
+		}
+		return errs.New(errs.CommitFailed, "Requirement failed: %s", msg)
 	}
 	return nil
 }

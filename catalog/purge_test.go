@@ -84,7 +84,7 @@ func mustWrite(t *testing.T, loc string, data []byte) {
 
 func TestDropWithPurgeDeletesFiles(t *testing.T) {
 	t.Parallel()
-	e := setup(t, catalog.Options{})
+	e := setup(t, catalog.Options{ExternalLocations: map[string]bool{warehouse: true}})
 	ctx := context.Background()
 
 	// A table in its catalog-assigned directory: everything below it goes,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/vend"
 )
 
 // CreateTableInput is a create-table request. Schema, PartitionSpec and
@@ -25,6 +26,10 @@ type CreateTableInput struct {
 	WriteOrder    json.RawMessage
 	Properties    map[string]string
 	StageCreate   bool
+	// Access, when set, asks for delegated access to the new table's
+	// files; it is granted before anything is written, so a create whose
+	// credentials cannot be vended leaves nothing behind.
+	Access *AccessRequest
 }
 
 // TableResult is a table's current metadata. For a staged create,
@@ -33,6 +38,9 @@ type TableResult struct {
 	MetadataLocation string
 	Metadata         []byte
 	ETag             string
+	// Access is the delegated access CreateTable granted (see
+	// CreateTableInput.Access).
+	Access vend.Grant
 }
 
 func present(b json.RawMessage) bool {
@@ -58,6 +66,24 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 	if err := json.Unmarshal(in.Schema, &sc); err != nil {
 		return TableResult{}, errs.New(errs.BadRequest, "Invalid schema: %s", err.Error())
 	}
+	// iceberg-go takes identifier-field-ids as they come; Java's Schema
+	// refuses ids that are not required primitive fields, and so cannot
+	// read a table created with them.
+	for _, fid := range sc.IdentifierFieldIDs {
+		f, ok := sc.FindFieldByID(fid)
+		switch {
+		case !ok:
+			return TableResult{}, errs.New(errs.BadRequest, "Cannot add fieldId %d as an identifier field: field does not exist", fid)
+		case !f.Required:
+			return TableResult{}, errs.New(errs.BadRequest, "Cannot add field %s as an identifier field: not a required field", f.Name)
+		}
+		if _, ok := f.Type.(iceberg.PrimitiveType); !ok {
+			return TableResult{}, errs.New(errs.BadRequest, "Cannot add field %s as an identifier field: not a primitive type field", f.Name)
+		}
+		if f.Type.Equals(iceberg.PrimitiveTypes.Float32) || f.Type.Equals(iceberg.PrimitiveTypes.Float64) {
+			return TableResult{}, errs.New(errs.BadRequest, "Cannot add field %s as an identifier field: must not be float or double field", f.Name)
+		}
+	}
 	var spec *iceberg.PartitionSpec
 	if present(in.PartitionSpec) {
 		var u iceberg.UnboundPartitionSpec
@@ -81,6 +107,9 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 		loc = defaultTableLocation(whLoc, id, tableUUID)
 	}
 	props := entityProperties(store.KindTable, s.opts.Defaults, in.Properties, s.opts.Overrides)
+	if err := s.checkLocations(id.Warehouse, loc, props); err != nil {
+		return TableResult{}, err
+	}
 	meta, err := table.NewMetadataWithUUID(&sc, spec, order, loc, props, tableUUID)
 	if err != nil {
 		return TableResult{}, errs.New(errs.BadRequest, "%s", err.Error())
@@ -89,6 +118,12 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 	if err != nil {
 		return TableResult{}, err
 	}
+	var grant vend.Grant
+	if in.Access != nil {
+		if grant, err = s.grant(ctx, id.Warehouse, meta.Location(), meta.Properties(), *in.Access); err != nil {
+			return TableResult{}, err
+		}
+	}
 
 	if in.StageCreate {
 		// Nothing is written, but a create that cannot succeed should fail
@@ -96,7 +131,7 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 		if err := s.checkCreatable(ctx, id); err != nil {
 			return TableResult{}, err
 		}
-		return TableResult{Metadata: doc}, nil
+		return TableResult{Metadata: doc, Access: grant}, nil
 	}
 
 	metaLoc, err := newMetadataLocation(meta, 0)
@@ -117,7 +152,7 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 		}
 		return TableResult{}, err
 	}
-	return TableResult{MetadataLocation: metaLoc, Metadata: doc, ETag: etag(metaLoc, SnapshotsAll)}, nil
+	return TableResult{MetadataLocation: metaLoc, Metadata: doc, ETag: etag(metaLoc, SnapshotsAll), Access: grant}, nil
 }
 
 // checkCreatable fails unless the namespace exists and the name is free.
@@ -237,6 +272,9 @@ func (s *Service) RegisterTable(ctx context.Context, id store.Ident, metadataLoc
 	if metadataLocation == "" {
 		return TableResult{}, errs.New(errs.BadRequest, "Metadata location must not be empty")
 	}
+	if err := s.checkInside(id.Warehouse, "Metadata file", metadataLocation); err != nil {
+		return TableResult{}, err
+	}
 	raw, err := s.io.Read(ctx, metadataLocation)
 	if err != nil {
 		if errs.Is(err, errs.NotFound) {
@@ -249,11 +287,15 @@ func (s *Service) RegisterTable(ctx context.Context, id store.Ident, metadataLoc
 	if err != nil {
 		return TableResult{}, errs.New(errs.BadRequest, "Cannot read metadata file %s: %s", metadataLocation, err.Error())
 	}
-	if _, err := table.ParseMetadataBytes(doc); err != nil {
+	meta, err := table.ParseMetadataBytes(doc)
+	if err != nil {
 		return TableResult{}, errs.New(errs.BadRequest, "Not a valid Iceberg table metadata file: %s: %s", metadataLocation, err.Error())
 	}
+	if err := s.checkLocations(id.Warehouse, meta.Location(), meta.Properties()); err != nil {
+		return TableResult{}, err
+	}
 	res := TableResult{MetadataLocation: metadataLocation, Metadata: doc, ETag: etag(metadataLocation, SnapshotsAll)}
-	entity := store.Entity{Ident: id, Kind: store.KindTable, MetadataLocation: metadataLocation, Metadata: doc}
+	entity := store.Entity{Ident: id, Kind: store.KindTable, MetadataLocation: metadataLocation, Metadata: doc, EventType: store.EventTableRegistered}
 	if !overwrite {
 		if err := s.st.CreateEntity(ctx, entity); err != nil {
 			return TableResult{}, err
@@ -270,7 +312,7 @@ func (s *Service) RegisterTable(ctx context.Context, id store.Ident, metadataLoc
 		case err == nil:
 			err = s.st.Commit(ctx, []store.Commit{{
 				Ident: id, Kind: store.KindTable, BaseVersion: cur.Version,
-				MetadataLocation: metadataLocation, Metadata: doc,
+				MetadataLocation: metadataLocation, Metadata: doc, EventType: store.EventTableRegistered,
 			}})
 		}
 		if err == nil {

@@ -102,7 +102,7 @@ func TestCreateTableProperties(t *testing.T) {
 
 func TestCreateTableExplicitLocation(t *testing.T) {
 	t.Parallel()
-	e := setup(t, catalog.Options{})
+	e := setup(t, catalog.Options{ExternalLocations: map[string]bool{warehouse: true}})
 	loc := "file://" + filepath.ToSlash(filepath.Join(t.TempDir(), "custom"))
 	res, err := e.svc.CreateTable(context.Background(), catalog.CreateTableInput{
 		Ident: ident("ns", "t"), Location: loc + "/", Schema: json.RawMessage(schemaJSON),

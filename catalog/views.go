@@ -67,6 +67,9 @@ func (s *Service) CreateView(ctx context.Context, in CreateViewInput) (ViewResul
 		loc = defaultTableLocation(whLoc, id, viewUUID)
 	}
 	props := entityProperties(store.KindView, s.opts.Defaults, in.Properties, s.opts.Overrides)
+	if err := s.checkLocations(id.Warehouse, loc, props); err != nil {
+		return ViewResult{}, err
+	}
 	// The builder numbers the version 1 and the schema 0 whatever the
 	// request said, as Java's does.
 	meta, err := view.NewMetadataWithUUID(version, &sc, loc, props, viewUUID)
@@ -141,6 +144,9 @@ func (s *Service) RegisterView(ctx context.Context, id store.Ident, metadataLoca
 	if metadataLocation == "" {
 		return ViewResult{}, errs.New(errs.BadRequest, "Metadata location must not be empty")
 	}
+	if err := s.checkInside(id.Warehouse, "Metadata file", metadataLocation); err != nil {
+		return ViewResult{}, err
+	}
 	raw, err := s.io.Read(ctx, metadataLocation)
 	if err != nil {
 		if errs.Is(err, errs.NotFound) {
@@ -153,10 +159,14 @@ func (s *Service) RegisterView(ctx context.Context, id store.Ident, metadataLoca
 	if err != nil {
 		return ViewResult{}, errs.New(errs.BadRequest, "Cannot read metadata file %s: %s", metadataLocation, err.Error())
 	}
-	if _, err := view.ParseMetadataBytes(doc); err != nil {
+	meta, err := view.ParseMetadataBytes(doc)
+	if err != nil {
 		return ViewResult{}, errs.New(errs.BadRequest, "Not a valid Iceberg view metadata file: %s: %s", metadataLocation, err.Error())
 	}
-	err = s.st.CreateEntity(ctx, store.Entity{Ident: id, Kind: store.KindView, MetadataLocation: metadataLocation, Metadata: doc})
+	if err := s.checkLocations(id.Warehouse, meta.Location(), meta.Properties()); err != nil {
+		return ViewResult{}, err
+	}
+	err = s.st.CreateEntity(ctx, store.Entity{Ident: id, Kind: store.KindView, MetadataLocation: metadataLocation, Metadata: doc, EventType: store.EventViewRegistered})
 	if err != nil {
 		return ViewResult{}, err
 	}
@@ -219,6 +229,11 @@ func (s *Service) commitViewOnce(ctx context.Context, id store.Ident, reqsJSON, 
 	}
 	if !changed {
 		return ViewResult{MetadataLocation: cur.MetadataLocation, Metadata: cur.Metadata}, false, nil
+	}
+	if locationsChanged(base.Location(), next.Location(), base.Properties(), next.Properties()) {
+		if err := s.checkLocations(id.Warehouse, next.Location(), next.Properties()); err != nil {
+			return ViewResult{}, false, err
+		}
 	}
 	doc, err := encodeViewMetadata(next)
 	if err != nil {

@@ -43,11 +43,13 @@ type Config struct {
 	Log         LogConfig
 	Store       StoreConfig
 	Warehouse   WarehouseConfig
+	Warehouses  []WarehouseConfig // further warehouses, served by name
 	Server      ServerConfig
 	Catalog     CatalogConfig
 	Commit      CommitConfig
 	Idempotency IdempotencyConfig
 	Purge       PurgeConfig
+	Events      EventsConfig
 }
 
 // LogConfig configures logging.
@@ -75,10 +77,28 @@ type PostgresConfig struct {
 	MaxConns int
 }
 
-// WarehouseConfig describes the warehouse served by the catalog.
+// WarehouseConfig describes a warehouse served by the catalog and its
+// storage profile (the section matching the location's scheme applies).
 type WarehouseConfig struct {
-	Name     string
-	Location string
+	Name                   string
+	Location               string
+	AllowExternalLocations bool
+	VendedCredentials      bool
+	RemoteSigning          bool
+	CredentialDuration     time.Duration
+	S3                     S3Config
+}
+
+// S3Config is the storage profile of a warehouse on S3 or an S3-compatible
+// store.
+type S3Config struct {
+	Endpoint        string
+	Region          string
+	PathStyle       bool
+	AccessKeyID     string
+	SecretAccessKey string
+	RoleARN         string
+	STSEndpoint     string
 }
 
 // ServerConfig configures the HTTP server.
@@ -116,6 +136,13 @@ type PurgeConfig struct {
 	MaxAttempts int
 }
 
+// EventsConfig configures the event outbox and its streams.
+type EventsConfig struct {
+	Buffer        int
+	Retention     time.Duration // 0: keep events forever
+	PruneInterval time.Duration
+}
+
 // KeyInfo describes one configuration key.
 type KeyInfo struct {
 	Name        string   // dotted key, e.g. "store.driver"; the flag is "--" + Name
@@ -141,6 +168,7 @@ const (
 	derivedWarehouse   = "file://<absolute data-dir>/warehouse"
 	keySQLitePath      = "store.sqlite.path"
 	keyWarehouseLoc    = "warehouse.location"
+	keyWarehouses      = "warehouses"
 	sqliteFileName     = "catalog.db"
 	warehouseDirectory = "warehouse"
 )
@@ -166,6 +194,7 @@ type key struct {
 	derived string
 	values  []string
 	rule    rule
+	secret  bool // never echo the value (in errors)
 	field   func(*Config) any
 }
 
@@ -204,8 +233,44 @@ var keys = []key{
 		desc:  "Name of the warehouse this catalog serves.",
 		field: func(c *Config) any { return &c.Warehouse.Name }},
 	{name: keyWarehouseLoc, derived: derivedWarehouse, rule: nonEmpty,
-		desc:  "Base location (URI) under which new namespaces and tables are placed.",
+		desc:  "Base location (URI) under which new namespaces and tables are placed: `file://…` (local filesystem) or `s3://bucket/path` (S3 and S3-compatible stores, see `warehouse.s3.*`).",
 		field: func(c *Config) any { return &c.Warehouse.Location }},
+	{name: "warehouse.allow-external-locations", def: false,
+		desc:  "Allow table and view locations (and `write.data.path`, `write.metadata.path`) outside the warehouse location; otherwise they are rejected with 400.",
+		field: func(c *Config) any { return &c.Warehouse.AllowExternalLocations }},
+	{name: "warehouse.vended-credentials", def: true,
+		desc:  "Give clients that send `X-Iceberg-Access-Delegation: vended-credentials` credentials limited to one table's location (S3: STS AssumeRole with a session policy).",
+		field: func(c *Config) any { return &c.Warehouse.VendedCredentials }},
+	{name: "warehouse.remote-signing", def: true,
+		desc:  "Sign requests of clients that send `X-Iceberg-Access-Delegation: remote-signing`, for objects under the table's location only.",
+		field: func(c *Config) any { return &c.Warehouse.RemoteSigning }},
+	{name: "warehouse.credential-duration", def: time.Hour, rule: positive,
+		desc:  "Lifetime of vended credentials (S3: 15m to 12h). They are cached per table and access mode and renewed shortly before expiry.",
+		field: func(c *Config) any { return &c.Warehouse.CredentialDuration }},
+	{name: "warehouse.s3.endpoint", def: "",
+		desc:  "S3 endpoint URL for S3-compatible stores (e.g. `http://127.0.0.1:9000` for MinIO); empty: AWS. Also given to clients as `s3.endpoint`.",
+		field: func(c *Config) any { return &c.Warehouse.S3.Endpoint }},
+	{name: "warehouse.s3.region", def: "us-east-1", rule: nonEmpty,
+		desc:  "S3 region (signing region; `client.region` for clients).",
+		field: func(c *Config) any { return &c.Warehouse.S3.Region }},
+	{name: "warehouse.s3.path-style", def: false,
+		desc:  "Address buckets path-style (`endpoint/bucket/key`), as most S3-compatible stores need.",
+		field: func(c *Config) any { return &c.Warehouse.S3.PathStyle }},
+	{name: "warehouse.s3.access-key-id", def: "",
+		desc:  "Static access key of the catalog; empty: the default AWS credential chain (environment, shared files, instance or task role).",
+		field: func(c *Config) any { return &c.Warehouse.S3.AccessKeyID }},
+	{name: "warehouse.s3.secret-access-key", def: "", secret: true,
+		desc:  "Secret key belonging to `warehouse.s3.access-key-id`. Never logged, never sent to clients.",
+		field: func(c *Config) any { return &c.Warehouse.S3.SecretAccessKey }},
+	{name: "warehouse.s3.role-arn", def: "",
+		desc:  "Role that vended credentials assume (required on AWS; MinIO ignores it).",
+		field: func(c *Config) any { return &c.Warehouse.S3.RoleARN }},
+	{name: "warehouse.s3.sts-endpoint", def: "",
+		desc:  "STS endpoint URL; empty: `warehouse.s3.endpoint` when set, else AWS STS.",
+		field: func(c *Config) any { return &c.Warehouse.S3.STSEndpoint }},
+	{name: keyWarehouses, def: []WarehouseConfig(nil), secret: true,
+		desc:  "Further warehouses, served by name (`/v1/<name>/…`): a list whose entries take the `warehouse.*` keys without the `warehouse.` prefix (`name` and `location` required). In a flag or environment variable, the list as YAML flow text, e.g. `[{name: lake, location: s3://bucket/lake, s3: {endpoint: http://127.0.0.1:9000, path-style: true}}]`.",
+		field: func(c *Config) any { return &c.Warehouses }},
 
 	{name: "server.max-body-bytes", def: int64(16 << 20), rule: positive,
 		desc:  "Largest request body accepted; larger requests are rejected.",
@@ -233,7 +298,7 @@ var keys = []key{
 	{name: "commit.lock-timeout", def: 5 * time.Second, rule: positive,
 		desc:  "How long one commit attempt waits for the table's lock.",
 		field: func(c *Config) any { return &c.Commit.LockTimeout }},
-	{name: "commit.max-retries", def: 5, rule: nonNegative,
+	{name: "commit.max-retries", def: 20, rule: nonNegative,
 		desc:  "Retries of a commit that lost a race with a concurrent commit (`0` = no retries).",
 		field: func(c *Config) any { return &c.Commit.MaxRetries }},
 	{name: "commit.retry-base-delay", def: 10 * time.Millisecond, rule: positive,
@@ -255,6 +320,16 @@ var keys = []key{
 	{name: "purge.max-attempts", def: 10, rule: positive,
 		desc:  "Attempts at purging one table's files before the job is abandoned.",
 		field: func(c *Config) any { return &c.Purge.MaxAttempts }},
+
+	{name: "events.buffer", def: 1024, rule: positive,
+		desc:  "Events queued for one event-stream subscriber; a subscriber that falls further behind is closed (code 4000) with the id to resume after.",
+		field: func(c *Config) any { return &c.Events.Buffer }},
+	{name: "events.retention", def: 7 * 24 * time.Hour, rule: nonNegative,
+		desc:  "How long events are kept for `GET /v1/events` and resuming streams (`0` = forever).",
+		field: func(c *Config) any { return &c.Events.Retention }},
+	{name: "events.prune-interval", def: time.Minute, rule: positive,
+		desc:  "How often events older than `events.retention` are deleted (by one node at a time).",
+		field: func(c *Config) any { return &c.Events.PruneInterval }},
 }
 
 // envName maps a dotted key to its environment variable.
@@ -286,6 +361,8 @@ func (k *key) typeName() string {
 		return "size"
 	case *map[string]string:
 		return "map"
+	case *[]WarehouseConfig:
+		return "list"
 	}
 	panic("config: unsupported field type for " + k.name)
 }
@@ -326,6 +403,12 @@ func (k *key) set(c *Config, s string) error {
 			return err
 		}
 		*p = v
+	case *[]WarehouseConfig:
+		v, err := parseWarehouseList(s)
+		if err != nil {
+			return err
+		}
+		*p = v
 	default:
 		panic("config: unsupported field type for " + k.name)
 	}
@@ -347,6 +430,8 @@ func (k *key) format(c *Config) string {
 		return formatSize(*p)
 	case *map[string]string:
 		return formatMap(*p)
+	case *[]WarehouseConfig:
+		return formatWarehouseList(*p)
 	}
 	panic("config: unsupported field type for " + k.name)
 }
@@ -519,7 +604,7 @@ func Keys() []KeyInfo {
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(k *key, why string) {
-		errs = append(errs, fmt.Errorf("config: %s: invalid value %q: %s", k.name, k.format(&c), why))
+		errs = append(errs, fmt.Errorf("config: %s: invalid value %q: %s", k.name, k.shown(k.format(&c)), why))
 	}
 	for i := range keys {
 		k := &keys[i]
@@ -568,6 +653,7 @@ func (c Config) Validate() error {
 	if c.Commit.RetryMaxDelay < c.Commit.RetryBaseDelay {
 		bad(lookupKey("commit.retry-max-delay"), "must be at least commit.retry-base-delay ("+formatDuration(c.Commit.RetryBaseDelay)+")")
 	}
+	errs = append(errs, c.validateWarehouses()...)
 	return errors.Join(errs...)
 }
 
@@ -593,7 +679,9 @@ func (f *flagValue) String() string {
 
 func (f *flagValue) Set(s string) error {
 	var scratch Config
-	if err := f.k.set(&scratch, s); err != nil {
+	// The flag package would echo a secret's value: those are checked
+	// when applied instead.
+	if err := f.k.set(&scratch, s); err != nil && !f.k.secret {
 		return err
 	}
 	*f.got = append(*f.got, flagSetting{f.k, s})
@@ -681,7 +769,7 @@ func load(args []string, lookupEnv func(string) (string, bool), envNames []strin
 			continue
 		}
 		if err := k.set(&c, v); err != nil {
-			errs = append(errs, fmt.Errorf("config: %s (from %s): invalid value %q: %w", k.name, env, v, err))
+			errs = append(errs, fmt.Errorf("config: %s (from %s): invalid value %q: %w", k.name, env, k.shown(v), err))
 			continue
 		}
 		set[k.name] = true
@@ -692,7 +780,7 @@ func load(args []string, lookupEnv func(string) (string, bool), envNames []strin
 
 	for _, f := range fromFlags {
 		if err := f.k.set(&c, f.raw); err != nil { // already checked by flagValue.Set
-			return Config{}, nil, fmt.Errorf("config: %s (from --%s): invalid value %q: %w", f.k.name, f.k.name, f.raw, err)
+			return Config{}, nil, fmt.Errorf("config: %s (from --%s): invalid value %q: %w", f.k.name, f.k.name, f.k.shown(f.raw), err)
 		}
 		set[f.k.name] = true
 	}
@@ -766,7 +854,14 @@ func walkYAML(c *Config, path, prefix string, m *yaml.Node, set map[string]bool,
 			continue
 		}
 		isNull := vn.Kind == yaml.ScalarNode && vn.Tag == "!!null"
-		if p, isMap := k.field(c).(*map[string]string); isMap {
+		if p, isList := k.field(c).(*[]WarehouseConfig); isList {
+			v, err := warehouseList(path, vn, isNull)
+			if err != nil {
+				*errs = append(*errs, err)
+				continue
+			}
+			*p = v
+		} else if p, isMap := k.field(c).(*map[string]string); isMap {
 			if err := yamlMap(p, vn, isNull); err != nil {
 				fail(vn, "%s: %v", name, err)
 				continue
@@ -777,7 +872,7 @@ func walkYAML(c *Config, path, prefix string, m *yaml.Node, set map[string]bool,
 				continue
 			}
 			if err := k.set(c, vn.Value); err != nil {
-				fail(vn, "%s: invalid value %q: %v", name, vn.Value, err)
+				fail(vn, "%s: invalid value %q: %v", name, k.shown(vn.Value), err)
 				continue
 			}
 		}
@@ -825,7 +920,7 @@ func MarkdownTable() string {
 	for _, k := range Keys() {
 		def := "`" + k.Default + "`"
 		switch {
-		case k.Type == "map" && k.Default == "":
+		case (k.Type == "map" || k.Type == "list") && k.Default == "":
 			def = "(empty)"
 		case k.Default == "":
 			def = "`\"\"`"

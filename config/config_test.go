@@ -60,7 +60,8 @@ func TestDefault(t *testing.T) {
 			Postgres:       PostgresConfig{DSN: "", MaxConns: 16},
 			MigrateOnStart: true,
 		},
-		Warehouse: WarehouseConfig{Name: "default", Location: fileURL(t, "./bingsan-data")},
+		Warehouse: WarehouseConfig{Name: "default", Location: fileURL(t, "./bingsan-data"),
+			VendedCredentials: true, RemoteSigning: true, CredentialDuration: time.Hour, S3: S3Config{Region: "us-east-1"}},
 		Server: ServerConfig{
 			MaxBodyBytes:    16 << 20,
 			ReadTimeout:     30 * time.Second,
@@ -71,13 +72,14 @@ func TestDefault(t *testing.T) {
 		Catalog: CatalogConfig{Defaults: map[string]string{}, Overrides: map[string]string{}},
 		Commit: CommitConfig{
 			LockTimeout:    5 * time.Second,
-			MaxRetries:     5,
+			MaxRetries: 20,
 			RetryBaseDelay: 10 * time.Millisecond,
 			RetryMaxDelay:  time.Second,
 			Timeout:        30 * time.Second,
 		},
 		Idempotency: IdempotencyConfig{Lifetime: 30 * time.Minute},
 		Purge:       PurgeConfig{Interval: 10 * time.Second, MaxAttempts: 10},
+		Events:      EventsConfig{Buffer: 1024, Retention: 7 * 24 * time.Hour, PruneInterval: time.Minute},
 	}
 	got := Default()
 	if !reflect.DeepEqual(got, want) {

@@ -23,8 +23,6 @@ var notImplemented = map[string]bool{
 	"fetchPlanningResult": true,
 	"cancelPlanning":      true,
 	"fetchScanTasks":      true,
-	"loadCredentials":     true,
-	"signRequest":         true,
 }
 
 func notImplementedError(operation string) error {

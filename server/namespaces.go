@@ -16,7 +16,11 @@ func (a *api) ListNamespaces(ctx context.Context, req iceberg.ListNamespacesRequ
 	if req.Params.Parent != nil {
 		parent = namespaceLevels(*req.Params.Parent)
 	}
-	items, next, err := a.cat.ListNamespaces(ctx, wh, parent, pageRequest(req.Params.PageTokenParam, req.Params.PageSize))
+	page, err := pageRequest(req.Params.PageTokenParam, req.Params.PageSize)
+	if err != nil {
+		return nil, err
+	}
+	items, next, err := a.cat.ListNamespaces(ctx, wh, parent, page)
 	if err != nil {
 		return nil, err
 	}

@@ -19,8 +19,10 @@ import (
 
 	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/gen/iceberg"
 	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/vend"
 )
 
 // Options configures a Server.
@@ -37,6 +39,15 @@ type Options struct {
 	// Defaults and Overrides are returned by GET /v1/config.
 	Defaults  map[string]string
 	Overrides map[string]string
+
+	// AccessMode decides the delegated access (vended credentials, remote
+	// signing) a request gets to a table's files; nil: read-write for
+	// every caller.
+	AccessMode func(ctx context.Context, id store.Ident) vend.Mode
+
+	// Events streams the event outbox (GET /v1/events/stream); nil: streams
+	// answer 503. Listing (GET /v1/events) needs only the store.
+	Events *events.Broker
 
 	MaxBodyBytes        int
 	ReadTimeout         time.Duration
@@ -82,6 +93,7 @@ func New(opts Options) *Server {
 		}
 	}
 	iceberg.RegisterRoutes(r, routes, s.wrapOperation)
+	s.registerEvents(r)
 
 	r.GET("/health/live", s.live)
 	r.HEAD("/health/live", s.live)

@@ -15,7 +15,11 @@ func (a *api) ListTables(ctx context.Context, req iceberg.ListTablesRequestObjec
 	if err != nil {
 		return nil, err
 	}
-	ids, next, err := a.cat.ListTables(ctx, wh, namespaceLevels(req.NamespaceParam), pageRequest(req.Params.PageTokenParam, req.Params.PageSize))
+	page, err := pageRequest(req.Params.PageTokenParam, req.Params.PageSize)
+	if err != nil {
+		return nil, err
+	}
+	ids, next, err := a.cat.ListTables(ctx, wh, namespaceLevels(req.NamespaceParam), page)
 	if err != nil {
 		return nil, err
 	}
@@ -30,10 +34,13 @@ func (a *api) CreateTable(ctx context.Context, req iceberg.CreateTableRequestObj
 	if err != nil {
 		return nil, err
 	}
+	id := pathIdent(wh, req.NamespaceParam, req.Body.Name)
+	access := accessRequest(a, ctx, id, req.Params.XIcebergAccessDelegation)
 	in := catalog.CreateTableInput{
-		Ident:       pathIdent(wh, req.NamespaceParam, req.Body.Name),
+		Ident:       id,
 		Properties:  derefMap(req.Body.Properties),
 		StageCreate: req.Body.StageCreate != nil && *req.Body.StageCreate,
+		Access:      &access,
 	}
 	if req.Body.Location != nil {
 		in.Location = *req.Body.Location
@@ -58,7 +65,7 @@ func (a *api) CreateTable(ctx context.Context, req iceberg.CreateTableRequestObj
 		return nil, err
 	}
 	return iceberg.CreateTable200JSONResponse{CreateTableResponseJSONResponse: iceberg.CreateTableResponseJSONResponse{
-		Body: loadTableResult(res), Headers: iceberg.CreateTableResponseResponseHeaders{Etag: etag(res)},
+		Body: loadTableResult(id, res), Headers: iceberg.CreateTableResponseResponseHeaders{Etag: etag(res)},
 	}}, nil
 }
 
@@ -68,12 +75,16 @@ func (a *api) RegisterTable(ctx context.Context, req iceberg.RegisterTableReques
 		return nil, err
 	}
 	overwrite := req.Body.Overwrite != nil && *req.Body.Overwrite
-	res, err := a.cat.RegisterTable(ctx, pathIdent(wh, req.NamespaceParam, req.Body.Name), req.Body.MetadataLocation, overwrite)
+	id := pathIdent(wh, req.NamespaceParam, req.Body.Name)
+	res, err := a.cat.RegisterTable(ctx, id, req.Body.MetadataLocation, overwrite)
 	if err != nil {
 		return nil, err
 	}
+	if res.Access, err = a.cat.TableAccess(ctx, id, res.Metadata, accessRequest(a, ctx, id, req.Params.XIcebergAccessDelegation)); err != nil {
+		return nil, err
+	}
 	return iceberg.RegisterTable200JSONResponse{LoadTableResponseJSONResponse: iceberg.LoadTableResponseJSONResponse{
-		Body: loadTableResult(res), Headers: iceberg.LoadTableResponseResponseHeaders{Etag: etag(res)},
+		Body: loadTableResult(id, res), Headers: iceberg.LoadTableResponseResponseHeaders{Etag: etag(res)},
 	}}, nil
 }
 
@@ -89,15 +100,19 @@ func (a *api) LoadTable(ctx context.Context, req iceberg.LoadTableRequestObject)
 			return nil, errs.New(errs.BadRequest, "Invalid value for parameter snapshots: %q (expected all or refs)", snapshots)
 		}
 	}
-	res, err := a.cat.LoadTable(ctx, pathIdent(wh, req.NamespaceParam, req.Table), snapshots)
+	id := pathIdent(wh, req.NamespaceParam, req.Table)
+	res, err := a.cat.LoadTable(ctx, id, snapshots)
 	if err != nil {
 		return nil, err
 	}
 	if req.Params.IfNoneMatch != nil && etagMatches(*req.Params.IfNoneMatch, res.ETag) {
 		return iceberg.LoadTable304Response{}, nil
 	}
+	if res.Access, err = a.cat.TableAccess(ctx, id, res.Metadata, accessRequest(a, ctx, id, req.Params.XIcebergAccessDelegation)); err != nil {
+		return nil, err
+	}
 	return iceberg.LoadTable200JSONResponse{LoadTableResponseJSONResponse: iceberg.LoadTableResponseJSONResponse{
-		Body: loadTableResult(res), Headers: iceberg.LoadTableResponseResponseHeaders{Etag: etag(res)},
+		Body: loadTableResult(id, res), Headers: iceberg.LoadTableResponseResponseHeaders{Etag: etag(res)},
 	}}, nil
 }
 
@@ -194,6 +209,13 @@ func (a *api) CommitTransaction(ctx context.Context, req iceberg.CommitTransacti
 }
 
 func tableChange(id store.Ident, c iceberg.CommitTableRequest) (catalog.TableChange, error) {
+	// updates is required by the spec (CommitTableRequest): a body without
+	// it is malformed, not an empty commit. (requirements is required too,
+	// but binding cannot tell a missing array from null, which Go clients
+	// send for nil requirements; it counts as none.)
+	if c.Updates == nil {
+		return catalog.TableChange{}, errs.New(errs.BadRequest, "Malformed request body: missing field updates")
+	}
 	reqs, err := reencode(c.Requirements)
 	if err != nil {
 		return catalog.TableChange{}, err
@@ -205,12 +227,14 @@ func tableChange(id store.Ident, c iceberg.CommitTableRequest) (catalog.TableCha
 	return catalog.TableChange{Ident: id, Requirements: reqs, Updates: ups}, nil
 }
 
-func loadTableResult(res catalog.TableResult) iceberg.LoadTableResult {
+// loadTableResult is the LoadTableResult of table id: its metadata and
+// the delegated access granted with it (see withAccess).
+func loadTableResult(id store.Ident, res catalog.TableResult) iceberg.LoadTableResult {
 	out := iceberg.LoadTableResult{Metadata: res.Metadata}
 	if res.MetadataLocation != "" {
 		out.MetadataLocation = &res.MetadataLocation
 	}
-	return out
+	return withAccess(out, id, res.Access)
 }
 
 func etag(res catalog.TableResult) *string {

@@ -13,10 +13,6 @@ func (a *api) GetToken(context.Context, iceberg.GetTokenRequestObject) (iceberg.
 	return nil, notImplementedError("getToken")
 }
 
-func (a *api) LoadCredentials(context.Context, iceberg.LoadCredentialsRequestObject) (iceberg.LoadCredentialsResponseObject, error) {
-	return nil, notImplementedError("loadCredentials")
-}
-
 func (a *api) PlanTableScan(context.Context, iceberg.PlanTableScanRequestObject) (iceberg.PlanTableScanResponseObject, error) {
 	return nil, notImplementedError("planTableScan")
 }
@@ -27,10 +23,6 @@ func (a *api) CancelPlanning(context.Context, iceberg.CancelPlanningRequestObjec
 
 func (a *api) FetchPlanningResult(context.Context, iceberg.FetchPlanningResultRequestObject) (iceberg.FetchPlanningResultResponseObject, error) {
 	return nil, notImplementedError("fetchPlanningResult")
-}
-
-func (a *api) SignRequest(context.Context, iceberg.SignRequestRequestObject) (iceberg.SignRequestResponseObject, error) {
-	return nil, notImplementedError("signRequest")
 }
 
 func (a *api) FetchScanTasks(context.Context, iceberg.FetchScanTasksRequestObject) (iceberg.FetchScanTasksResponseObject, error) {

@@ -12,7 +12,11 @@ func (a *api) ListViews(ctx context.Context, req iceberg.ListViewsRequestObject)
 	if err != nil {
 		return nil, err
 	}
-	ids, next, err := a.cat.ListViews(ctx, wh, namespaceLevels(req.NamespaceParam), pageRequest(req.Params.PageTokenParam, req.Params.PageSize))
+	page, err := pageRequest(req.Params.PageTokenParam, req.Params.PageSize)
+	if err != nil {
+		return nil, err
+	}
+	ids, next, err := a.cat.ListViews(ctx, wh, namespaceLevels(req.NamespaceParam), page)
 	if err != nil {
 		return nil, err
 	}

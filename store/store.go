@@ -57,6 +57,9 @@ type Entity struct {
 	// Version increases by one on every commit; commits compare it to detect
 	// that another writer won.
 	Version int64
+	// EventType is, for CreateEntity only, the type of the event written
+	// with the entity; zero: table.created or view.created by Kind.
+	EventType EventType
 }
 
 // Page is a keyset page request: names strictly after After, at most Limit
@@ -85,6 +88,13 @@ type Commit struct {
 	BaseVersion      int64
 	MetadataLocation string
 	Metadata         []byte
+	// EventType is the type of the event the commit writes; zero:
+	// table.created / view.created with Create, table.committed /
+	// view.replaced otherwise.
+	EventType EventType
+	// SnapshotsAdded lists the snapshots the new metadata adds, for the
+	// event (the store never reads the metadata).
+	SnapshotsAdded []int64
 }
 
 // IdempotencyRecord is the stored outcome of a mutation sent with an
@@ -156,4 +166,101 @@ type Store interface {
 	CompletePurgeJob(ctx context.Context, id int64) error
 	// RetryPurgeJob records a failed attempt and makes the job due again at retryAt.
 	RetryPurgeJob(ctx context.Context, id int64, retryAt time.Time, lastError string) error
+
+	// Every mutation above (namespace create, property update and drop;
+	// entity create, rename, drop and Commit) writes its events in its own
+	// transaction: an acknowledged mutation always has them, a rolled-back
+	// one never does. Event ids grow by one per event in commit order
+	// across all nodes, so a reader that has seen id N has seen every event
+	// up to N (see Event).
+
+	// ListEvents returns up to limit events with ids above after, oldest
+	// first.
+	ListEvents(ctx context.Context, after int64, limit int) ([]Event, error)
+	// LastEventID is the id of the newest event ever written, 0 when none;
+	// pruning never lowers it.
+	LastEventID(ctx context.Context) (int64, error)
+	// PruneEvents deletes the events written before before, oldest first,
+	// so that the events kept are always every event after some id. One
+	// node prunes at a time: while another one is at it, PruneEvents
+	// returns 0 at once.
+	PruneEvents(ctx context.Context, before time.Time) (int64, error)
+	// EventWakeups returns a channel that receives a value (coalesced, never
+	// blocking writers) after transactions that wrote events commit: on
+	// any node for PostgreSQL (LISTEN/NOTIFY), in this process for SQLite.
+	// A wake-up can be lost (a reconnect), so readers also poll now and
+	// then; after a reconnect the channel receives one. The channel is
+	// closed when ctx ends.
+	EventWakeups(ctx context.Context) <-chan struct{}
+}
+
+// EventType names a kind of change: "<namespace|table|view>.<what>". The
+// events package makes it the CloudEvents type "io.bingsan.<EventType>".
+type EventType string
+
+const (
+	EventNamespaceCreated EventType = "namespace.created"
+	EventNamespaceUpdated EventType = "namespace.updated"
+	EventNamespaceDropped EventType = "namespace.dropped"
+	EventTableCreated     EventType = "table.created"
+	EventTableCommitted   EventType = "table.committed"
+	EventTableRenamed     EventType = "table.renamed"
+	EventTableDropped     EventType = "table.dropped"
+	EventTableRegistered  EventType = "table.registered"
+	EventViewCreated      EventType = "view.created"
+	EventViewReplaced     EventType = "view.replaced"
+	EventViewRenamed      EventType = "view.renamed"
+	EventViewDropped      EventType = "view.dropped"
+	EventViewRegistered   EventType = "view.registered"
+)
+
+// EventTypes lists every event type.
+var EventTypes = []EventType{
+	EventNamespaceCreated, EventNamespaceUpdated, EventNamespaceDropped,
+	EventTableCreated, EventTableCommitted, EventTableRenamed, EventTableDropped, EventTableRegistered,
+	EventViewCreated, EventViewReplaced, EventViewRenamed, EventViewDropped, EventViewRegistered,
+}
+
+// Object is what the event is about: "namespace", "table" or "view".
+func (t EventType) Object() string {
+	o, _, _ := strings.Cut(string(t), ".")
+	return o
+}
+
+// Event is one row of the event outbox.
+type Event struct {
+	ID        int64
+	Type      EventType
+	Time      time.Time
+	Warehouse string
+	Namespace []string // the namespace, or the one holding the table or view
+	Name      string   // the table or view; "" for namespace events
+	EventDetails
+}
+
+// EventDetails is what an event says beyond its identity. Backends store it
+// as one JSON document; the field names are that document's.
+type EventDetails struct {
+	// PreviousMetadataLocation is the metadata a commit replaced, or that
+	// of the dropped table or view.
+	PreviousMetadataLocation string `json:"previous-metadata-location,omitempty"`
+	// MetadataLocation is the metadata after the change.
+	MetadataLocation string  `json:"metadata-location,omitempty"`
+	SnapshotsAdded   []int64 `json:"snapshots-added,omitempty"`
+	// RenamedTo is the new identifier of a renamed table or view.
+	RenamedTo *RenamedTo `json:"renamed-to,omitempty"`
+	// PropertiesUpdated and PropertiesRemoved are the keys a namespace
+	// property update set and removed.
+	PropertiesUpdated []string `json:"properties-updated,omitempty"`
+	PropertiesRemoved []string `json:"properties-removed,omitempty"`
+	PurgeRequested    bool     `json:"purge-requested,omitempty"`
+	// Principal is the caller that made the change (principal.From), ""
+	// without authentication.
+	Principal string `json:"principal,omitempty"`
+}
+
+// RenamedTo is the identifier after a rename (the warehouse never changes).
+type RenamedTo struct {
+	Namespace []string `json:"namespace"`
+	Name      string   `json:"name"`
 }

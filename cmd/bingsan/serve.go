@@ -13,10 +13,10 @@ import (
 
 	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/config"
+	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/server"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/store/migrate"
-	"github.com/bingsan/bingsan/vend"
 )
 
 // migratableStore is a store the CLI can migrate; both backends are.
@@ -52,12 +52,11 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 			return err
 		}
 	}
-	if err := ensureLocalWarehouse(cfg.Warehouse.Location); err != nil {
+	storage, warehouses, external, err := openStorage(ctx, cfg)
+	if err != nil {
 		return err
 	}
-
-	warehouses := map[string]string{cfg.Warehouse.Name: cfg.Warehouse.Location}
-	cat := catalog.New(st, vend.NewLocal(), catalog.Options{
+	cat := catalog.New(st, storage, catalog.Options{
 		Warehouses:     warehouses,
 		CommitTimeout:  cfg.Commit.Timeout,
 		MaxRetries:     cfg.Commit.MaxRetries,
@@ -66,7 +65,14 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		Defaults:       cfg.Catalog.Defaults,
 		Overrides:      cfg.Catalog.Overrides,
 		Logger:         log,
+		// A table whose metadata file is gone is 404 NotFound on load, as in
+		// Java catalogs (the conformance suite checks it).
+		VerifyMetadataOnLoad: true,
+
+		ExternalLocations: external,
+		Vendors:           storage,
 	})
+	broker := events.NewBroker(st, events.Options{Buffer: cfg.Events.Buffer, Logger: log})
 	srv := server.New(server.Options{
 		Store:               st,
 		Catalog:             cat,
@@ -75,6 +81,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		Warehouses:          warehouses,
 		Defaults:            cfg.Catalog.Defaults,
 		Overrides:           cfg.Catalog.Overrides,
+		Events:              broker,
 		MaxBodyBytes:        int(cfg.Server.MaxBodyBytes),
 		ReadTimeout:         cfg.Server.ReadTimeout,
 		WriteTimeout:        cfg.Server.WriteTimeout,
@@ -93,6 +100,9 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	defer stopBackground()
 	go cat.RunPurger(bg, cfg.Purge.Interval, cfg.Purge.MaxAttempts)
 	go pruneIdempotencyKeys(bg, st, log)
+	brokerDone := make(chan struct{})
+	go func() { defer close(brokerDone); broker.Run(bg) }()
+	go events.RunPruner(bg, st, cfg.Events.Retention, cfg.Events.PruneInterval, log)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -105,6 +115,12 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	stopBackground()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 	defer cancel()
+	// Event streams are told the node is going away (with where to resume)
+	// before the process ends.
+	<-brokerDone
+	if err := broker.Drain(shutdownCtx); err != nil {
+		log.Warn("event streams did not close in time", "error", err)
+	}
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Warn("shutdown did not drain in time", "error", err)
 	}

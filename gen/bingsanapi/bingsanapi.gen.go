@@ -19,6 +19,21 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
+// Defines values for EventDatacontenttype.
+const (
+	Applicationjson EventDatacontenttype = "application/json"
+)
+
+// Valid indicates whether the value is a known member of the EventDatacontenttype enum.
+func (e EventDatacontenttype) Valid() bool {
+	switch e {
+	case Applicationjson:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EventSpecversion.
 const (
 	N10 EventSpecversion = "1.0"
@@ -64,36 +79,58 @@ type ErrorResponse struct {
 	} `json:"error"`
 }
 
-// Event A CloudEvents 1.0 style envelope.
+// Event A CloudEvents 1.0 envelope (JSON format).
 type Event struct {
-	Data            EventData        `json:"data"`
-	Datacontenttype *string          `json:"datacontenttype,omitempty"`
-	Id              string           `json:"id"`
-	Source          string           `json:"source"`
-	Specversion     EventSpecversion `json:"specversion"`
+	Data            EventData            `json:"data"`
+	Datacontenttype EventDatacontenttype `json:"datacontenttype"`
 
-	// Subject The object the event is about, e.g. warehouse/ns1.ns2/table.
+	// Id The event id (a decimal integer), the value to pass as `after`.
+	Id string `json:"id"`
+
+	// Source /bingsan/<warehouse>
+	Source      string           `json:"source"`
+	Specversion EventSpecversion `json:"specversion"`
+
+	// Subject The namespace (levels joined by ".") or the table or view (namespace.name).
 	Subject string    `json:"subject"`
 	Time    time.Time `json:"time"`
 
-	// Type e.g. io.bingsan.table.committed
+	// Type io.bingsan.namespace.{created,updated,dropped}, io.bingsan.table.{created,committed,renamed,dropped,registered} or io.bingsan.view.{created,replaced,renamed,dropped,registered}.
 	Type string `json:"type"`
 }
+
+// EventDatacontenttype defines model for Event.Datacontenttype.
+type EventDatacontenttype string
 
 // EventSpecversion defines model for Event.Specversion.
 type EventSpecversion string
 
 // EventData defines model for EventData.
 type EventData struct {
-	Kind                     *EventDataKind `json:"kind,omitempty"`
-	MetadataLocation         *string        `json:"metadata-location,omitempty"`
-	Name                     *string        `json:"name,omitempty"`
-	Namespace                []string       `json:"namespace"`
-	PreviousMetadataLocation *string        `json:"previous-metadata-location,omitempty"`
-	Principal                *string        `json:"principal,omitempty"`
-	RenamedTo                *struct {
-		Name      *string   `json:"name,omitempty"`
-		Namespace *[]string `json:"namespace,omitempty"`
+	Kind EventDataKind `json:"kind"`
+
+	// MetadataLocation The metadata after the change.
+	MetadataLocation *string `json:"metadata-location,omitempty"`
+
+	// Name The table or view; absent for namespace events.
+	Name      *string  `json:"name,omitempty"`
+	Namespace []string `json:"namespace"`
+
+	// PreviousMetadataLocation The metadata a commit replaced, or that of the dropped table or view.
+	PreviousMetadataLocation *string `json:"previous-metadata-location,omitempty"`
+
+	// Principal Who made the change, when the catalog authenticates callers.
+	Principal *string `json:"principal,omitempty"`
+
+	// PropertiesRemoved Namespace property keys removed by the update.
+	PropertiesRemoved *[]string `json:"properties-removed,omitempty"`
+
+	// PropertiesUpdated Namespace property keys set by the update.
+	PropertiesUpdated *[]string `json:"properties-updated,omitempty"`
+	PurgeRequested    *bool     `json:"purge-requested,omitempty"`
+	RenamedTo         *struct {
+		Name      string   `json:"name"`
+		Namespace []string `json:"namespace"`
 	} `json:"renamed-to,omitempty"`
 	SnapshotsAdded *[]int64 `json:"snapshots-added,omitempty"`
 	Warehouse      string   `json:"warehouse"`
@@ -106,8 +143,11 @@ type EventDataKind string
 type EventPage struct {
 	Events []Event `json:"events"`
 
-	// NextAfter The id to pass as `after` for the next page; absent when there are no more events now.
-	NextAfter *int64 `json:"next-after,omitempty"`
+	// More True when more events were available; false when this page reached the newest event.
+	More bool `json:"more"`
+
+	// NextAfter The id to pass as `after` for the next page: the last event examined, matching or not (the request's `after` when none was).
+	NextAfter int64 `json:"next-after"`
 }
 
 // After defines model for after.
@@ -122,37 +162,48 @@ type Object = string
 // Types defines model for types.
 type Types = []string
 
+// Warehouse defines model for warehouse.
+type Warehouse = string
+
 // Error defines model for Error.
 type Error = ErrorResponse
 
 // ListEventsParams defines parameters for ListEvents.
 type ListEventsParams struct {
-	// After Only events with a larger id; 0 or absent means from the oldest retained event.
+	// After Only events with a larger id; 0 or absent means from the oldest retained event. 410 when events after it were already pruned.
 	After *After `form:"after,omitempty" json:"after,omitempty"`
-	Limit *int   `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Namespace Only events in this namespace or below it (levels separated by %1F).
+	// Limit Most events to return (default 100).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Warehouse Only events in this warehouse (default all).
+	Warehouse *Warehouse `form:"warehouse,omitempty" json:"warehouse,omitempty"`
+
+	// Namespace Only events in this namespace or below it (levels separated by %1F); with `object`, exactly this namespace.
 	Namespace *NamespacePrefix `form:"namespace,omitempty" json:"namespace,omitempty"`
 
-	// Object Only events about this table or view name (within the namespace filter).
+	// Object Only events about the table or view of this name in `namespace` (which is then required). A rename matches under its old and its new name.
 	Object *Object `form:"object,omitempty" json:"object,omitempty"`
 
-	// Types Comma-separated event types to keep.
+	// Types Comma-separated event types to keep, e.g. io.bingsan.table.committed (the io.bingsan. prefix may be left out).
 	Types *Types `form:"types,omitempty" json:"types,omitempty"`
 }
 
 // StreamEventsParams defines parameters for StreamEvents.
 type StreamEventsParams struct {
-	// After Only events with a larger id; 0 or absent means from the oldest retained event.
-	After *After `form:"after,omitempty" json:"after,omitempty"`
+	// After Start after this event id; 0 means from the oldest retained event. Absent: only events written after the subscription (see the Bingsan-Event-Head response header).
+	After *int64 `form:"after,omitempty" json:"after,omitempty"`
 
-	// Namespace Only events in this namespace or below it (levels separated by %1F).
+	// Warehouse Only events in this warehouse (default all).
+	Warehouse *Warehouse `form:"warehouse,omitempty" json:"warehouse,omitempty"`
+
+	// Namespace Only events in this namespace or below it (levels separated by %1F); with `object`, exactly this namespace.
 	Namespace *NamespacePrefix `form:"namespace,omitempty" json:"namespace,omitempty"`
 
-	// Object Only events about this table or view name (within the namespace filter).
+	// Object Only events about the table or view of this name in `namespace` (which is then required). A rename matches under its old and its new name.
 	Object *Object `form:"object,omitempty" json:"object,omitempty"`
 
-	// Types Comma-separated event types to keep.
+	// Types Comma-separated event types to keep, e.g. io.bingsan.table.committed (the io.bingsan. prefix may be left out).
 	Types *Types `form:"types,omitempty" json:"types,omitempty"`
 }
 
@@ -228,6 +279,12 @@ func (siw *ServerInterfaceWrapper) ListEvents(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "warehouse", query, &params.Warehouse, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(ctx, &ParamError{Param: "warehouse", Err: err})
+		return
+	}
+
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "namespace", query, &params.Namespace, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
@@ -267,6 +324,12 @@ func (siw *ServerInterfaceWrapper) StreamEvents(ctx *fasthttp.RequestCtx) {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", query, &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
 	if err != nil {
 		siw.ErrorHandler(ctx, &ParamError{Param: "after", Err: err})
+		return
+	}
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "warehouse", query, &params.Warehouse, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(ctx, &ParamError{Param: "warehouse", Err: err})
 		return
 	}
 
@@ -364,6 +427,22 @@ func (response ListEvents400JSONResponse) VisitListEventsResponse(ctx *fasthttp.
 	return writeJSON(ctx, response)
 }
 
+type ListEvents410JSONResponse ErrorResponse
+
+func (response ListEvents410JSONResponse) VisitListEventsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(410)
+	return writeJSON(ctx, response)
+}
+
+type ListEvents503JSONResponse ErrorResponse
+
+func (response ListEvents503JSONResponse) VisitListEventsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(503)
+	return writeJSON(ctx, response)
+}
+
 // StreamEventsRequestObject is the decoded request of StreamEvents.
 type StreamEventsRequestObject struct {
 	Params StreamEventsParams
@@ -387,6 +466,22 @@ type StreamEvents400JSONResponse struct{ ErrorJSONResponse }
 func (response StreamEvents400JSONResponse) VisitStreamEventsResponse(ctx *fasthttp.RequestCtx) error {
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetStatusCode(400)
+	return writeJSON(ctx, response)
+}
+
+type StreamEvents410JSONResponse ErrorResponse
+
+func (response StreamEvents410JSONResponse) VisitStreamEventsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(410)
+	return writeJSON(ctx, response)
+}
+
+type StreamEvents503JSONResponse ErrorResponse
+
+func (response StreamEvents503JSONResponse) VisitStreamEventsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(503)
 	return writeJSON(ctx, response)
 }
 

@@ -192,7 +192,7 @@ func (q *Queries) ListEntities(ctx context.Context, db DBTX, arg ListEntitiesPar
 }
 
 const lockEntity = `-- name: LockEntity :one
-SELECT id, kind, version FROM entities
+SELECT id, kind, version, metadata_location FROM entities
 WHERE warehouse = $1 AND namespace = $2 AND name = $3
 FOR UPDATE
 `
@@ -204,21 +204,28 @@ type LockEntityParams struct {
 }
 
 type LockEntityRow struct {
-	ID      int64
-	Kind    string
-	Version int64
+	ID               int64
+	Kind             string
+	Version          int64
+	MetadataLocation string
 }
 
 func (q *Queries) LockEntity(ctx context.Context, db DBTX, arg LockEntityParams) (LockEntityRow, error) {
 	row := db.QueryRow(ctx, lockEntity, arg.Warehouse, arg.Namespace, arg.Name)
 	var i LockEntityRow
-	err := row.Scan(&i.ID, &i.Kind, &i.Version)
+	err := row.Scan(
+		&i.ID,
+		&i.Kind,
+		&i.Version,
+		&i.MetadataLocation,
+	)
 	return i, err
 }
 
-const renameEntity = `-- name: RenameEntity :execrows
+const renameEntity = `-- name: RenameEntity :one
 UPDATE entities SET namespace = $1, name = $2, updated_at = now()
 WHERE warehouse = $3 AND namespace = $4 AND name = $5 AND kind = $6
+RETURNING metadata_location
 `
 
 type RenameEntityParams struct {
@@ -230,8 +237,8 @@ type RenameEntityParams struct {
 	Kind        string
 }
 
-func (q *Queries) RenameEntity(ctx context.Context, db DBTX, arg RenameEntityParams) (int64, error) {
-	result, err := db.Exec(ctx, renameEntity,
+func (q *Queries) RenameEntity(ctx context.Context, db DBTX, arg RenameEntityParams) (string, error) {
+	row := db.QueryRow(ctx, renameEntity,
 		arg.ToNamespace,
 		arg.ToName,
 		arg.Warehouse,
@@ -239,10 +246,9 @@ func (q *Queries) RenameEntity(ctx context.Context, db DBTX, arg RenameEntityPar
 		arg.Name,
 		arg.Kind,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	var metadata_location string
+	err := row.Scan(&metadata_location)
+	return metadata_location, err
 }
 
 const updateEntityMetadata = `-- name: UpdateEntityMetadata :execrows

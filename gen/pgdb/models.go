@@ -21,6 +21,21 @@ type Entity struct {
 	UpdatedAt        time.Time
 }
 
+type Event struct {
+	ID        int64
+	Type      string
+	CreatedAt time.Time
+	Warehouse string
+	Namespace string
+	Name      string
+	Details   []byte
+}
+
+type EventCounter struct {
+	Singleton bool
+	LastID    int64
+}
+
 type IdempotencyKey struct {
 	Key         string
 	Operation   string

@@ -197,7 +197,7 @@ func (q *Queries) ListEntities(ctx context.Context, db DBTX, arg ListEntitiesPar
 }
 
 const lockEntity = `-- name: LockEntity :one
-SELECT id, kind, version FROM entities
+SELECT id, kind, version, metadata_location FROM entities
 WHERE warehouse = ?1 AND namespace = ?2 AND name = ?3
 `
 
@@ -208,9 +208,10 @@ type LockEntityParams struct {
 }
 
 type LockEntityRow struct {
-	ID      int64
-	Kind    string
-	Version int64
+	ID               int64
+	Kind             string
+	Version          int64
+	MetadataLocation string
 }
 
 // SQLite has no row locks: the write transaction (BEGIN IMMEDIATE on the
@@ -218,13 +219,19 @@ type LockEntityRow struct {
 func (q *Queries) LockEntity(ctx context.Context, db DBTX, arg LockEntityParams) (LockEntityRow, error) {
 	row := db.QueryRowContext(ctx, lockEntity, arg.Warehouse, arg.Namespace, arg.Name)
 	var i LockEntityRow
-	err := row.Scan(&i.ID, &i.Kind, &i.Version)
+	err := row.Scan(
+		&i.ID,
+		&i.Kind,
+		&i.Version,
+		&i.MetadataLocation,
+	)
 	return i, err
 }
 
-const renameEntity = `-- name: RenameEntity :execrows
+const renameEntity = `-- name: RenameEntity :one
 UPDATE entities SET namespace = ?1, name = ?2, updated_at = ?3
 WHERE warehouse = ?4 AND namespace = ?5 AND name = ?6 AND kind = ?7
+RETURNING metadata_location
 `
 
 type RenameEntityParams struct {
@@ -237,8 +244,8 @@ type RenameEntityParams struct {
 	Kind        string
 }
 
-func (q *Queries) RenameEntity(ctx context.Context, db DBTX, arg RenameEntityParams) (int64, error) {
-	result, err := db.ExecContext(ctx, renameEntity,
+func (q *Queries) RenameEntity(ctx context.Context, db DBTX, arg RenameEntityParams) (string, error) {
+	row := db.QueryRowContext(ctx, renameEntity,
 		arg.ToNamespace,
 		arg.ToName,
 		arg.Now,
@@ -247,10 +254,9 @@ func (q *Queries) RenameEntity(ctx context.Context, db DBTX, arg RenameEntityPar
 		arg.Name,
 		arg.Kind,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
+	var metadata_location string
+	err := row.Scan(&metadata_location)
+	return metadata_location, err
 }
 
 const updateEntityMetadata = `-- name: UpdateEntityMetadata :execrows

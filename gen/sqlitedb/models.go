@@ -21,6 +21,21 @@ type Entity struct {
 	UpdatedAt        int64
 }
 
+type Event struct {
+	ID        int64
+	Type      string
+	CreatedAt int64
+	Warehouse string
+	Namespace string
+	Name      string
+	Details   string
+}
+
+type EventCounter struct {
+	Singleton int64
+	LastID    int64
+}
+
 type IdempotencyKey struct {
 	Key         string
 	Operation   string

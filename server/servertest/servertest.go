@@ -5,6 +5,7 @@ package servertest
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bingsan/bingsan/catalog"
+	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/internal/pgtest"
 	"github.com/bingsan/bingsan/server"
 	"github.com/bingsan/bingsan/store"
@@ -40,6 +42,21 @@ type Config struct {
 	Overrides    map[string]string
 	// ExtraWarehouses are served besides "default", by name.
 	ExtraWarehouses []string
+	// Storage lists further warehouses with their storage profiles (S3
+	// and others), served by name.
+	Storage []vend.Warehouse
+	// ExternalLocations names the warehouses whose tables and views may
+	// live outside them.
+	ExternalLocations map[string]bool
+	// AccessMode decides the delegated access of requests (nil:
+	// read-write).
+	AccessMode func(context.Context, store.Ident) vend.Mode
+	// LogOutput receives the server's log (warnings and errors) besides
+	// the test log.
+	LogOutput io.Writer
+	// EventBuffer is the per-subscriber queue of event streams (0: the
+	// default).
+	EventBuffer int
 }
 
 // Instance is a running server.
@@ -49,6 +66,7 @@ type Instance struct {
 	Catalog   *catalog.Service
 	Warehouse string // base location of the default warehouse (file://...)
 	Server    *server.Server
+	Events    *events.Broker
 }
 
 // OpenStore opens and migrates a fresh store of backend b for t.
@@ -92,8 +110,24 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 			t.Fatal(err)
 		}
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cat := catalog.New(st, vend.NewLocal(), catalog.Options{
+	whs := make([]vend.Warehouse, 0, len(warehouses)+len(cfg.Storage))
+	for name, loc := range warehouses {
+		whs = append(whs, vend.Warehouse{Name: name, Location: loc})
+	}
+	for _, w := range cfg.Storage {
+		whs = append(whs, w)
+		warehouses[w.Name] = w.Location
+	}
+	storage, err := vend.Open(context.Background(), whs, vend.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logOut io.Writer = testWriter{t}
+	if cfg.LogOutput != nil {
+		logOut = io.MultiWriter(logOut, cfg.LogOutput)
+	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cat := catalog.New(st, storage, catalog.Options{
 		Warehouses:     warehouses,
 		CommitTimeout:  30 * time.Second,
 		MaxRetries:     10,
@@ -102,11 +136,18 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		Defaults:       cfg.Defaults,
 		Overrides:      cfg.Overrides,
 		Logger:         log,
+		// A table whose metadata file is gone is 404 NotFound on load, as in
+		// Java catalogs (the conformance suite checks it).
+		VerifyMetadataOnLoad: true,
+
+		ExternalLocations: cfg.ExternalLocations,
+		Vendors:           storage,
 	})
 	maxBody := cfg.MaxBodyBytes
 	if maxBody == 0 {
 		maxBody = 16 << 20
 	}
+	broker := events.NewBroker(st, events.Options{Buffer: cfg.EventBuffer, PollInterval: 200 * time.Millisecond, Logger: log})
 	srv := server.New(server.Options{
 		Store:               st,
 		Catalog:             cat,
@@ -115,6 +156,8 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		Warehouses:          warehouses,
 		Defaults:            cfg.Defaults,
 		Overrides:           cfg.Overrides,
+		AccessMode:          cfg.AccessMode,
+		Events:              broker,
 		MaxBodyBytes:        maxBody,
 		ReadTimeout:         30 * time.Second,
 		WriteTimeout:        30 * time.Second,
@@ -131,7 +174,13 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	return &Instance{URL: "http://" + ln.Addr().String(), Store: st, Catalog: cat, Warehouse: warehouses["default"], Server: srv}
+	// Stopped before the server (cleanups run last first), so that open
+	// event streams are closed rather than waited for.
+	brokerCtx, stopBroker := context.WithCancel(context.Background())
+	brokerDone := make(chan struct{})
+	go func() { defer close(brokerDone); broker.Run(brokerCtx) }()
+	t.Cleanup(func() { stopBroker(); <-brokerDone })
+	return &Instance{URL: "http://" + ln.Addr().String(), Store: st, Catalog: cat, Warehouse: warehouses["default"], Server: srv, Events: broker}
 }
 
 // testWriter sends server logs to the test log, so they show only on failure.

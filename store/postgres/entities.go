@@ -18,11 +18,18 @@ func (s *Store) CreateEntity(ctx context.Context, e store.Entity) error {
 	if err != nil {
 		return err
 	}
+	typ, err := backend.EntityEventType(e.Kind, e.EventType, "created")
+	if err != nil {
+		return err
+	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
-		return s.q.InsertEntity(ctx, tx, pgdb.InsertEntityParams{
+		if err := s.q.InsertEntity(ctx, tx, pgdb.InsertEntityParams{
 			Warehouse: e.Ident.Warehouse, Namespace: ns, Name: e.Ident.Name, Kind: string(e.Kind),
 			MetadataLocation: e.MetadataLocation, Metadata: backend.NonNil(e.Metadata),
-		})
+		}); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, typ, e.Ident.Warehouse, ns, e.Ident.Name, store.EventDetails{MetadataLocation: e.MetadataLocation})
 	})
 	switch {
 	case errors.Is(err, backend.ErrForeignKey):
@@ -108,17 +115,20 @@ func (s *Store) RenameEntity(ctx context.Context, kind store.Kind, from, to stor
 		return err
 	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
-		n, err := s.q.RenameEntity(ctx, tx, pgdb.RenameEntityParams{
+		loc, err := s.q.RenameEntity(ctx, tx, pgdb.RenameEntityParams{
 			Warehouse: from.Warehouse, Namespace: fromNs, Name: from.Name, Kind: string(kind),
 			ToNamespace: toNs, ToName: to.Name,
 		})
+		if isNoRows(err) {
+			return backend.NoSuchEntity(kind, from)
+		}
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			return backend.NoSuchEntity(kind, from)
-		}
-		return nil
+		return s.insertEvent(ctx, tx, store.EventType(string(kind)+".renamed"), from.Warehouse, fromNs, from.Name, store.EventDetails{
+			MetadataLocation: loc,
+			RenamedTo:        &store.RenamedTo{Namespace: slices.Clone(to.Namespace), Name: to.Name},
+		})
 	})
 	switch {
 	case errors.Is(err, backend.ErrForeignKey):
@@ -144,12 +154,16 @@ func (s *Store) DropEntity(ctx context.Context, kind store.Kind, id store.Ident,
 			return err
 		}
 		dropped = entityFromRow(row)
-		if !purge {
-			return nil
+		if purge {
+			job := backend.PurgeJobFor(dropped)
+			if err := s.q.InsertPurgeJob(ctx, tx, pgdb.InsertPurgeJobParams{
+				Location: job.Location, MetadataLocation: job.MetadataLocation, Metadata: backend.NonNil(job.Metadata), DueAt: time.Now(),
+			}); err != nil {
+				return err
+			}
 		}
-		job := backend.PurgeJobFor(dropped)
-		return s.q.InsertPurgeJob(ctx, tx, pgdb.InsertPurgeJobParams{
-			Location: job.Location, MetadataLocation: job.MetadataLocation, Metadata: backend.NonNil(job.Metadata), DueAt: time.Now(),
+		return s.insertEvent(ctx, tx, store.EventType(string(kind)+".dropped"), id.Warehouse, ns, id.Name, store.EventDetails{
+			PreviousMetadataLocation: dropped.MetadataLocation, PurgeRequested: purge,
 		})
 	})
 	if err != nil {
@@ -164,28 +178,36 @@ func (s *Store) Commit(ctx context.Context, commits []store.Commit) error {
 		return err
 	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
+		previous := make(map[string]string, len(sorted))
 		for _, c := range sorted {
-			if err := s.commitOne(ctx, tx, c); err != nil {
+			prev, err := s.commitOne(ctx, tx, c)
+			if err != nil {
 				return err
 			}
+			previous[backend.CommitKey(c.Ident)] = prev
 		}
-		return nil
+		rows, err := backend.CommitEventRows(ctx, commits, previous)
+		if err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx, rows...)
 	})
 	return backend.CommitError(sorted, err)
 }
 
 // commitOne locks c's row (rows are visited in SortCommits order) and
-// applies c if its expectation still holds.
-func (s *Store) commitOne(ctx context.Context, tx pgx.Tx, c store.Commit) error {
+// applies c if its expectation still holds. It returns the metadata
+// location c replaced ("" for a create).
+func (s *Store) commitOne(ctx context.Context, tx pgx.Tx, c store.Commit) (string, error) {
 	ns, _ := backend.NamespaceKey(c.Ident.Namespace) // validated by SortCommits
 	cur, err := s.q.LockEntity(ctx, tx, pgdb.LockEntityParams{Warehouse: c.Ident.Warehouse, Namespace: ns, Name: c.Ident.Name})
 	missing := isNoRows(err)
 	if err != nil && !missing {
-		return err
+		return "", err
 	}
 	if c.Create {
 		if !missing {
-			return backend.CreatedConcurrently(c.Kind, c.Ident)
+			return "", backend.CreatedConcurrently(c.Kind, c.Ident)
 		}
 		err := s.q.InsertEntity(ctx, tx, pgdb.InsertEntityParams{
 			Warehouse: c.Ident.Warehouse, Namespace: ns, Name: c.Ident.Name, Kind: string(c.Kind),
@@ -193,27 +215,27 @@ func (s *Store) commitOne(ctx context.Context, tx pgx.Tx, c store.Commit) error 
 		})
 		switch err := interpret(err); {
 		case errors.Is(err, backend.ErrUnique):
-			return backend.CreatedConcurrently(c.Kind, c.Ident)
+			return "", backend.CreatedConcurrently(c.Kind, c.Ident)
 		case errors.Is(err, backend.ErrForeignKey):
-			return backend.NoSuchNamespace(c.Ident.Namespace)
+			return "", backend.NoSuchNamespace(c.Ident.Namespace)
 		default:
-			return err
+			return "", err
 		}
 	}
 	if missing || cur.Kind != string(c.Kind) {
-		return backend.NoSuchEntity(c.Kind, c.Ident)
+		return "", backend.NoSuchEntity(c.Kind, c.Ident)
 	}
 	if cur.Version != c.BaseVersion {
-		return backend.StaleVersion(c.Kind, c.Ident, c.BaseVersion, cur.Version)
+		return "", backend.StaleVersion(c.Kind, c.Ident, c.BaseVersion, cur.Version)
 	}
 	n, err := s.q.UpdateEntityMetadata(ctx, tx, pgdb.UpdateEntityMetadataParams{
 		ID: cur.ID, BaseVersion: c.BaseVersion, MetadataLocation: c.MetadataLocation, Metadata: backend.NonNil(c.Metadata),
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if n == 0 {
-		return backend.StaleVersion(c.Kind, c.Ident, c.BaseVersion, cur.Version)
+		return "", backend.StaleVersion(c.Kind, c.Ident, c.BaseVersion, cur.Version)
 	}
-	return nil
+	return cur.MetadataLocation, nil
 }

@@ -32,9 +32,12 @@ func (s *Store) CreateNamespace(ctx context.Context, warehouse string, ns store.
 				return err
 			}
 		}
-		return s.q.InsertNamespace(ctx, tx, pgdb.InsertNamespaceParams{
+		if err := s.q.InsertNamespace(ctx, tx, pgdb.InsertNamespaceParams{
 			Warehouse: warehouse, Name: key, Parent: parent, Properties: props,
-		})
+		}); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, store.EventNamespaceCreated, warehouse, key, "", store.EventDetails{})
 	})
 	if errors.Is(err, backend.ErrUnique) {
 		return backend.NamespaceAlreadyExists(ns.Levels)
@@ -129,8 +132,13 @@ func (s *Store) UpdateNamespaceProperties(ctx context.Context, warehouse string,
 			return err
 		}
 		change = ch
-		return s.q.UpdateNamespaceProperties(ctx, tx, pgdb.UpdateNamespacePropertiesParams{
+		if err := s.q.UpdateNamespaceProperties(ctx, tx, pgdb.UpdateNamespacePropertiesParams{
 			Warehouse: warehouse, Name: key, Properties: b,
+		}); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, store.EventNamespaceUpdated, warehouse, key, "", store.EventDetails{
+			PropertiesUpdated: ch.Updated, PropertiesRemoved: ch.Removed,
 		})
 	})
 	if err != nil {
@@ -162,8 +170,10 @@ func (s *Store) DropNamespace(ctx context.Context, warehouse string, levels []st
 		if c.HasChildren || c.HasTables || c.HasViews {
 			return backend.NamespaceNotEmpty(levels, c.HasChildren, c.HasTables, c.HasViews)
 		}
-		_, err = s.q.DeleteNamespace(ctx, tx, pgdb.DeleteNamespaceParams{Warehouse: warehouse, Name: key})
-		return err
+		if _, err := s.q.DeleteNamespace(ctx, tx, pgdb.DeleteNamespaceParams{Warehouse: warehouse, Name: key}); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, store.EventNamespaceDropped, warehouse, key, "", store.EventDetails{})
 	})
 	if errors.Is(err, backend.ErrForeignKey) {
 		return backend.NamespaceNotEmpty(levels, false, false, false)

@@ -72,8 +72,27 @@ func TestMigrateUpDownUp(t *testing.T) {
 	if err := s.Migrate(ctx, migrate.Up); err != nil {
 		t.Fatalf("second up: %v", err)
 	}
+	// Down rolls back the latest migration only: the event outbox. A
+	// mutation must then fail rather than succeed without its event.
 	if err := s.Migrate(ctx, migrate.Down); err != nil {
 		t.Fatalf("down: %v", err)
+	}
+	st, err := s.MigrationStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range st {
+		if want := i < len(st)-1; m.Applied != want {
+			t.Fatalf("after one down: migration %d (%s): applied=%v, want %v", m.Version, m.Source, m.Applied, want)
+		}
+	}
+	if err := s.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"other"}}); err == nil {
+		t.Fatal("CreateNamespace succeeded without the event outbox")
+	}
+	for range len(st) - 1 {
+		if err := s.Migrate(ctx, migrate.Down); err != nil {
+			t.Fatalf("down: %v", err)
+		}
 	}
 	applied(false)
 	if err := s.CreateNamespace(ctx, "wh", ns); err == nil {
@@ -167,5 +186,85 @@ func TestUnreachable(t *testing.T) {
 	_, err := postgres.Open(ctx, "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2", postgres.Options{})
 	if !errs.Is(err, errs.ServiceUnavailable) {
 		t.Fatalf("got %v (kind %d), want ServiceUnavailable", err, errs.KindOf(err))
+	}
+}
+
+// Pruning runs on one node at a time: while another session holds the
+// pruning lock, PruneEvents deletes nothing and returns at once.
+func TestPruneEventsOneNodeAtATime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	s := open(t, dsn)
+	if err := s.Migrate(ctx, migrate.Up); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"db"}}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	if _, err := other.Exec(ctx, "SELECT pg_advisory_lock($1)", postgres.PruneLockKey); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	n, err := s.PruneEvents(ctx, time.Now().Add(time.Hour))
+	if err != nil || n != 0 {
+		t.Fatalf("PruneEvents while another node prunes: %d, %v", n, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("PruneEvents waited %v for the other node", d)
+	}
+	if evs, _ := s.ListEvents(ctx, 0, 0); len(evs) != 1 {
+		t.Fatalf("events after a skipped prune: %d", len(evs))
+	}
+	if _, err := other.Exec(ctx, "SELECT pg_advisory_unlock($1)", postgres.PruneLockKey); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PruneEvents(ctx, time.Now().Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("PruneEvents with the lock free: %d, %v", n, err)
+	}
+	// The lock went back with the connection: another session gets it.
+	var got bool
+	if err := other.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", postgres.PruneLockKey).Scan(&got); err != nil || !got {
+		t.Fatalf("pruning lock still held after PruneEvents: %v %v", got, err)
+	}
+}
+
+// A commit on one node wakes the event readers of another (LISTEN/NOTIFY),
+// and a rollback wakes nobody.
+func TestEventWakeupsAcrossNodes(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dsn := pgtest.NewDatabase(t)
+	a, b := open(t, dsn), open(t, dsn)
+	if err := a.Migrate(ctx, migrate.Up); err != nil {
+		t.Fatal(err)
+	}
+	wake := b.EventWakeups(ctx)
+	select { // the signal that follows LISTEN
+	case <-wake:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no wake-up after listening")
+	}
+	if err := a.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"db"}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-wake:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a commit on node a did not wake node b")
+	}
+	if err := a.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"db"}}); !errs.Is(err, errs.AlreadyExists) {
+		t.Fatalf("duplicate create: %v", err)
+	}
+	select {
+	case <-wake:
+		t.Fatal("a rolled-back mutation woke node b")
+	case <-time.After(300 * time.Millisecond):
 	}
 }

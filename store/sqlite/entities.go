@@ -17,11 +17,18 @@ func (s *Store) CreateEntity(ctx context.Context, e store.Entity) error {
 	if err != nil {
 		return err
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		return s.q.InsertEntity(ctx, tx, sqlitedb.InsertEntityParams{
+	typ, err := backend.EntityEventType(e.Kind, e.EventType, "created")
+	if err != nil {
+		return err
+	}
+	err = s.writeEvents(ctx, func(tx *sql.Tx) error {
+		if err := s.q.InsertEntity(ctx, tx, sqlitedb.InsertEntityParams{
 			Warehouse: e.Ident.Warehouse, Namespace: ns, Name: e.Ident.Name, Kind: string(e.Kind),
 			MetadataLocation: e.MetadataLocation, Metadata: backend.NonNil(e.Metadata), Now: micros(time.Now()),
-		})
+		}); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, typ, e.Ident.Warehouse, ns, e.Ident.Name, store.EventDetails{MetadataLocation: e.MetadataLocation})
 	})
 	switch {
 	case errors.Is(err, backend.ErrForeignKey):
@@ -106,18 +113,21 @@ func (s *Store) RenameEntity(ctx context.Context, kind store.Kind, from, to stor
 	if err := backend.CrossWarehouseRename(from, to); err != nil {
 		return err
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		n, err := s.q.RenameEntity(ctx, tx, sqlitedb.RenameEntityParams{
+	err = s.writeEvents(ctx, func(tx *sql.Tx) error {
+		loc, err := s.q.RenameEntity(ctx, tx, sqlitedb.RenameEntityParams{
 			Warehouse: from.Warehouse, Namespace: fromNs, Name: from.Name, Kind: string(kind),
 			ToNamespace: toNs, ToName: to.Name, Now: micros(time.Now()),
 		})
+		if isNoRows(err) {
+			return backend.NoSuchEntity(kind, from)
+		}
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			return backend.NoSuchEntity(kind, from)
-		}
-		return nil
+		return s.insertEvent(ctx, tx, store.EventType(string(kind)+".renamed"), from.Warehouse, fromNs, from.Name, store.EventDetails{
+			MetadataLocation: loc,
+			RenamedTo:        &store.RenamedTo{Namespace: slices.Clone(to.Namespace), Name: to.Name},
+		})
 	})
 	switch {
 	case errors.Is(err, backend.ErrForeignKey):
@@ -134,7 +144,7 @@ func (s *Store) DropEntity(ctx context.Context, kind store.Kind, id store.Ident,
 		return store.Entity{}, err
 	}
 	var dropped store.Entity
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeEvents(ctx, func(tx *sql.Tx) error {
 		row, err := s.q.DeleteEntity(ctx, tx, sqlitedb.DeleteEntityParams{Warehouse: id.Warehouse, Namespace: ns, Name: id.Name, Kind: string(kind)})
 		if isNoRows(err) {
 			return backend.NoSuchEntity(kind, id)
@@ -143,13 +153,17 @@ func (s *Store) DropEntity(ctx context.Context, kind store.Kind, id store.Ident,
 			return err
 		}
 		dropped = entityFromRow(row)
-		if !purge {
-			return nil
+		if purge {
+			job := backend.PurgeJobFor(dropped)
+			now := micros(time.Now())
+			if err := s.q.InsertPurgeJob(ctx, tx, sqlitedb.InsertPurgeJobParams{
+				Location: job.Location, MetadataLocation: job.MetadataLocation, Metadata: backend.NonNil(job.Metadata), DueAt: now, Now: now,
+			}); err != nil {
+				return err
+			}
 		}
-		job := backend.PurgeJobFor(dropped)
-		now := micros(time.Now())
-		return s.q.InsertPurgeJob(ctx, tx, sqlitedb.InsertPurgeJobParams{
-			Location: job.Location, MetadataLocation: job.MetadataLocation, Metadata: backend.NonNil(job.Metadata), DueAt: now, Now: now,
+		return s.insertEvent(ctx, tx, store.EventType(string(kind)+".dropped"), id.Warehouse, ns, id.Name, store.EventDetails{
+			PreviousMetadataLocation: dropped.MetadataLocation, PurgeRequested: purge,
 		})
 	})
 	if err != nil {
@@ -163,30 +177,38 @@ func (s *Store) Commit(ctx context.Context, commits []store.Commit) error {
 	if err != nil {
 		return err
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeEvents(ctx, func(tx *sql.Tx) error {
+		previous := make(map[string]string, len(sorted))
 		for _, c := range sorted {
-			if err := s.commitOne(ctx, tx, c); err != nil {
+			prev, err := s.commitOne(ctx, tx, c)
+			if err != nil {
 				return err
 			}
+			previous[backend.CommitKey(c.Ident)] = prev
 		}
-		return nil
+		rows, err := backend.CommitEventRows(ctx, commits, previous)
+		if err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx, rows...)
 	})
 	return backend.CommitError(sorted, err)
 }
 
-// commitOne applies c if its expectation still holds. No row locks are
+// commitOne applies c if its expectation still holds and returns the
+// metadata location it replaced ("" for a create). No row locks are
 // needed: the write transaction holds SQLite's single write lock.
-func (s *Store) commitOne(ctx context.Context, tx *sql.Tx, c store.Commit) error {
+func (s *Store) commitOne(ctx context.Context, tx *sql.Tx, c store.Commit) (string, error) {
 	ns, _ := backend.NamespaceKey(c.Ident.Namespace) // validated by SortCommits
 	now := micros(time.Now())
 	cur, err := s.q.LockEntity(ctx, tx, sqlitedb.LockEntityParams{Warehouse: c.Ident.Warehouse, Namespace: ns, Name: c.Ident.Name})
 	missing := isNoRows(err)
 	if err != nil && !missing {
-		return err
+		return "", err
 	}
 	if c.Create {
 		if !missing {
-			return backend.CreatedConcurrently(c.Kind, c.Ident)
+			return "", backend.CreatedConcurrently(c.Kind, c.Ident)
 		}
 		err := s.q.InsertEntity(ctx, tx, sqlitedb.InsertEntityParams{
 			Warehouse: c.Ident.Warehouse, Namespace: ns, Name: c.Ident.Name, Kind: string(c.Kind),
@@ -194,27 +216,27 @@ func (s *Store) commitOne(ctx context.Context, tx *sql.Tx, c store.Commit) error
 		})
 		switch err := interpret(err); {
 		case errors.Is(err, backend.ErrUnique):
-			return backend.CreatedConcurrently(c.Kind, c.Ident)
+			return "", backend.CreatedConcurrently(c.Kind, c.Ident)
 		case errors.Is(err, backend.ErrForeignKey):
-			return backend.NoSuchNamespace(c.Ident.Namespace)
+			return "", backend.NoSuchNamespace(c.Ident.Namespace)
 		default:
-			return err
+			return "", err
 		}
 	}
 	if missing || cur.Kind != string(c.Kind) {
-		return backend.NoSuchEntity(c.Kind, c.Ident)
+		return "", backend.NoSuchEntity(c.Kind, c.Ident)
 	}
 	if cur.Version != c.BaseVersion {
-		return backend.StaleVersion(c.Kind, c.Ident, c.BaseVersion, cur.Version)
+		return "", backend.StaleVersion(c.Kind, c.Ident, c.BaseVersion, cur.Version)
 	}
 	n, err := s.q.UpdateEntityMetadata(ctx, tx, sqlitedb.UpdateEntityMetadataParams{
 		ID: cur.ID, BaseVersion: c.BaseVersion, MetadataLocation: c.MetadataLocation, Metadata: backend.NonNil(c.Metadata), Now: now,
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if n == 0 {
-		return backend.StaleVersion(c.Kind, c.Ident, c.BaseVersion, cur.Version)
+		return "", backend.StaleVersion(c.Kind, c.Ident, c.BaseVersion, cur.Version)
 	}
-	return nil
+	return cur.MetadataLocation, nil
 }

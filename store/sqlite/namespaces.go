@@ -21,7 +21,7 @@ func (s *Store) CreateNamespace(ctx context.Context, warehouse string, ns store.
 		return err
 	}
 	parent := backend.ParentKey(ns.Levels)
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeEvents(ctx, func(tx *sql.Tx) error {
 		// The write transaction excludes every other writer, so the parent
 		// cannot be dropped between this check and the insert.
 		if parent != "" {
@@ -33,9 +33,12 @@ func (s *Store) CreateNamespace(ctx context.Context, warehouse string, ns store.
 				return backend.NoSuchNamespace(ns.Levels[:len(ns.Levels)-1])
 			}
 		}
-		return s.q.InsertNamespace(ctx, tx, sqlitedb.InsertNamespaceParams{
+		if err := s.q.InsertNamespace(ctx, tx, sqlitedb.InsertNamespaceParams{
 			Warehouse: warehouse, Name: key, Parent: parent, Properties: string(props), Now: micros(time.Now()),
-		})
+		}); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, store.EventNamespaceCreated, warehouse, key, "", store.EventDetails{})
 	})
 	if errors.Is(err, backend.ErrUnique) {
 		return backend.NamespaceAlreadyExists(ns.Levels)
@@ -109,7 +112,7 @@ func (s *Store) UpdateNamespaceProperties(ctx context.Context, warehouse string,
 		return store.PropertyChange{}, err
 	}
 	var change store.PropertyChange
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeEvents(ctx, func(tx *sql.Tx) error {
 		row, err := s.q.GetNamespace(ctx, tx, sqlitedb.GetNamespaceParams{Warehouse: warehouse, Name: key})
 		if isNoRows(err) {
 			return backend.NoSuchNamespace(levels)
@@ -130,8 +133,13 @@ func (s *Store) UpdateNamespaceProperties(ctx context.Context, warehouse string,
 			return err
 		}
 		change = ch
-		return s.q.UpdateNamespaceProperties(ctx, tx, sqlitedb.UpdateNamespacePropertiesParams{
+		if err := s.q.UpdateNamespaceProperties(ctx, tx, sqlitedb.UpdateNamespacePropertiesParams{
 			Warehouse: warehouse, Name: key, Properties: string(b), Now: micros(time.Now()),
+		}); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, store.EventNamespaceUpdated, warehouse, key, "", store.EventDetails{
+			PropertiesUpdated: ch.Updated, PropertiesRemoved: ch.Removed,
 		})
 	})
 	if err != nil {
@@ -145,7 +153,7 @@ func (s *Store) DropNamespace(ctx context.Context, warehouse string, levels []st
 	if err != nil {
 		return err
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeEvents(ctx, func(tx *sql.Tx) error {
 		ok, err := s.q.NamespaceExists(ctx, tx, sqlitedb.NamespaceExistsParams{Warehouse: warehouse, Name: key})
 		if err != nil {
 			return err
@@ -160,8 +168,10 @@ func (s *Store) DropNamespace(ctx context.Context, warehouse string, levels []st
 		if c.HasChildren || c.HasTables || c.HasViews {
 			return backend.NamespaceNotEmpty(levels, c.HasChildren, c.HasTables, c.HasViews)
 		}
-		_, err = s.q.DeleteNamespace(ctx, tx, sqlitedb.DeleteNamespaceParams{Warehouse: warehouse, Name: key})
-		return err
+		if _, err := s.q.DeleteNamespace(ctx, tx, sqlitedb.DeleteNamespaceParams{Warehouse: warehouse, Name: key}); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, store.EventNamespaceDropped, warehouse, key, "", store.EventDetails{})
 	})
 	if errors.Is(err, backend.ErrForeignKey) {
 		return backend.NamespaceNotEmpty(levels, false, false, false)

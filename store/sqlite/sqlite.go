@@ -70,6 +70,9 @@ type Store struct {
 	reader *sql.DB // query_only connections
 	q      *sqlitedb.Queries
 	retry  backend.Retry
+	// wakeups signals this process's readers of events after commits
+	// that wrote some.
+	wakeups *backend.Wakeups
 }
 
 var _ store.Store = (*Store)(nil)
@@ -122,6 +125,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		reader: reader,
 		q:      sqlitedb.New(),
 		retry:  backend.Retry{MaxRetries: opts.MaxRetries, BaseDelay: opts.BaseDelay, MaxDelay: opts.MaxDelay},
+
+		wakeups: backend.NewWakeups(),
 	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()

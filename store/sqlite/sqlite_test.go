@@ -70,8 +70,27 @@ func TestMigrateUpDownUp(t *testing.T) {
 	if err := s.Migrate(ctx, migrate.Up); err != nil {
 		t.Fatalf("second up: %v", err)
 	}
+	// Down rolls back the latest migration only: the event outbox. A
+	// mutation must then fail rather than succeed without its event.
 	if err := s.Migrate(ctx, migrate.Down); err != nil {
 		t.Fatalf("down: %v", err)
+	}
+	st, err := s.MigrationStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range st {
+		if want := i < len(st)-1; m.Applied != want {
+			t.Fatalf("after one down: migration %d (%s): applied=%v, want %v", m.Version, m.Source, m.Applied, want)
+		}
+	}
+	if err := s.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"other"}}); err == nil {
+		t.Fatal("CreateNamespace succeeded without the event outbox")
+	}
+	for range len(st) - 1 {
+		if err := s.Migrate(ctx, migrate.Down); err != nil {
+			t.Fatalf("down: %v", err)
+		}
 	}
 	applied(false)
 	if err := s.CreateNamespace(ctx, "wh", ns); err == nil {

@@ -22,9 +22,10 @@ WHERE warehouse = @warehouse AND namespace = @namespace AND kind = @kind AND nam
 ORDER BY name
 LIMIT @lim;
 
--- name: RenameEntity :execrows
+-- name: RenameEntity :one
 UPDATE entities SET namespace = @to_namespace, name = @to_name, updated_at = @now
-WHERE warehouse = @warehouse AND namespace = @namespace AND name = @name AND kind = @kind;
+WHERE warehouse = @warehouse AND namespace = @namespace AND name = @name AND kind = @kind
+RETURNING metadata_location;
 
 -- name: DeleteEntity :one
 DELETE FROM entities
@@ -34,7 +35,7 @@ RETURNING *;
 -- SQLite has no row locks: the write transaction (BEGIN IMMEDIATE on the
 -- single writer connection) already excludes every other writer.
 -- name: LockEntity :one
-SELECT id, kind, version FROM entities
+SELECT id, kind, version, metadata_location FROM entities
 WHERE warehouse = @warehouse AND namespace = @namespace AND name = @name;
 
 -- name: UpdateEntityMetadata :execrows

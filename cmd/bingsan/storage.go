@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+
+	"github.com/bingsan/bingsan/config"
+	"github.com/bingsan/bingsan/vend"
+)
+
+// openStorage builds the storage of every configured warehouse (one FileIO
+// and a Vendor per warehouse) and returns with it the warehouses' locations
+// and those allowing external locations, by name. Local warehouse
+// directories are created up front, so a misconfigured path fails at
+// start-up rather than on the first create; object stores are not
+// contacted (one that is down answers 503 per request).
+func openStorage(ctx context.Context, cfg config.Config) (*vend.Storage, map[string]string, map[string]bool, error) {
+	all := cfg.AllWarehouses()
+	whs := make([]vend.Warehouse, 0, len(all))
+	locations := map[string]string{}
+	external := map[string]bool{}
+	for _, w := range all {
+		if err := ensureLocalWarehouse(w.Location); err != nil {
+			return nil, nil, nil, err
+		}
+		locations[w.Name] = w.Location
+		if w.AllowExternalLocations {
+			external[w.Name] = true
+		}
+		whs = append(whs, vend.Warehouse{Name: w.Name, Location: w.Location, Profile: vend.Profile{
+			VendedCredentials:  w.VendedCredentials,
+			RemoteSigning:      w.RemoteSigning,
+			CredentialDuration: w.CredentialDuration,
+			S3: vend.S3Config{
+				Endpoint:        w.S3.Endpoint,
+				Region:          w.S3.Region,
+				PathStyle:       w.S3.PathStyle,
+				AccessKeyID:     w.S3.AccessKeyID,
+				SecretAccessKey: vend.Secret(w.S3.SecretAccessKey),
+				RoleARN:         w.S3.RoleARN,
+				STSEndpoint:     w.S3.STSEndpoint,
+			},
+		}})
+	}
+	storage, err := vend.Open(ctx, whs, vend.Options{})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return storage, locations, external, nil
+}

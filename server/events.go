@@ -1,0 +1,248 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/fasthttp/websocket"
+	"github.com/valyala/fasthttp"
+
+	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/events"
+	"github.com/bingsan/bingsan/gen/bingsanapi"
+)
+
+// Close codes of event streams (4000-4999 is the range for applications).
+const (
+	// CloseSlowSubscriber: the subscriber's queue overflowed; the reason
+	// ends with "resume after=<id>".
+	CloseSlowSubscriber = 4000
+	// CloseEventsPruned: events the subscriber still needed were pruned.
+	CloseEventsPruned = 4001
+)
+
+// EventHeadHeader, on the 101 answer of a stream, is the id of the newest
+// event when the subscription began.
+const EventHeadHeader = "Bingsan-Event-Head"
+
+const (
+	// streamPingInterval is how often streams are pinged; a client that
+	// answers neither pings nor anything else for two intervals is gone.
+	streamPingInterval = 30 * time.Second
+	// streamWriteTimeout bounds one write to a stream: a client that
+	// takes longer to read one message is disconnected.
+	streamWriteTimeout = 10 * time.Second
+)
+
+// eventsAPI implements the Bingsan extension API (openapi/bingsan.yaml).
+type eventsAPI struct {
+	srv *Server
+}
+
+var _ bingsanapi.StrictServerInterface = (*eventsAPI)(nil)
+
+// registerEvents adds the routes of the extension API to r.
+func (s *Server) registerEvents(r *router.Router) {
+	onError := func(ctx *fasthttp.RequestCtx, err error) {
+		var pe *bingsanapi.ParamError
+		if errors.As(err, &pe) {
+			err = errs.New(errs.BadRequest, "Invalid value for parameter %s: %s", pe.Param, pe.Err.Error())
+		}
+		writeError(ctx, s.log, err)
+	}
+	routes := bingsanapi.Routes(bingsanapi.NewStrictHandler(&eventsAPI{srv: s}, nil), onError)
+	bingsanapi.RegisterRoutes(r, routes, func(rt bingsanapi.Route) fasthttp.RequestHandler { return rt.Handler })
+}
+
+func goneResponse(err *events.GoneError) bingsanapi.ErrorResponse {
+	var body bingsanapi.ErrorResponse
+	body.Error.Code = fasthttp.StatusGone
+	body.Error.Type = "GoneException"
+	body.Error.Message = "Events after id " + strconv.FormatInt(err.After, 10) + " are no longer retained; start again from after=0 or without after"
+	return body
+}
+
+func (a *eventsAPI) ListEvents(ctx context.Context, req bingsanapi.ListEventsRequestObject) (bingsanapi.ListEventsResponseObject, error) {
+	p := req.Params
+	f, err := events.ParseFilter(p.Warehouse, p.Namespace, p.Object, p.Types)
+	if err != nil {
+		return nil, err
+	}
+	var after int64
+	if p.After != nil {
+		after = *p.After
+	}
+	if after < 0 {
+		return nil, errs.New(errs.BadRequest, "Invalid value for parameter after: must not be negative")
+	}
+	limit := events.DefaultListLimit
+	if p.Limit != nil {
+		if *p.Limit < 1 || *p.Limit > events.MaxListLimit {
+			return nil, errs.New(errs.BadRequest, "Invalid value for parameter limit: must be between 1 and %d", events.MaxListLimit)
+		}
+		limit = *p.Limit
+	}
+	page, err := events.List(ctx, a.srv.opts.Store, after, limit, f)
+	var gone *events.GoneError
+	if errors.As(err, &gone) {
+		return bingsanapi.ListEvents410JSONResponse(goneResponse(gone)), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := bingsanapi.EventPage{Events: make([]bingsanapi.Event, len(page.Events)), NextAfter: page.NextAfter, More: page.More}
+	for i, e := range page.Events {
+		out.Events[i] = events.Envelope(e)
+	}
+	return bingsanapi.ListEvents200JSONResponse(out), nil
+}
+
+// StreamEvents subscribes and upgrades the connection; the stream itself
+// runs in the upgrade callback, which gets the connection and never the
+// request context (fasthttp reuses it once the handler returns).
+func (a *eventsAPI) StreamEvents(ctx context.Context, req bingsanapi.StreamEventsRequestObject) (bingsanapi.StreamEventsResponseObject, error) {
+	rc, ok := ctx.(*fasthttp.RequestCtx)
+	if !ok {
+		return nil, errs.New(errs.Internal, "event streams need the fasthttp request")
+	}
+	broker := a.srv.opts.Events
+	if broker == nil {
+		return nil, errs.New(errs.ServiceUnavailable, "Event streams are not enabled on this server")
+	}
+	p := req.Params
+	f, err := events.ParseFilter(p.Warehouse, p.Namespace, p.Object, p.Types)
+	if err != nil {
+		return nil, err
+	}
+	if p.After != nil && *p.After < 0 {
+		return nil, errs.New(errs.BadRequest, "Invalid value for parameter after: must not be negative")
+	}
+	if !websocket.FastHTTPIsWebSocketUpgrade(rc) {
+		return nil, errs.New(errs.BadRequest, "GET /v1/events/stream upgrades to a WebSocket; use GET /v1/events to poll")
+	}
+	subCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	sub, err := broker.Subscribe(subCtx, f, p.After)
+	var gone *events.GoneError
+	switch {
+	case errors.As(err, &gone):
+		return bingsanapi.StreamEvents410JSONResponse(goneResponse(gone)), nil
+	case errors.Is(err, events.ErrShutdown), errors.Is(err, context.DeadlineExceeded):
+		return nil, errs.Wrap(errs.ServiceUnavailable, err, "Event streams are not available right now")
+	case err != nil:
+		return nil, err
+	}
+	last := sub.Head
+	if p.After != nil {
+		last = *p.After
+	}
+	var refused int
+	up := websocket.FastHTTPUpgrader{
+		Error: func(_ *fasthttp.RequestCtx, status int, _ error) { refused = status },
+	}
+	rc.Response.Header.Set(EventHeadHeader, strconv.FormatInt(sub.Head, 10))
+	if err := up.Upgrade(rc, func(conn *websocket.Conn) { a.srv.stream(conn, sub, last) }); err != nil {
+		sub.Close()
+		rc.Response.Header.Del(EventHeadHeader)
+		kind := errs.BadRequest
+		switch refused {
+		case fasthttp.StatusForbidden:
+			kind = errs.Forbidden
+		case fasthttp.StatusMethodNotAllowed:
+			kind = errs.MethodNotAllowed
+		}
+		return nil, errs.New(kind, "WebSocket handshake refused: %s", err.Error())
+	}
+	return bingsanapi.StreamEvents101Response{}, nil
+}
+
+// stream sends sub's events on conn, one text message each, until the
+// subscription or the connection ends. last is the id to resume after if
+// nothing is sent.
+func (s *Server) stream(conn *websocket.Conn, sub *events.Subscription, last int64) {
+	defer conn.Close()
+	defer sub.Close()
+
+	// Clients send nothing but control frames; reading is what processes
+	// them (pongs, the client's close) and notices a dead peer.
+	conn.SetReadLimit(4096)
+	alive := func() error { return conn.SetReadDeadline(time.Now().Add(2*streamPingInterval + streamWriteTimeout)) }
+	_ = alive()
+	conn.SetPongHandler(func(string) error { return alive() })
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		for {
+			if _, _, err := conn.NextReader(); err != nil {
+				return
+			}
+			_ = alive()
+		}
+	}()
+
+	ping := time.NewTicker(streamPingInterval)
+	defer ping.Stop()
+	for {
+		// An ended subscription is closed before anything else is sent:
+		// a slow subscriber gets its close reason without waiting for the
+		// queue to drain.
+		select {
+		case <-sub.Done():
+			s.closeStream(conn, sub.Err(), last, readDone)
+			return
+		default:
+		}
+		select {
+		case m := <-sub.Messages():
+			_ = conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+			if err := conn.WriteMessage(websocket.TextMessage, m.JSON); err != nil {
+				return
+			}
+			last = m.ID
+		case <-sub.Done():
+			s.closeStream(conn, sub.Err(), last, readDone)
+			return
+		case <-ping.C:
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(streamWriteTimeout)); err != nil {
+				return
+			}
+		case <-readDone:
+			return
+		}
+	}
+}
+
+// closeStream sends the close frame that says why the stream ends and
+// where to resume, then waits briefly for the client's answer.
+func (s *Server) closeStream(conn *websocket.Conn, cause error, last int64, readDone <-chan struct{}) {
+	code, reason := CloseCode(cause, last)
+	if code == websocket.CloseInternalServerErr {
+		s.log.Warn("event stream failed", "error", cause)
+	}
+	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(streamWriteTimeout))
+	select {
+	case <-readDone:
+	case <-time.After(2 * time.Second):
+	}
+}
+
+// CloseCode is the close code and reason of a stream whose subscription
+// ended with cause after sending the event last.
+func CloseCode(cause error, last int64) (int, string) {
+	resume := fmt.Sprintf("; resume after=%d", last)
+	var gone *events.GoneError
+	switch {
+	case errors.Is(cause, events.ErrSlow):
+		return CloseSlowSubscriber, "subscriber too slow" + resume
+	case errors.As(cause, &gone):
+		return CloseEventsPruned, fmt.Sprintf("events after %d were pruned", gone.After)
+	case errors.Is(cause, events.ErrShutdown), errors.Is(cause, events.ErrClosed):
+		return websocket.CloseGoingAway, "server shutting down" + resume
+	default:
+		return websocket.CloseInternalServerErr, "event store unavailable" + resume
+	}
+}

@@ -1,0 +1,272 @@
+package vend
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	icebergio "github.com/apache/iceberg-go/io"
+
+	"github.com/bingsan/bingsan/errs"
+)
+
+// Warehouse is one warehouse's storage: its base location and the storage
+// profile that serves it. The location's scheme picks the profile: file://
+// (or an absolute path) is the local filesystem, s3:// (s3a://, s3n://) is
+// S3 as S3 configures it.
+type Warehouse struct {
+	Name     string
+	Location string
+	Profile  Profile
+}
+
+// Profile is how the catalog reaches a warehouse's storage and what access
+// it delegates to clients. Only the section matching the location's scheme
+// is used.
+type Profile struct {
+	S3 S3Config
+
+	// VendedCredentials lets clients that ask for vended-credentials
+	// receive credentials scoped to one table.
+	VendedCredentials bool
+	// RemoteSigning lets clients that ask for remote-signing have their
+	// requests signed by the catalog, for one table's objects only.
+	RemoteSigning bool
+	// CredentialDuration is the lifetime of vended credentials (0: one
+	// hour).
+	CredentialDuration time.Duration
+}
+
+// DefaultCredentialDuration is the lifetime of vended credentials when a
+// profile does not set one.
+const DefaultCredentialDuration = time.Hour
+
+// Options configures Open.
+type Options struct {
+	// Now is the clock that credential caching compares expiry times
+	// against (tests); nil: time.Now.
+	Now func() time.Time
+}
+
+// Storage is the storage of every warehouse: a FileIO that routes each
+// location to the backend serving it, and each warehouse's Vendor.
+type Storage struct {
+	local      *Local
+	warehouses []*warehouseStorage // configuration order
+	byName     map[string]*warehouseStorage
+}
+
+type warehouseStorage struct {
+	wh     Warehouse
+	base   location
+	io     FileIO
+	vendor Vendor // nil: the storage needs no delegated access (local)
+}
+
+var _ FileIO = (*Storage)(nil)
+
+// Open builds the storage of whs. It checks the configuration and creates
+// the clients but contacts no server, so a store that is down does not
+// stop the catalog from starting (its requests answer 503 instead).
+func Open(ctx context.Context, whs []Warehouse, opts Options) (*Storage, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Storage{local: NewLocal(), byName: map[string]*warehouseStorage{}}
+	for _, wh := range whs {
+		if wh.Name == "" {
+			return nil, fmt.Errorf("storage: a warehouse has no name")
+		}
+		if _, dup := s.byName[wh.Name]; dup {
+			return nil, fmt.Errorf("storage: warehouse %q is configured twice", wh.Name)
+		}
+		base, err := parseLocation(wh.Location)
+		if err != nil {
+			return nil, fmt.Errorf("storage: warehouse %q: %w", wh.Name, err)
+		}
+		if wh.Profile.CredentialDuration == 0 {
+			wh.Profile.CredentialDuration = DefaultCredentialDuration
+		}
+		ws := &warehouseStorage{wh: wh, base: base}
+		switch base.kind {
+		case kindFile:
+			ws.io = s.local
+		case kindS3:
+			if base.bucket == "" {
+				return nil, fmt.Errorf("storage: warehouse %q: location %s names no bucket", wh.Name, wh.Location)
+			}
+			b, err := newS3Backend(ctx, wh.Profile.S3)
+			if err != nil {
+				return nil, fmt.Errorf("storage: warehouse %q: %w", wh.Name, err)
+			}
+			ws.io = b
+			ws.vendor = newS3Vendor(b, wh.Profile, opts.Now)
+		default:
+			return nil, fmt.Errorf("storage: warehouse %q: %s storage is not supported (location %s)", wh.Name, base.scheme, wh.Location)
+		}
+		s.warehouses = append(s.warehouses, ws)
+		s.byName[wh.Name] = ws
+	}
+	return s, nil
+}
+
+// Vendor returns the Vendor of the named warehouse, nil when the warehouse
+// is unknown or its storage needs no delegated access (local).
+func (s *Storage) Vendor(warehouse string) Vendor {
+	if ws, ok := s.byName[warehouse]; ok && ws.vendor != nil {
+		return ws.vendor
+	}
+	return nil
+}
+
+// backend picks the FileIO serving location: local paths go to the local
+// filesystem; an object store location goes to the warehouse it lies in
+// (the deepest, when warehouses nest), else to the first warehouse on the
+// same bucket, else to the first warehouse of the same kind of storage
+// (tables a warehouse allows outside its location, register sources).
+func (s *Storage) backend(loc string) (FileIO, error) {
+	l, err := parseLocation(loc)
+	if err != nil {
+		return nil, err
+	}
+	if l.kind == kindFile {
+		return s.local, nil
+	}
+	var inside, sameBucket, sameKind *warehouseStorage
+	for _, ws := range s.warehouses {
+		if ws.base.kind != l.kind {
+			continue
+		}
+		if ws.base.contains(l) && (inside == nil || len(ws.base.key) > len(inside.base.key)) {
+			inside = ws
+		}
+		if sameBucket == nil && ws.base.bucket == l.bucket {
+			sameBucket = ws
+		}
+		if sameKind == nil {
+			sameKind = ws
+		}
+	}
+	for _, ws := range []*warehouseStorage{inside, sameBucket, sameKind} {
+		if ws != nil {
+			return ws.io, nil
+		}
+	}
+	return nil, errs.New(errs.BadRequest, "No warehouse is configured for %s storage: %s", l.scheme, loc)
+}
+
+// WriteNew implements FileIO.
+func (s *Storage) WriteNew(ctx context.Context, location string, data []byte) error {
+	b, err := s.backend(location)
+	if err != nil {
+		return err
+	}
+	return b.WriteNew(ctx, location, data)
+}
+
+// Read implements FileIO.
+func (s *Storage) Read(ctx context.Context, location string) ([]byte, error) {
+	b, err := s.backend(location)
+	if err != nil {
+		return nil, err
+	}
+	return b.Read(ctx, location)
+}
+
+// Exists implements FileIO.
+func (s *Storage) Exists(ctx context.Context, location string) (bool, error) {
+	b, err := s.backend(location)
+	if err != nil {
+		return false, err
+	}
+	return b.Exists(ctx, location)
+}
+
+// Delete implements FileIO.
+func (s *Storage) Delete(ctx context.Context, location string) error {
+	b, err := s.backend(location)
+	if err != nil {
+		return err
+	}
+	return b.Delete(ctx, location)
+}
+
+// DeletePrefix implements FileIO.
+func (s *Storage) DeletePrefix(ctx context.Context, prefix string) error {
+	b, err := s.backend(prefix)
+	if err != nil {
+		return err
+	}
+	return b.DeletePrefix(ctx, prefix)
+}
+
+// FS implements FileIO.
+func (s *Storage) FS(ctx context.Context, location string) (icebergio.IO, error) {
+	b, err := s.backend(location)
+	if err != nil {
+		return nil, err
+	}
+	return b.FS(ctx, location)
+}
+
+// Kinds of storage, by location scheme.
+const (
+	kindFile  = "file"
+	kindS3    = "s3"
+	kindGCS   = "gcs"
+	kindAzure = "azure"
+)
+
+// location is a parsed storage location: for object stores the bucket (or
+// container) and the key without a leading slash; for files the path.
+type location struct {
+	raw    string
+	scheme string // as written, lower-cased
+	kind   string
+	bucket string
+	key    string
+}
+
+func parseLocation(s string) (location, error) {
+	if s == "" {
+		return location{}, errs.New(errs.BadRequest, "Storage location must not be empty")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return location{}, errs.Wrap(errs.BadRequest, err, "Invalid storage location: %s", s)
+	}
+	l := location{raw: s, scheme: strings.ToLower(u.Scheme)}
+	switch l.scheme {
+	case "", "file":
+		l.kind, l.key = kindFile, u.Path
+		return l, nil
+	case "s3", "s3a", "s3n":
+		l.kind = kindS3
+	case "gs":
+		l.kind = kindGCS
+	case "abfs", "abfss", "wasb", "wasbs":
+		l.kind = kindAzure
+	default:
+		return location{}, errs.New(errs.BadRequest, "Unsupported storage scheme %q in %s", u.Scheme, s)
+	}
+	l.bucket = u.Host
+	l.key = strings.Trim(u.Path, "/")
+	return l, nil
+}
+
+// contains reports whether o lies at or below l (same kind of storage,
+// same bucket, key below l's key).
+func (l location) contains(o location) bool {
+	if l.kind != o.kind || l.bucket != o.bucket {
+		return false
+	}
+	return keyWithin(l.key, o.key)
+}
+
+// keyWithin reports whether key is prefix itself or lies below it, as
+// object keys: "a/b" is within "a", "ab" is not.
+func keyWithin(prefix, key string) bool {
+	return prefix == "" || key == prefix || strings.HasPrefix(key, prefix+"/")
+}
