@@ -16,7 +16,7 @@ SPEC_PREP := $(SPEC_DIR)/rest-catalog.yaml
 OAPI_CODEGEN := $(BIN)/oapi-codegen
 SQLC         := $(BIN)/sqlc
 
-.PHONY: build run spec generate check-generated test test-go conformance vet fmt clean
+.PHONY: build run spec generate check-generated test test-go conformance bench vet fmt clean
 
 build: ## Build the server binary into bin/bingsan.
 	$(GO) build -o $(BIN)/bingsan ./cmd/bingsan
@@ -63,9 +63,11 @@ vet:
 fmt:
 	gofmt -l -w $$(git ls-files '*.go')
 
-test: ## Set up PostgreSQL and MinIO if needed, check generated code, run every test with -race.
+test: ## Set up PostgreSQL, MinIO, fake-gcs-server and Azurite if needed, check generated code, run every test with -race.
 	scripts/ensure-postgres.sh
 	scripts/ensure-minio.sh
+	scripts/ensure-gcs.sh
+	scripts/ensure-azurite.sh
 	$(MAKE) check-generated
 	$(MAKE) vet
 	$(MAKE) test-go
@@ -83,6 +85,20 @@ conformance: $(SPEC_RAW) ## Run the conformance suite against URL (default: Bing
 	@if [ -z "$(URL)" ]; then scripts/ensure-postgres.sh; fi
 	cd conformance && $(GO) test -count=1 -timeout 30m -run '^(TestConformance|TestIcebergJS)$$' \
 	  -args -summary="$(CURDIR)/conformance/summary.md" $(if $(URL),-url='$(URL)') $(if $(WAREHOUSE),-warehouse='$(WAREHOUSE)')
+
+# The load harness (bench/loadgen): bin/bingsan on a fresh PostgreSQL
+# database, fixed workloads from BENCH_CONNS connections for BENCH_DURATION
+# each, and pgbench on the same PostgreSQL at the same concurrency; prints a
+# markdown table (also written to bench/results.md). Not part of `make test`.
+# PROFILE=dir builds with -tags pprof and writes a CPU profile per workload.
+BENCH_DURATION ?= 10s
+BENCH_CONNS    ?= 10
+bench: ## Run the load harness against PostgreSQL and pgbench (see bench/loadgen).
+	scripts/ensure-postgres.sh
+	@pgbench=$$(scripts/ensure-pgbench.sh) && \
+	$(GO) build $(if $(PROFILE),-tags pprof) -o $(BIN)/bingsan$(if $(PROFILE),-pprof) ./cmd/bingsan && \
+	$(GO) run ./bench/loadgen -bin $(BIN)/bingsan$(if $(PROFILE),-pprof) -pgbench "$$pgbench" -duration $(BENCH_DURATION) -conns $(BENCH_CONNS) \
+	  -out bench/results.md $(if $(PROFILE),-profile $(PROFILE))
 
 clean:
 	rm -rf $(BIN) $(SPEC_DIR)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/metrics"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/vend"
 )
@@ -61,6 +62,13 @@ type Options struct {
 	// Logger receives the purger's reports and failed best-effort
 	// cleanups; nil: slog.Default().
 	Logger *slog.Logger
+	// Metrics counts commit attempts, conflicts and retries and times
+	// metadata file writes; nil: none.
+	Metrics *metrics.Metrics
+	// MetadataCacheBytes bounds the cache of parsed table metadata by
+	// metadata file (see commitpath.go), counted in JSON bytes; 0: 16 MiB,
+	// negative: no cache.
+	MetadataCacheBytes int
 }
 
 // Service implements the catalog operations.
@@ -69,6 +77,9 @@ type Service struct {
 	io   vend.FileIO
 	opts Options
 	log  *slog.Logger
+
+	metaCache *metadataCache // nil: disabled
+	locks     tableLocks
 }
 
 // New returns a Service over st and io.
@@ -80,7 +91,14 @@ func New(st store.Store, io vend.FileIO, opts Options) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{st: st, io: io, opts: opts, log: log}
+	s := &Service{st: st, io: io, opts: opts, log: log}
+	switch {
+	case opts.MetadataCacheBytes == 0:
+		s.metaCache = newMetadataCache(defaultMetadataCacheBytes)
+	case opts.MetadataCacheBytes > 0:
+		s.metaCache = newMetadataCache(opts.MetadataCacheBytes)
+	}
+	return s
 }
 
 // warehouseLocation returns the base location of warehouse, without a

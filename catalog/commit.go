@@ -54,7 +54,7 @@ func (s *Service) prepare(ctx context.Context, ch TableChange) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, err := parseStored(ch.Ident, cur.Metadata)
+	base, err := s.parseCached(ch.Ident, cur.MetadataLocation, cur.Metadata)
 	if err != nil {
 		return nil, err
 	}
@@ -189,20 +189,33 @@ func clientMessage(err error) string {
 func (s *Service) commitWithRetries(ctx context.Context, changes []TableChange) ([]*plan, error) {
 	deadline := s.retryDeadline()
 	multi := len(changes) > 1
+	if !multi {
+		release, err := s.lockTable(ctx, changes[0].Ident, deadline)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
 	for attempt := 0; ; attempt++ {
+		s.opts.Metrics.CommitAttempt()
 		plans, err := s.attempt(ctx, changes, multi)
 		if err == nil {
 			return plans, nil
+		}
+		conflict := errs.Is(err, errs.CommitFailed) && plans != nil
+		if conflict {
+			s.opts.Metrics.CommitConflict()
 		}
 		creates := false
 		for _, p := range plans {
 			creates = creates || p.commit.Create
 		}
 		// A create cannot be helped by retrying: the table exists now.
-		if !errs.Is(err, errs.CommitFailed) || plans == nil || (creates && !multi) ||
+		if !conflict || (creates && !multi) ||
 			attempt >= s.opts.MaxRetries || !s.backoff(ctx, attempt, deadline) {
 			return nil, err
 		}
+		s.opts.Metrics.CommitRetry()
 	}
 }
 
@@ -250,6 +263,9 @@ func (s *Service) attempt(ctx context.Context, changes []TableChange, multi bool
 		return plans, err
 	}
 	for _, p := range plans {
+		if p.write {
+			s.metaCache.put(p.commit.MetadataLocation, p.next, len(p.commit.Metadata))
+		}
 		s.deleteRemovedMetadata(ctx, p)
 	}
 	return plans, nil

@@ -527,6 +527,10 @@ func normalizeLocation(s string) (normLoc, bool) {
 	}
 	scheme := strings.ToLower(u.Scheme)
 	host := strings.ToLower(u.Host)
+	if u.User != nil {
+		// Azure names the container there: container@account.host.
+		host = u.User.String() + "@" + host
+	}
 	if scheme == "" || scheme == "file" {
 		scheme, host = "file", ""
 		if strings.EqualFold(u.Host, "localhost") || u.Host == "" {

@@ -27,6 +27,10 @@ func TestInsideLocation(t *testing.T) {
 		{"file:///wh", "s3://bucket/wh/t", false},
 		{"s3://bucket/wh", "s3://bucket/wh/t", true},
 		{"s3://bucket/wh", "s3://other/wh/t", false},
+		{"gs://bucket/wh", "gs://bucket/wh/t", true},
+		{"abfss://c@acct.dfs.core.windows.net/wh", "abfss://c@acct.dfs.core.windows.net/wh/t", true},
+		{"abfss://c@acct.dfs.core.windows.net/wh", "abfss://other@acct.dfs.core.windows.net/wh/t", false},
+		{"abfss://c@acct.dfs.core.windows.net/wh", "abfss://acct.dfs.core.windows.net/wh/t", false},
 	}
 	for _, tt := range tests {
 		if got := insideLocation(tt.base, tt.loc); got != tt.want {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
@@ -183,7 +184,10 @@ func (s *Service) writeMetadataFile(ctx context.Context, loc string, doc []byte,
 	if err != nil {
 		return err
 	}
-	return s.io.WriteNew(ctx, loc, data)
+	start := time.Now()
+	err = s.io.WriteNew(ctx, loc, data)
+	s.opts.Metrics.MetadataWritten(time.Since(start))
+	return err
 }
 
 // discardFile deletes a metadata file whose commit failed with cause (nil:

@@ -87,6 +87,8 @@ type WarehouseConfig struct {
 	RemoteSigning          bool
 	CredentialDuration     time.Duration
 	S3                     S3Config
+	GCS                    GCSConfig
+	Azure                  AzureConfig
 }
 
 // S3Config is the storage profile of a warehouse on S3 or an S3-compatible
@@ -101,6 +103,26 @@ type S3Config struct {
 	STSEndpoint     string
 }
 
+// GCSConfig is the storage profile of a warehouse on Google Cloud Storage.
+type GCSConfig struct {
+	Endpoint        string
+	CredentialsFile string
+	CredentialsJSON string
+	NoAuth          bool
+	STSEndpoint     string
+}
+
+// AzureConfig is the storage profile of a warehouse on Azure Blob Storage
+// or ADLS Gen2.
+type AzureConfig struct {
+	Endpoint     string
+	AccountKey   string
+	TenantID     string
+	ClientID     string
+	ClientSecret string
+	SASScope     string
+}
+
 // ServerConfig configures the HTTP server.
 type ServerConfig struct {
 	MaxBodyBytes    int64
@@ -108,6 +130,7 @@ type ServerConfig struct {
 	WriteTimeout    time.Duration
 	IdleTimeout     time.Duration
 	ShutdownTimeout time.Duration
+	Metrics         bool
 }
 
 // CatalogConfig holds the properties returned by GET /v1/config.
@@ -233,19 +256,19 @@ var keys = []key{
 		desc:  "Name of the warehouse this catalog serves.",
 		field: func(c *Config) any { return &c.Warehouse.Name }},
 	{name: keyWarehouseLoc, derived: derivedWarehouse, rule: nonEmpty,
-		desc:  "Base location (URI) under which new namespaces and tables are placed: `file://…` (local filesystem) or `s3://bucket/path` (S3 and S3-compatible stores, see `warehouse.s3.*`).",
+		desc:  "Base location (URI) under which new namespaces and tables are placed: `file://…` (local filesystem), `s3://bucket/path` (S3 and S3-compatible stores, see `warehouse.s3.*`), `gs://bucket/path` (Google Cloud Storage, see `warehouse.gcs.*`) or `abfss://container@account.dfs.core.windows.net/path` (also `abfs`, `wasb`, `wasbs`: Azure Blob Storage and ADLS Gen2, see `warehouse.azure.*`).",
 		field: func(c *Config) any { return &c.Warehouse.Location }},
 	{name: "warehouse.allow-external-locations", def: false,
 		desc:  "Allow table and view locations (and `write.data.path`, `write.metadata.path`) outside the warehouse location; otherwise they are rejected with 400.",
 		field: func(c *Config) any { return &c.Warehouse.AllowExternalLocations }},
 	{name: "warehouse.vended-credentials", def: true,
-		desc:  "Give clients that send `X-Iceberg-Access-Delegation: vended-credentials` credentials limited to one table's location (S3: STS AssumeRole with a session policy).",
+		desc:  "Give clients that send `X-Iceberg-Access-Delegation: vended-credentials` credentials limited to one table's location (S3: STS AssumeRole with a session policy; GCS: a token downscoped with a Credential Access Boundary; Azure: a SAS).",
 		field: func(c *Config) any { return &c.Warehouse.VendedCredentials }},
 	{name: "warehouse.remote-signing", def: true,
-		desc:  "Sign requests of clients that send `X-Iceberg-Access-Delegation: remote-signing`, for objects under the table's location only.",
+		desc:  "Sign requests of clients that send `X-Iceberg-Access-Delegation: remote-signing`, for objects under the table's location only (S3; GCS and Azure clients use vended credentials).",
 		field: func(c *Config) any { return &c.Warehouse.RemoteSigning }},
 	{name: "warehouse.credential-duration", def: time.Hour, rule: positive,
-		desc:  "Lifetime of vended credentials (S3: 15m to 12h). They are cached per table and access mode and renewed shortly before expiry.",
+		desc:  "Lifetime of vended credentials (15m to 12h; GCS tokens live as long as Google issues them, at most 1h). They are cached per table and access mode and renewed shortly before expiry.",
 		field: func(c *Config) any { return &c.Warehouse.CredentialDuration }},
 	{name: "warehouse.s3.endpoint", def: "",
 		desc:  "S3 endpoint URL for S3-compatible stores (e.g. `http://127.0.0.1:9000` for MinIO); empty: AWS. Also given to clients as `s3.endpoint`.",
@@ -268,6 +291,39 @@ var keys = []key{
 	{name: "warehouse.s3.sts-endpoint", def: "",
 		desc:  "STS endpoint URL; empty: `warehouse.s3.endpoint` when set, else AWS STS.",
 		field: func(c *Config) any { return &c.Warehouse.S3.STSEndpoint }},
+	{name: "warehouse.gcs.endpoint", def: "",
+		desc:  "GCS JSON API base URL for emulators and private endpoints (e.g. `http://127.0.0.1:4443/storage/v1/` for fake-gcs-server); empty: Google Cloud Storage. Also given to clients as `gcs.service.host`.",
+		field: func(c *Config) any { return &c.Warehouse.GCS.Endpoint }},
+	{name: "warehouse.gcs.credentials-file", def: "",
+		desc:  "Google credentials file of the catalog (a service account key, or any file Application Default Credentials accept); empty: Application Default Credentials.",
+		field: func(c *Config) any { return &c.Warehouse.GCS.CredentialsFile }},
+	{name: "warehouse.gcs.credentials-json", def: "", secret: true,
+		desc:  "The same credentials as JSON text, instead of a file. Never logged, never sent to clients.",
+		field: func(c *Config) any { return &c.Warehouse.GCS.CredentialsJSON }},
+	{name: "warehouse.gcs.no-auth", def: false,
+		desc:  "Send requests without credentials (emulators, public buckets); such a warehouse vends nothing and tells clients `gcs.no-auth`.",
+		field: func(c *Config) any { return &c.Warehouse.GCS.NoAuth }},
+	{name: "warehouse.gcs.sts-endpoint", def: "",
+		desc:  "Token exchange endpoint that downscopes vended tokens; empty: `https://sts.googleapis.com/v1/token`.",
+		field: func(c *Config) any { return &c.Warehouse.GCS.STSEndpoint }},
+	{name: "warehouse.azure.endpoint", def: "",
+		desc:  "Blob service URL of the storage account; empty: `https://<account>.blob.<domain of the location's host>` (`abfs[s]://` locations are served through the Blob endpoint). Emulators take a path-style URL, e.g. `https://127.0.0.1:10000/devstoreaccount1` for Azurite.",
+		field: func(c *Config) any { return &c.Warehouse.Azure.Endpoint }},
+	{name: "warehouse.azure.account-key", def: "", secret: true,
+		desc:  "Shared key of the storage account; the catalog then reads and writes with it, and vends service SAS signed with it unless an Azure AD credential is configured. Never logged, never sent to clients.",
+		field: func(c *Config) any { return &c.Warehouse.Azure.AccountKey }},
+	{name: "warehouse.azure.tenant-id", def: "",
+		desc:  "Azure AD tenant of the catalog's service principal (with `client-id` and `client-secret`). Without a service principal and without an account key, the default Azure credential chain (environment, workload identity, managed identity, Azure CLI) is used. An Azure AD credential makes vended SAS user-delegation SAS.",
+		field: func(c *Config) any { return &c.Warehouse.Azure.TenantID }},
+	{name: "warehouse.azure.client-id", def: "",
+		desc:  "Application (client) id of the catalog's service principal.",
+		field: func(c *Config) any { return &c.Warehouse.Azure.ClientID }},
+	{name: "warehouse.azure.client-secret", def: "", secret: true,
+		desc:  "Client secret of the catalog's service principal. Never logged, never sent to clients.",
+		field: func(c *Config) any { return &c.Warehouse.Azure.ClientSecret }},
+	{name: "warehouse.azure.sas-scope", def: "directory",
+		desc:  "What a vended SAS covers: `directory` (the table's directory, `sr=d`; needs an account with hierarchical namespace, i.e. ADLS Gen2) or `container` (the whole container: the narrowest SAS Azure offers on flat-namespace accounts and emulators, so every table of the container is reachable with it).",
+		field: func(c *Config) any { return &c.Warehouse.Azure.SASScope }},
 	{name: keyWarehouses, def: []WarehouseConfig(nil), secret: true,
 		desc:  "Further warehouses, served by name (`/v1/<name>/…`): a list whose entries take the `warehouse.*` keys without the `warehouse.` prefix (`name` and `location` required). In a flag or environment variable, the list as YAML flow text, e.g. `[{name: lake, location: s3://bucket/lake, s3: {endpoint: http://127.0.0.1:9000, path-style: true}}]`.",
 		field: func(c *Config) any { return &c.Warehouses }},
@@ -287,6 +343,9 @@ var keys = []key{
 	{name: "server.shutdown-timeout", def: 15 * time.Second, rule: positive,
 		desc:  "How long a graceful shutdown waits for in-flight requests.",
 		field: func(c *Config) any { return &c.Server.ShutdownTimeout }},
+	{name: "server.metrics", def: true,
+		desc:  "Serve Prometheus metrics on `GET /metrics` (request counts and latencies by operation, commits, database pool, Go runtime).",
+		field: func(c *Config) any { return &c.Server.Metrics }},
 
 	{name: "catalog.defaults", def: map[string]string{},
 		desc:  "Properties returned as `defaults` by `GET /v1/config`; clients apply them unless they set their own.",

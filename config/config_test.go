@@ -61,7 +61,8 @@ func TestDefault(t *testing.T) {
 			MigrateOnStart: true,
 		},
 		Warehouse: WarehouseConfig{Name: "default", Location: fileURL(t, "./bingsan-data"),
-			VendedCredentials: true, RemoteSigning: true, CredentialDuration: time.Hour, S3: S3Config{Region: "us-east-1"}},
+			VendedCredentials: true, RemoteSigning: true, CredentialDuration: time.Hour, S3: S3Config{Region: "us-east-1"},
+			Azure: AzureConfig{SASScope: "directory"}},
 		Server: ServerConfig{
 			MaxBodyBytes:    16 << 20,
 			ReadTimeout:     30 * time.Second,

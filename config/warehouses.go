@@ -124,12 +124,16 @@ func (c Config) validateWarehouses() []error {
 		}
 		if u, err := url.Parse(w.Location); err == nil && u.Scheme != "" {
 			switch strings.ToLower(u.Scheme) {
-			case "file", "s3", "s3a", "s3n":
+			case "file", "s3", "s3a", "s3n", "gs":
 				if u.Scheme != "file" && u.Host == "" {
 					bad("location %q names no bucket", w.Location)
 				}
+			case "abfs", "abfss", "wasb", "wasbs":
+				if u.User == nil || u.User.Username() == "" || u.Host == "" {
+					bad("location %q must name a container and a storage account: %s://<container>@<account>.dfs.core.windows.net/<path>", w.Location, u.Scheme)
+				}
 			default:
-				bad("location %q: storage %q is not supported (file, s3)", w.Location, u.Scheme)
+				bad("location %q: storage %q is not supported (file, s3, gs, abfs, abfss, wasb, wasbs)", w.Location, u.Scheme)
 			}
 		} else if !strings.HasPrefix(w.Location, "/") && w.Location != "" {
 			bad("location %q is not a URI or an absolute path", w.Location)
@@ -150,6 +154,28 @@ func (c Config) validateWarehouses() []error {
 		}
 		if i > 0 && strings.TrimSpace(w.S3.Region) == "" {
 			bad("s3.region must not be empty")
+		}
+		for _, ep := range []struct{ name, v string }{
+			{"gcs.endpoint", w.GCS.Endpoint}, {"gcs.sts-endpoint", w.GCS.STSEndpoint}, {"azure.endpoint", w.Azure.Endpoint},
+		} {
+			if ep.v == "" {
+				continue
+			}
+			if u, err := url.Parse(ep.v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				bad("%s %q is not an http(s) URL", ep.name, ep.v)
+			}
+		}
+		if w.GCS.CredentialsFile != "" && w.GCS.CredentialsJSON != "" {
+			bad("gcs.credentials-file and gcs.credentials-json exclude each other")
+		}
+		if w.GCS.NoAuth && (w.GCS.CredentialsFile != "" || w.GCS.CredentialsJSON != "") {
+			bad("gcs.no-auth excludes gcs.credentials-file and gcs.credentials-json")
+		}
+		if a := w.Azure; (a.TenantID == "") != (a.ClientID == "") || (a.ClientID == "") != (a.ClientSecret == "") {
+			bad("azure.tenant-id, azure.client-id and azure.client-secret must be set together")
+		}
+		if sc := w.Azure.SASScope; sc != "directory" && sc != "container" {
+			bad("azure.sas-scope %q must be directory or container", sc)
 		}
 	}
 	return errs

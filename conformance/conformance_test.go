@@ -45,6 +45,7 @@ var (
 var (
 	summariesMu sync.Mutex
 	summaries   []*Summary
+	jsSummary   string
 )
 
 func TestMain(m *testing.M) {
@@ -54,6 +55,9 @@ func TestMain(m *testing.M) {
 	var out strings.Builder
 	for _, s := range summaries {
 		fmt.Fprintf(&out, "\n### Conformance: %s (%d requests, %s)\n\n%s\n", s.Target, s.Requests, s.Elapsed.Round(1e8), s.Markdown())
+	}
+	if jsSummary != "" {
+		fmt.Fprintf(&out, "\n%s\n", jsSummary)
 	}
 	summariesMu.Unlock()
 	if out.Len() > 0 {
@@ -113,9 +117,8 @@ func TestConformance(t *testing.T) {
 	t.Run("postgres-3-nodes", func(t *testing.T) {
 		t.Parallel()
 		dsn := pgtest.NewDatabase(t)
-		bin := buildBingsan(t)
 		warehouse := "file://" + filepath.Join(t.TempDir(), "warehouse")
-		nodes := startNodes(t, bin, 3,
+		nodes := startNodes(t, 3,
 			"--store.driver", "postgres",
 			"--store.postgres.dsn", dsn,
 			"--store.postgres.max-conns", "8",

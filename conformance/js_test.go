@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +69,10 @@ func TestIcebergJS(t *testing.T) {
 	if err != nil {
 		t.Errorf("iceberg-js tests failed: %v", err)
 	}
+	pass, fail := nodeCount(out, "pass"), nodeCount(out, "fail")
+	summariesMu.Lock()
+	jsSummary = fmt.Sprintf("iceberg-js %s (node --test, %d requests): %d passed, %d failed", icebergJSVersion(dir), tr.Requests.Load(), pass, fail)
+	summariesMu.Unlock()
 	if tr.Requests.Load() == 0 {
 		t.Errorf("iceberg-js sent no request to the catalog")
 	}
@@ -127,3 +134,22 @@ func lockSatisfied(dir string) bool {
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
+
+// nodeCount reads "ℹ <what> N" from node's test summary.
+func nodeCount(out []byte, what string) int {
+	m := regexp.MustCompile(`(?m)^\S*\s*` + what + ` (\d+)$`).FindSubmatch(out)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+func icebergJSVersion(dir string) string {
+	b, _ := os.ReadFile(filepath.Join(dir, "node_modules", "iceberg-js", "package.json"))
+	var m struct {
+		Version string `json:"version"`
+	}
+	_ = json.Unmarshal(b, &m)
+	return m.Version
+}

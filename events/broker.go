@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bingsan/bingsan/metrics"
 	"github.com/bingsan/bingsan/store"
 )
 
@@ -24,6 +25,8 @@ type Options struct {
 	BatchSize int
 	// Logger receives read failures; nil: slog.Default().
 	Logger *slog.Logger
+	// Metrics counts subscribers and their lag; nil: none.
+	Metrics *metrics.Events
 }
 
 func (o Options) withDefaults() Options {
@@ -116,7 +119,23 @@ func (b *Broker) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		b.poll(ctx)
+		b.reportLag()
 	}
+}
+
+// reportLag tells the metrics how many events wait for the subscriber
+// furthest behind.
+func (b *Broker) reportLag() {
+	if b.opts.Metrics == nil {
+		return
+	}
+	b.mu.Lock()
+	lag := 0
+	for s := range b.subs {
+		lag = max(lag, len(s.ch))
+	}
+	b.mu.Unlock()
+	b.opts.Metrics.Lag(lag)
 }
 
 // Head is the id of the last event offered to subscribers.
@@ -216,7 +235,8 @@ type Subscription struct {
 	err    error // set before done is closed
 	closed sync.Once
 
-	// Head is the id of the newest event when the subscription began.
+	// Head is the id of the newest event when the subscription began;
+	// without an after, the subscriber receives the events after it.
 	Head int64
 
 	// Guarded by b.mu once live; before that only the catch-up
@@ -237,13 +257,17 @@ func (b *Broker) Subscribe(ctx context.Context, f Filter, after *int64) (*Subscr
 		return nil, ctx.Err()
 	}
 	s := &Subscription{b: b, filter: f, ch: make(chan Message, b.opts.Buffer), done: make(chan struct{})}
+	// The newest event now, which this node may not have read yet.
+	head, err := b.st.LastEventID(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if after != nil && *after > 0 {
-		// Refuse a resume point that is gone now, before the caller
-		// commits to a stream (a 410 instead of an immediate close).
-		head, err := b.st.LastEventID(ctx)
-		if err != nil {
+		if err := checkAfter(*after, head); err != nil {
 			return nil, err
 		}
+		// Refuse a resume point that is gone now, before the caller
+		// commits to a stream (a 410 instead of an immediate close).
 		if *after < head {
 			evs, err := b.st.ListEvents(ctx, *after, 1)
 			if err != nil {
@@ -259,11 +283,14 @@ func (b *Broker) Subscribe(ctx context.Context, f Filter, after *int64) (*Subscr
 	if b.closed {
 		return nil, ErrShutdown
 	}
-	s.Head = b.head
+	s.Head = max(head, b.head)
 	b.subs[s] = struct{}{}
+	b.opts.Metrics.SubscriberAdded()
 	b.open.Add(1)
 	if after == nil {
-		s.last, s.live = b.head, true
+		// Live from the newest event on: the broker skips what it
+		// reads up to Head.
+		s.last, s.live = s.Head, true
 		return s, nil
 	}
 	s.last = max(*after, 0)
@@ -318,6 +345,7 @@ func (b *Broker) failLocked(s *Subscription, err error) {
 		return
 	}
 	delete(b.subs, s)
+	b.opts.Metrics.SubscriberRemoved()
 	s.err = err
 	close(s.done)
 }

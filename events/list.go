@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/store"
 )
 
@@ -50,8 +51,11 @@ func List(ctx context.Context, st store.Store, after int64, limit int, f Filter)
 	if err != nil {
 		return Page{}, err
 	}
+	if err := checkAfter(after, head); err != nil {
+		return Page{}, err
+	}
 	page := Page{Events: []store.Event{}, NextAfter: after}
-	if after >= head {
+	if after == head {
 		return page, nil
 	}
 	budget := max(10*limit, 1000)
@@ -82,6 +86,16 @@ func List(ctx context.Context, st store.Store, after int64, limit int, f Filter)
 	}
 	page.More = page.NextAfter < head
 	return page, nil
+}
+
+// checkAfter refuses a resume point beyond the newest event: it cannot come
+// from this catalog, and following it would skip the events that take
+// those ids later.
+func checkAfter(after, head int64) error {
+	if after > head {
+		return errs.New(errs.BadRequest, "after=%d is beyond the newest event (%d)", after, head)
+	}
+	return nil
 }
 
 // checkRetained checks that evs, read after after while the newest event

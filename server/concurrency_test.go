@@ -1,8 +1,6 @@
 package server_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,12 +8,10 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,112 +19,9 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/bingsan/bingsan/internal/nodetest"
 	"github.com/bingsan/bingsan/internal/pgtest"
 )
-
-// ccNode is one `bingsan serve` process.
-type ccNode struct {
-	name string
-	cmd  *exec.Cmd
-	url  string
-	done chan struct{} // closed when the process has exited
-	err  error         // Wait's result, valid after done
-
-	mu  sync.Mutex
-	log bytes.Buffer
-}
-
-func (n *ccNode) logs() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.log.String()
-}
-
-// ccBuildBinary builds cmd/bingsan once for the test.
-func ccBuildBinary(t *testing.T) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil || strings.TrimSpace(string(gomod)) == "" || strings.TrimSpace(string(gomod)) == os.DevNull {
-		t.Fatalf("go env GOMOD: %q %v", gomod, err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	bin := filepath.Join(t.TempDir(), "bingsan")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/bingsan")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/bingsan: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// ccEnv is the test's environment without BINGSAN_* settings (other than
-// the reserved BINGSAN_TEST_*), so that only the flags configure the nodes.
-func ccEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "BINGSAN_") && !strings.HasPrefix(kv, "BINGSAN_TEST_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
-}
-
-// ccStopNode sends SIGTERM to the node's process and checks that it shuts
-// down cleanly (exit status 0, "stopped" logged) within 30 seconds.
-func ccStopNode(t *testing.T, n *ccNode) {
-	select {
-	case <-n.done:
-		t.Errorf("%s exited on its own: %v\n%s", n.name, n.err, n.logs())
-		return
-	default:
-	}
-	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Errorf("SIGTERM %s (pid %d): %v", n.name, n.cmd.Process.Pid, err)
-	}
-	select {
-	case <-n.done:
-	case <-time.After(30 * time.Second):
-		_ = n.cmd.Process.Kill()
-		<-n.done
-		t.Errorf("%s (pid %d) did not exit within 30s of SIGTERM:\n%s", n.name, n.cmd.Process.Pid, n.logs())
-		return
-	}
-	if n.err != nil {
-		t.Errorf("%s exited with %v after SIGTERM:\n%s", n.name, n.err, n.logs())
-	} else if !strings.Contains(n.logs(), `"msg":"stopped"`) {
-		t.Errorf("%s exited without logging a clean stop:\n%s", n.name, n.logs())
-	}
-	// Errors logged by a node are failures of the test, whatever the
-	// requests saw.
-	for _, line := range strings.Split(n.logs(), "\n") {
-		if strings.Contains(line, `"level":"ERROR"`) {
-			t.Errorf("%s logged an error: %s", n.name, line)
-		}
-	}
-}
-
-// ccWaitReady polls /health/ready until it answers 200.
-func ccWaitReady(t *testing.T, client *http.Client, n *ccNode) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := client.Get(n.url + "/health/ready")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready within 60s (last: %v):\n%s", n.name, err, n.logs())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 // ccDo sends one JSON request; it is safe to call from goroutines.
 func ccDo(ctx context.Context, client *http.Client, method, url, body string) (int, []byte, error) {
@@ -228,13 +121,13 @@ func TestConcurrentCommitsThreeNodes(t *testing.T) {
 		t.Skip("starts three server processes")
 	}
 	dsn := pgtest.NewDatabase(t)
-	bin := ccBuildBinary(t)
+	bin := nodetest.BuildBinary(t)
 	warehouse := filepath.Join(t.TempDir(), "warehouse")
 
 	// All three start at once on the empty database: migrations on start
 	// must serialize.
 	const nodeCount = 3
-	nodes := make([]*ccNode, nodeCount)
+	nodes := make([]*nodetest.Node, nodeCount)
 	startErrs := make([]error, nodeCount)
 	var wg sync.WaitGroup
 	for i := range nodeCount {
@@ -242,7 +135,7 @@ func TestConcurrentCommitsThreeNodes(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			name := fmt.Sprintf("node%d", i+1)
-			nodes[i], startErrs[i] = ccStartNode(t, bin, name,
+			nodes[i], startErrs[i] = nodetest.Start(t, bin, name,
 				"--data-dir", filepath.Join(t.TempDir(), name),
 				"--warehouse.location", "file://"+warehouse,
 				"--store.driver", "postgres",
@@ -262,12 +155,12 @@ func TestConcurrentCommitsThreeNodes(t *testing.T) {
 	client := &http.Client{Timeout: 60 * time.Second}
 	t.Cleanup(client.CloseIdleConnections)
 	for _, n := range nodes {
-		ccWaitReady(t, client, n)
+		nodetest.WaitReady(t, client, n)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	n1 := nodes[0].url
+	n1 := nodes[0].URL
 	if status, body, err := ccDo(ctx, client, "POST", n1+"/v1/namespaces", `{"namespace":["cc"]}`); err != nil || status != 200 {
 		t.Fatalf("create namespace: %d %v %s", status, err, body)
 	}
@@ -277,7 +170,7 @@ func TestConcurrentCommitsThreeNodes(t *testing.T) {
 	tablePath := "/v1/namespaces/cc/tables/t"
 	// Every node sees the table at once: they share the database.
 	for _, n := range nodes {
-		ccLoad(ctx, t, client, n.url+tablePath)
+		ccLoad(ctx, t, client, n.URL+tablePath)
 	}
 
 	t.Run("A: unconditional commits all land", func(t *testing.T) {
@@ -289,25 +182,25 @@ func TestConcurrentCommitsThreeNodes(t *testing.T) {
 		began := time.Now()
 		ccRace(writers, func(i int) {
 			body := fmt.Sprintf(`{"requirements":[],"updates":[{"action":"set-properties","updates":{"writer-%02d":"value-%02d"}}]}`, i, i)
-			statuses[i], bodies[i], errs[i] = ccDo(ctx, client, "POST", nodes[i%nodeCount].url+tablePath, body)
+			statuses[i], bodies[i], errs[i] = ccDo(ctx, client, "POST", nodes[i%nodeCount].URL+tablePath, body)
 		})
 		t.Logf("%d concurrent set-properties commits over %d nodes took %s", writers, nodeCount, time.Since(began))
 		for i := range writers {
 			if errs[i] != nil || statuses[i] != 200 {
-				t.Errorf("writer %d (%s): %d %v %s", i, nodes[i%nodeCount].name, statuses[i], errs[i], bodies[i])
+				t.Errorf("writer %d (%s): %d %v %s", i, nodes[i%nodeCount].Name, statuses[i], errs[i], bodies[i])
 			}
 		}
 		for _, n := range nodes {
-			after, _, _ := ccLoad(ctx, t, client, n.url+tablePath)
+			after, _, _ := ccLoad(ctx, t, client, n.URL+tablePath)
 			for i := range writers {
 				key, want := fmt.Sprintf("writer-%02d", i), fmt.Sprintf("value-%02d", i)
 				if after.Properties[key] != want && statuses[i] == 200 {
-					t.Errorf("%s: property %s=%q after all commits, want %q: an acknowledged update was lost", n.name, key, after.Properties[key], want)
+					t.Errorf("%s: property %s=%q after all commits, want %q: an acknowledged update was lost", n.Name, key, after.Properties[key], want)
 				}
 			}
 			// Each commit made exactly one new metadata version.
 			if got := len(after.MetadataLog) - len(before.MetadataLog); got != writers {
-				t.Errorf("%s: metadata log grew by %d entries, want %d", n.name, got, writers)
+				t.Errorf("%s: metadata log grew by %d entries, want %d", n.Name, got, writers)
 			}
 		}
 	})
@@ -329,7 +222,7 @@ func TestConcurrentCommitsThreeNodes(t *testing.T) {
 						{"id":%d,"name":"col_%02d","type":"string","required":false}]}},
 					{"action":"set-current-schema","schema-id":-1}]}`,
 				last, last+1, before.CurrentSchemaID+1, last+1, i)
-			statuses[i], bodies[i], errs[i] = ccDo(ctx, client, "POST", nodes[i%nodeCount].url+tablePath, body)
+			statuses[i], bodies[i], errs[i] = ccDo(ctx, client, "POST", nodes[i%nodeCount].URL+tablePath, body)
 		})
 		winner := -1
 		for i := range writers {
@@ -353,17 +246,17 @@ func TestConcurrentCommitsThreeNodes(t *testing.T) {
 			t.Fatalf("no writer committed")
 		}
 		for _, n := range nodes {
-			after, _, _ := ccLoad(ctx, t, client, n.url+tablePath)
+			after, _, _ := ccLoad(ctx, t, client, n.URL+tablePath)
 			want := []string{"id", "name", fmt.Sprintf("col_%02d", winner)}
 			if got := after.SchemaFieldNames[after.CurrentSchemaID]; !slices.Equal(got, want) {
-				t.Errorf("%s: current schema %v, want %v", n.name, got, want)
+				t.Errorf("%s: current schema %v, want %v", n.Name, got, want)
 			}
 			if after.LastColumnID != last+1 || len(after.Schemas) != len(before.Schemas)+1 {
 				t.Errorf("%s: last-column-id %d (want %d), %d schemas (want %d)",
-					n.name, after.LastColumnID, last+1, len(after.Schemas), len(before.Schemas)+1)
+					n.Name, after.LastColumnID, last+1, len(after.Schemas), len(before.Schemas)+1)
 			}
 			if got := len(after.MetadataLog) - len(before.MetadataLog); got != 1 {
-				t.Errorf("%s: metadata log grew by %d entries, want 1", n.name, got)
+				t.Errorf("%s: metadata log grew by %d entries, want 1", n.Name, got)
 			}
 		}
 	})
@@ -394,62 +287,6 @@ func TestConcurrentCommitsThreeNodes(t *testing.T) {
 	}
 }
 
-// ccStartNode starts `bingsan serve` on a free loopback port and returns
-// once it logged its address. The node is stopped with SIGTERM when the test
-// ends, and must exit cleanly then. It may run on any goroutine.
-func ccStartNode(t *testing.T, bin, name string, args ...string) (*ccNode, error) {
-	n := &ccNode{name: name, done: make(chan struct{})}
-	n.cmd = exec.Command(bin, append([]string{"serve", "--config=", "--listen", "127.0.0.1:0", "--log.format", "json", "--log.level", "info"}, args...)...)
-	n.cmd.Env = ccEnv()
-	n.cmd.Stdout = io.Discard
-	stderr, err := n.cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := n.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	addr := make(chan string, 1)
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			n.mu.Lock()
-			n.log.WriteString(line + "\n")
-			n.mu.Unlock()
-			var rec struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-			}
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "bingsan listening" && rec.Addr != "" {
-				select {
-				case addr <- rec.Addr:
-				default:
-				}
-			}
-		}
-	}()
-	go func() {
-		<-scanned // Wait closes the pipe; read everything first
-		n.err = n.cmd.Wait()
-		close(n.done)
-	}()
-	t.Cleanup(func() { ccStopNode(t, n) })
-
-	select {
-	case a := <-addr:
-		n.url = "http://" + a
-		return n, nil
-	case <-n.done:
-		return nil, fmt.Errorf("%s exited before listening: %v\n%s", name, n.err, n.logs())
-	case <-time.After(60 * time.Second):
-		return nil, fmt.Errorf("%s did not start listening within 60s:\n%s", name, n.logs())
-	}
-}
-
 func ccErrorType(body []byte) string {
 	var e struct {
 		Error struct {
@@ -465,16 +302,16 @@ func ccErrorType(body []byte) string {
 // all at once. Every acknowledged append must be in the final metadata, on
 // one linear history that main points at the head of; failed appends must
 // be clean conflicts that left nothing behind.
-func ccAppendRace(ctx context.Context, t *testing.T, nodes []*ccNode, client *http.Client, name string, props iceberg.Properties) {
+func ccAppendRace(ctx context.Context, t *testing.T, nodes []*nodetest.Node, client *http.Client, name string, props iceberg.Properties) {
 	const writers = 8
 	ident := catalog.ToIdentifier("cc", name)
-	setup := newRESTClient(ctx, t, nodes[0].url)
+	setup := newRESTClient(ctx, t, nodes[0].URL)
 	if _, err := setup.CreateTable(ctx, ident, e2eSchema(), catalog.WithProperties(props)); err != nil {
 		t.Fatalf("create %v: %v", ident, err)
 	}
 	tables := make([]*table.Table, writers)
 	for i := range writers {
-		cat := newRESTClient(ctx, t, nodes[i%len(nodes)].url)
+		cat := newRESTClient(ctx, t, nodes[i%len(nodes)].URL)
 		tbl, err := cat.LoadTable(ctx, ident)
 		if err != nil {
 			t.Fatalf("writer %d: load: %v", i, err)
@@ -530,7 +367,7 @@ func ccAppendRace(ctx context.Context, t *testing.T, nodes []*ccNode, client *ht
 	}
 	t.Logf("%d of %d appends acknowledged", len(acked), writers)
 
-	meta, _, _ := ccLoad(ctx, t, client, nodes[len(nodes)-1].url+"/v1/namespaces/cc/tables/"+name)
+	meta, _, _ := ccLoad(ctx, t, client, nodes[len(nodes)-1].URL+"/v1/namespaces/cc/tables/"+name)
 	parents := map[int64]*int64{}
 	for _, s := range meta.Snapshots {
 		parents[s.SnapshotID] = s.ParentID
@@ -565,7 +402,7 @@ func ccAppendRace(ctx context.Context, t *testing.T, nodes []*ccNode, client *ht
 		}
 	}
 
-	final, err := newRESTClient(ctx, t, nodes[1].url).LoadTable(ctx, ident)
+	final, err := newRESTClient(ctx, t, nodes[1].URL).LoadTable(ctx, ident)
 	if err != nil {
 		t.Fatal(err)
 	}

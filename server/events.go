@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/fasthttp/router"
@@ -36,6 +38,10 @@ const (
 	// streamWriteTimeout bounds one write to a stream: a client that
 	// takes longer to read one message is disconnected.
 	streamWriteTimeout = 10 * time.Second
+	// streamSendBuffer caps the kernel's send buffer of a stream (it
+	// would otherwise grow to megabytes), so that what a slow subscriber
+	// can fall behind stays bounded by events.buffer and this.
+	streamSendBuffer = 256 << 10
 )
 
 // eventsAPI implements the Bingsan extension API (openapi/bingsan.yaml).
@@ -55,7 +61,7 @@ func (s *Server) registerEvents(r *router.Router) {
 		writeError(ctx, s.log, err)
 	}
 	routes := bingsanapi.Routes(bingsanapi.NewStrictHandler(&eventsAPI{srv: s}, nil), onError)
-	bingsanapi.RegisterRoutes(r, routes, func(rt bingsanapi.Route) fasthttp.RequestHandler { return rt.Handler })
+	bingsanapi.RegisterRoutes(r, routes, func(rt bingsanapi.Route) fasthttp.RequestHandler { return s.observe(rt.OperationID, rt.Handler) })
 }
 
 func goneResponse(err *events.GoneError) bingsanapi.ErrorResponse {
@@ -167,10 +173,29 @@ func (s *Server) stream(conn *websocket.Conn, sub *events.Subscription, last int
 	defer conn.Close()
 	defer sub.Close()
 
+	nc := conn.NetConn()
+	if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok { // fasthttp's hijacked conn
+		nc = u.UnsafeConn()
+	}
+	if tc, ok := nc.(interface{ SetWriteBuffer(int) error }); ok {
+		_ = tc.SetWriteBuffer(streamSendBuffer)
+	}
+
 	// Clients send nothing but control frames; reading is what processes
-	// them (pongs, the client's close) and notices a dead peer.
+	// them (pongs, the client's close) and notices a dead peer. The reader
+	// must be gone before stream returns: fasthttp then recycles the
+	// connection's buffers.
 	conn.SetReadLimit(4096)
-	alive := func() error { return conn.SetReadDeadline(time.Now().Add(2*streamPingInterval + streamWriteTimeout)) }
+	var deadlineMu sync.Mutex
+	stopping := false
+	alive := func() error {
+		deadlineMu.Lock()
+		defer deadlineMu.Unlock()
+		if stopping {
+			return nil
+		}
+		return conn.SetReadDeadline(time.Now().Add(2*streamPingInterval + streamWriteTimeout))
+	}
 	_ = alive()
 	conn.SetPongHandler(func(string) error { return alive() })
 	readDone := make(chan struct{})
@@ -182,6 +207,13 @@ func (s *Server) stream(conn *websocket.Conn, sub *events.Subscription, last int
 			}
 			_ = alive()
 		}
+	}()
+	defer func() {
+		deadlineMu.Lock()
+		stopping = true
+		_ = conn.SetReadDeadline(time.Now())
+		deadlineMu.Unlock()
+		<-readDone
 	}()
 
 	ping := time.NewTicker(streamPingInterval)

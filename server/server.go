@@ -21,6 +21,8 @@ import (
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/gen/iceberg"
+	"github.com/bingsan/bingsan/internal/bufpool"
+	"github.com/bingsan/bingsan/metrics"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/vend"
 )
@@ -49,6 +51,10 @@ type Options struct {
 	// answer 503. Listing (GET /v1/events) needs only the store.
 	Events *events.Broker
 
+	// Metrics receives the request metrics and is served on GET /metrics;
+	// nil: no metrics, and /metrics is 404.
+	Metrics *metrics.Metrics
+
 	MaxBodyBytes        int
 	ReadTimeout         time.Duration
 	WriteTimeout        time.Duration
@@ -64,14 +70,19 @@ type Server struct {
 	http    *fasthttp.Server
 	// endpoints is what GET /v1/config advertises: every implemented operation.
 	endpoints []string
+	// bufs holds the buffers responses are encoded in.
+	bufs *bufpool.Pool
 }
+
+// maxPooledBuffer is the largest response buffer kept for reuse.
+const maxPooledBuffer = 64 << 10
 
 // New builds the server and its route table.
 func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: opts.Logger}
+	s := &Server{opts: opts, log: opts.Logger, bufs: bufpool.New(maxPooledBuffer, opts.Metrics.BufferPool("response"))}
 
 	r := router.New()
 	r.RedirectTrailingSlash = false
@@ -99,6 +110,9 @@ func New(opts Options) *Server {
 	r.HEAD("/health/live", s.live)
 	r.GET("/health/ready", s.ready)
 	r.HEAD("/health/ready", s.ready)
+	if opts.Metrics != nil {
+		r.GET("/metrics", s.serveMetrics)
+	}
 
 	s.handler = s.recoverPanics(r.Handler)
 	s.http = &fasthttp.Server{
@@ -134,7 +148,7 @@ func (s *Server) wrapOperation(rt iceberg.Route) fasthttp.RequestHandler {
 	if idempotentOperations[rt.OperationID] {
 		h = s.idempotent(rt.OperationID, h)
 	}
-	return h
+	return s.observe(rt.OperationID, h)
 }
 
 // recoverPanics turns a panic in any handler into a 500 and a log line, so

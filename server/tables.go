@@ -64,9 +64,7 @@ func (a *api) CreateTable(ctx context.Context, req iceberg.CreateTableRequestObj
 	if err != nil {
 		return nil, err
 	}
-	return iceberg.CreateTable200JSONResponse{CreateTableResponseJSONResponse: iceberg.CreateTableResponseJSONResponse{
-		Body: loadTableResult(id, res), Headers: iceberg.CreateTableResponseResponseHeaders{Etag: etag(res)},
-	}}, nil
+	return a.loadTableResponse(loadTableResult(id, res), etag(res)), nil
 }
 
 func (a *api) RegisterTable(ctx context.Context, req iceberg.RegisterTableRequestObject) (iceberg.RegisterTableResponseObject, error) {
@@ -83,9 +81,7 @@ func (a *api) RegisterTable(ctx context.Context, req iceberg.RegisterTableReques
 	if res.Access, err = a.cat.TableAccess(ctx, id, res.Metadata, accessRequest(a, ctx, id, req.Params.XIcebergAccessDelegation)); err != nil {
 		return nil, err
 	}
-	return iceberg.RegisterTable200JSONResponse{LoadTableResponseJSONResponse: iceberg.LoadTableResponseJSONResponse{
-		Body: loadTableResult(id, res), Headers: iceberg.LoadTableResponseResponseHeaders{Etag: etag(res)},
-	}}, nil
+	return a.loadTableResponse(loadTableResult(id, res), etag(res)), nil
 }
 
 func (a *api) LoadTable(ctx context.Context, req iceberg.LoadTableRequestObject) (iceberg.LoadTableResponseObject, error) {
@@ -111,9 +107,7 @@ func (a *api) LoadTable(ctx context.Context, req iceberg.LoadTableRequestObject)
 	if res.Access, err = a.cat.TableAccess(ctx, id, res.Metadata, accessRequest(a, ctx, id, req.Params.XIcebergAccessDelegation)); err != nil {
 		return nil, err
 	}
-	return iceberg.LoadTable200JSONResponse{LoadTableResponseJSONResponse: iceberg.LoadTableResponseJSONResponse{
-		Body: loadTableResult(id, res), Headers: iceberg.LoadTableResponseResponseHeaders{Etag: etag(res)},
-	}}, nil
+	return a.loadTableResponse(loadTableResult(id, res), etag(res)), nil
 }
 
 func (a *api) TableExists(ctx context.Context, req iceberg.TableExistsRequestObject) (iceberg.TableExistsResponseObject, error) {
@@ -140,10 +134,7 @@ func (a *api) UpdateTable(ctx context.Context, req iceberg.UpdateTableRequestObj
 	if err != nil {
 		return nil, err
 	}
-	return iceberg.UpdateTable200JSONResponse{CommitTableResponseJSONResponse: iceberg.CommitTableResponseJSONResponse{
-		Body:    iceberg.CommitTableResponse{MetadataLocation: res.MetadataLocation, Metadata: res.Metadata},
-		Headers: iceberg.CommitTableResponseResponseHeaders{Etag: etag(res)},
-	}}, nil
+	return a.commitTableResponse(iceberg.CommitTableResponse{MetadataLocation: res.MetadataLocation, Metadata: res.Metadata}, etag(res)), nil
 }
 
 func (a *api) DropTable(ctx context.Context, req iceberg.DropTableRequestObject) (iceberg.DropTableResponseObject, error) {

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/metrics"
 )
 
 // Client configuration keys (Iceberg FileIO properties) for S3.
@@ -57,6 +58,8 @@ type s3Vendor struct {
 	flight singleflight.Group
 	mu     sync.Mutex
 	cache  map[string]cachedCredentials
+
+	metrics *metrics.Metrics // cache hits and misses; nil: none
 }
 
 type cachedCredentials struct {
@@ -131,6 +134,7 @@ func (v *s3Vendor) Credentials(ctx context.Context, s Scope) ([]Credential, erro
 	}
 	key := cacheKey(s)
 	cfg, ok := v.cached(key)
+	v.metrics.VendCache(ok)
 	if !ok {
 		// One STS call per scope however many requests want it at once.
 		// It serves them all, so no single request's cancellation ends it

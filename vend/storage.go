@@ -10,12 +10,15 @@ import (
 	icebergio "github.com/apache/iceberg-go/io"
 
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/metrics"
 )
 
 // Warehouse is one warehouse's storage: its base location and the storage
 // profile that serves it. The location's scheme picks the profile: file://
 // (or an absolute path) is the local filesystem, s3:// (s3a://, s3n://) is
-// S3 as S3 configures it.
+// S3 as S3 configures it, gs:// is GCS as GCS configures it, and
+// abfs[s]:// and wasb[s]:// (<container>@<account>.<host>) are Azure
+// Blob Storage / ADLS Gen2 as Azure configures it.
 type Warehouse struct {
 	Name     string
 	Location string
@@ -26,7 +29,9 @@ type Warehouse struct {
 // it delegates to clients. Only the section matching the location's scheme
 // is used.
 type Profile struct {
-	S3 S3Config
+	S3    S3Config
+	GCS   GCSConfig
+	Azure AzureConfig
 
 	// VendedCredentials lets clients that ask for vended-credentials
 	// receive credentials scoped to one table.
@@ -48,6 +53,9 @@ type Options struct {
 	// Now is the clock that credential caching compares expiry times
 	// against (tests); nil: time.Now.
 	Now func() time.Time
+	// Metrics counts hits and misses of the vended-credentials cache;
+	// nil: none.
+	Metrics *metrics.Metrics
 }
 
 // Storage is the storage of every warehouse: a FileIO that routes each
@@ -101,8 +109,29 @@ func Open(ctx context.Context, whs []Warehouse, opts Options) (*Storage, error) 
 			if err != nil {
 				return nil, fmt.Errorf("storage: warehouse %q: %w", wh.Name, err)
 			}
+			v := newS3Vendor(b, wh.Profile, opts.Now)
+			v.metrics = opts.Metrics
+			ws.io, ws.vendor = b, v
+		case kindGCS:
+			if base.bucket == "" {
+				return nil, fmt.Errorf("storage: warehouse %q: location %s names no bucket", wh.Name, wh.Location)
+			}
+			b, err := newGCSBackend(ctx, wh.Profile.GCS)
+			if err != nil {
+				return nil, fmt.Errorf("storage: warehouse %q: %w", wh.Name, err)
+			}
 			ws.io = b
-			ws.vendor = newS3Vendor(b, wh.Profile, opts.Now)
+			ws.vendor = newGCSVendor(b, wh.Profile, opts.Now)
+		case kindAzure:
+			b, err := newAzureBackend(base, wh.Profile.Azure)
+			if err != nil {
+				return nil, fmt.Errorf("storage: warehouse %q: %w", wh.Name, err)
+			}
+			v, err := newAzureVendor(b, wh.Profile, opts.Now)
+			if err != nil {
+				return nil, fmt.Errorf("storage: warehouse %q: %w", wh.Name, err)
+			}
+			ws.io, ws.vendor = b, v
 		default:
 			return nil, fmt.Errorf("storage: warehouse %q: %s storage is not supported (location %s)", wh.Name, base.scheme, wh.Location)
 		}
@@ -252,6 +281,13 @@ func parseLocation(s string) (location, error) {
 		return location{}, errs.New(errs.BadRequest, "Unsupported storage scheme %q in %s", u.Scheme, s)
 	}
 	l.bucket = u.Host
+	if l.kind == kindAzure {
+		// The container is part of the authority: container@account-host.
+		if u.User == nil || u.User.Username() == "" || u.Host == "" {
+			return location{}, errs.New(errs.BadRequest, "Azure location %s must name a container and an account: %s://<container>@<account>.<host>/<path>", s, l.scheme)
+		}
+		l.bucket = u.User.Username() + "@" + strings.ToLower(u.Host)
+	}
 	l.key = strings.Trim(u.Path, "/")
 	return l, nil
 }

@@ -6,8 +6,8 @@
 // metadata files read by register) and deletes the files of purged tables.
 // Open builds it from the configured warehouses; each location is routed to
 // the backend of the warehouse (storage profile) it lies in: the local
-// filesystem (file:// URIs and absolute paths) or S3. GCS and Azure slot in
-// as further backends of the same shape.
+// filesystem (file:// URIs and absolute paths), S3, GCS or Azure Blob
+// Storage / ADLS Gen2.
 //
 // Delegated access: each warehouse's Vendor hands clients access to one
 // table's files, as scoped credentials (vended-credentials) or by signing

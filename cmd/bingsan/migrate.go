@@ -15,7 +15,7 @@ func migrateCmd(ctx context.Context, cfg config.Config, args []string, out io.Wr
 	if len(args) != 1 {
 		return fmt.Errorf("usage: bingsan migrate up|down|status [flags]")
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/config"
 	"github.com/bingsan/bingsan/events"
+	"github.com/bingsan/bingsan/metrics"
 	"github.com/bingsan/bingsan/server"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/store/migrate"
@@ -28,21 +29,25 @@ type migratableStore interface {
 
 // openStore opens the configured backend. The SQLite file's directory is
 // created so that a bare `bingsan serve` works in an empty folder.
-func openStore(ctx context.Context, cfg config.Config) (migratableStore, error) {
+func openStore(ctx context.Context, cfg config.Config, m *metrics.Metrics) (migratableStore, error) {
 	switch cfg.Store.Driver {
 	case "postgres":
-		return openPostgres(ctx, cfg)
+		return openPostgres(ctx, cfg, m)
 	default:
 		if err := os.MkdirAll(filepath.Dir(cfg.Store.SQLite.Path), 0o755); err != nil {
 			return nil, fmt.Errorf("creating data directory: %w", err)
 		}
-		return openSQLite(ctx, cfg)
+		return openSQLite(ctx, cfg, m)
 	}
 }
 
 func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	log := newLogger(cfg.Log, logOut)
-	st, err := openStore(ctx, cfg)
+	var m *metrics.Metrics
+	if cfg.Server.Metrics {
+		m = metrics.New(metrics.Options{Version: buildVersion()})
+	}
+	st, err := openStore(ctx, cfg, m)
 	if err != nil {
 		return err
 	}
@@ -52,7 +57,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 			return err
 		}
 	}
-	storage, warehouses, external, err := openStorage(ctx, cfg)
+	storage, warehouses, external, err := openStorage(ctx, cfg, m)
 	if err != nil {
 		return err
 	}
@@ -71,8 +76,9 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 
 		ExternalLocations: external,
 		Vendors:           storage,
+		Metrics:           m,
 	})
-	broker := events.NewBroker(st, events.Options{Buffer: cfg.Events.Buffer, Logger: log})
+	broker := events.NewBroker(st, events.Options{Buffer: cfg.Events.Buffer, Logger: log, Metrics: m.Events()})
 	srv := server.New(server.Options{
 		Store:               st,
 		Catalog:             cat,
@@ -82,6 +88,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		Defaults:            cfg.Catalog.Defaults,
 		Overrides:           cfg.Catalog.Overrides,
 		Events:              broker,
+		Metrics:             m,
 		MaxBodyBytes:        int(cfg.Server.MaxBodyBytes),
 		ReadTimeout:         cfg.Server.ReadTimeout,
 		WriteTimeout:        cfg.Server.WriteTimeout,
@@ -89,6 +96,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		IdempotencyLifetime: cfg.Idempotency.Lifetime,
 	})
 
+	releaseStartupMemory()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/bingsan/bingsan/config"
+	"github.com/bingsan/bingsan/metrics"
 	"github.com/bingsan/bingsan/vend"
 )
 
@@ -13,7 +14,7 @@ import (
 // directories are created up front, so a misconfigured path fails at
 // start-up rather than on the first create; object stores are not
 // contacted (one that is down answers 503 per request).
-func openStorage(ctx context.Context, cfg config.Config) (*vend.Storage, map[string]string, map[string]bool, error) {
+func openStorage(ctx context.Context, cfg config.Config, m *metrics.Metrics) (*vend.Storage, map[string]string, map[string]bool, error) {
 	all := cfg.AllWarehouses()
 	whs := make([]vend.Warehouse, 0, len(all))
 	locations := map[string]string{}
@@ -39,9 +40,24 @@ func openStorage(ctx context.Context, cfg config.Config) (*vend.Storage, map[str
 				RoleARN:         w.S3.RoleARN,
 				STSEndpoint:     w.S3.STSEndpoint,
 			},
+			GCS: vend.GCSConfig{
+				Endpoint:        w.GCS.Endpoint,
+				CredentialsFile: w.GCS.CredentialsFile,
+				CredentialsJSON: vend.Secret(w.GCS.CredentialsJSON),
+				NoAuth:          w.GCS.NoAuth,
+				STSEndpoint:     w.GCS.STSEndpoint,
+			},
+			Azure: vend.AzureConfig{
+				Endpoint:     w.Azure.Endpoint,
+				AccountKey:   vend.Secret(w.Azure.AccountKey),
+				TenantID:     w.Azure.TenantID,
+				ClientID:     w.Azure.ClientID,
+				ClientSecret: vend.Secret(w.Azure.ClientSecret),
+				SASScope:     w.Azure.SASScope,
+			},
 		}})
 	}
-	storage, err := vend.Open(ctx, whs, vend.Options{})
+	storage, err := vend.Open(ctx, whs, vend.Options{Metrics: m})
 	if err != nil {
 		return nil, nil, nil, err
 	}

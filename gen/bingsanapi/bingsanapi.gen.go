@@ -170,7 +170,7 @@ type Error = ErrorResponse
 
 // ListEventsParams defines parameters for ListEvents.
 type ListEventsParams struct {
-	// After Only events with a larger id; 0 or absent means from the oldest retained event. 410 when events after it were already pruned.
+	// After Only events with a larger id; 0 or absent means from the oldest retained event. 410 when events after it were already pruned, 400 when it is beyond the newest event.
 	After *After `form:"after,omitempty" json:"after,omitempty"`
 
 	// Limit Most events to return (default 100).

@@ -9,6 +9,77 @@ import (
 	"context"
 )
 
+const commitEntity = `-- name: CommitEntity :one
+WITH cur AS (
+    SELECT c.id, c.kind, c.version, c.metadata_location FROM entities c
+    WHERE c.warehouse = $1 AND c.namespace = $2 AND c.name = $3
+    FOR UPDATE
+), upd AS (
+    UPDATE entities e
+    SET metadata_location = $4::text, metadata = $5::bytea, version = e.version + 1, updated_at = now()
+    FROM cur
+    WHERE e.id = cur.id AND cur.kind = $6::text AND e.version = $7::bigint
+    RETURNING cur.metadata_location AS previous
+), ids AS (
+    UPDATE event_counter SET last_id = last_id + 1
+    WHERE EXISTS (SELECT 1 FROM upd)
+    RETURNING last_id AS id
+), ev AS (
+    INSERT INTO events (id, type, warehouse, namespace, name, details)
+    SELECT ids.id, $8::text, $1::text, $2::text, $3::text,
+           jsonb_set($9::jsonb, '{previous-metadata-location}', to_jsonb(upd.previous))
+    FROM ids, upd
+    RETURNING id
+)
+SELECT EXISTS (SELECT 1 FROM upd) AS committed,
+       COALESCE((SELECT kind FROM cur), '')::text AS current_kind,
+       COALESCE((SELECT version FROM cur), 0)::bigint AS current_version
+`
+
+type CommitEntityParams struct {
+	Warehouse        string
+	Namespace        string
+	Name             string
+	MetadataLocation string
+	Metadata         []byte
+	Kind             string
+	BaseVersion      int64
+	EventType        string
+	Details          []byte
+}
+
+type CommitEntityRow struct {
+	Committed      bool
+	CurrentKind    string
+	CurrentVersion int64
+}
+
+// The whole commit of one existing entity in one statement (and so, run
+// outside a transaction block, in one round trip): lock the row, swap the
+// metadata if the version is still the base version, and only then take the
+// next event id and write the event, with the replaced location added to
+// its details. A row changed meanwhile is re-read under the lock (READ
+// COMMITTED), so a stale base never overwrites a newer version. The counter
+// row is locked by this statement until its commit, as InsertEvents says.
+// current_kind and current_version tell a caller whose swap did not happen
+// why: no such entity (an empty kind), another kind, or another version.
+func (q *Queries) CommitEntity(ctx context.Context, db DBTX, arg CommitEntityParams) (CommitEntityRow, error) {
+	row := db.QueryRow(ctx, commitEntity,
+		arg.Warehouse,
+		arg.Namespace,
+		arg.Name,
+		arg.MetadataLocation,
+		arg.Metadata,
+		arg.Kind,
+		arg.BaseVersion,
+		arg.EventType,
+		arg.Details,
+	)
+	var i CommitEntityRow
+	err := row.Scan(&i.Committed, &i.CurrentKind, &i.CurrentVersion)
+	return i, err
+}
+
 const deleteEntity = `-- name: DeleteEntity :one
 DELETE FROM entities
 WHERE warehouse = $1 AND namespace = $2 AND name = $3 AND kind = $4

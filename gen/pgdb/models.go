@@ -6,7 +6,34 @@ package pgdb
 
 import (
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type ApiKey struct {
+	Prefix    string
+	Hash      string
+	Principal string
+	Name      string
+	CreatedAt time.Time
+	ExpiresAt *time.Time
+}
+
+type AuditLog struct {
+	ID        int64
+	CreatedAt time.Time
+	Principal string
+	Operation string
+	Target    string
+	Outcome   string
+	Status    int32
+	Detail    string
+}
+
+type AuthState struct {
+	Singleton bool
+	Version   int64
+}
 
 type Entity struct {
 	ID               int64
@@ -36,6 +63,17 @@ type EventCounter struct {
 	LastID    int64
 }
 
+type Grant struct {
+	ID            int64
+	Role          string
+	SecurableType string
+	Warehouse     string
+	Namespace     string
+	Name          string
+	Privilege     string
+	CreatedAt     time.Time
+}
+
 type IdempotencyKey struct {
 	Key         string
 	Operation   string
@@ -57,6 +95,19 @@ type Namespace struct {
 	UpdatedAt  time.Time
 }
 
+type Principal struct {
+	Name       string
+	ClientID   pgtype.Text
+	SecretHash string
+	Disabled   bool
+	CreatedAt  time.Time
+}
+
+type PrincipalRole struct {
+	Principal string
+	Role      string
+}
+
 type PurgeJob struct {
 	ID               int64
 	Location         string
@@ -67,4 +118,20 @@ type PurgeJob struct {
 	LeasedUntil      *time.Time
 	LastError        string
 	CreatedAt        time.Time
+}
+
+type Role struct {
+	Name        string
+	Description string
+	CreatedAt   time.Time
+}
+
+type SigningKey struct {
+	Kid        string
+	Algorithm  string
+	PrivateKey []byte
+	PublicKey  []byte
+	CreatedAt  time.Time
+	RetiredAt  *time.Time
+	ExpiresAt  *time.Time
 }

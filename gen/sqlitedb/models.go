@@ -8,6 +8,31 @@ import (
 	"database/sql"
 )
 
+type ApiKey struct {
+	Prefix    string
+	Hash      string
+	Principal string
+	Name      string
+	CreatedAt int64
+	ExpiresAt sql.NullInt64
+}
+
+type AuditLog struct {
+	ID        int64
+	CreatedAt int64
+	Principal string
+	Operation string
+	Target    string
+	Outcome   string
+	Status    int64
+	Detail    string
+}
+
+type AuthState struct {
+	Singleton int64
+	Version   int64
+}
+
 type Entity struct {
 	ID               int64
 	Warehouse        string
@@ -36,6 +61,17 @@ type EventCounter struct {
 	LastID    int64
 }
 
+type Grant struct {
+	ID            int64
+	Role          string
+	SecurableType string
+	Warehouse     string
+	Namespace     string
+	Name          string
+	Privilege     string
+	CreatedAt     int64
+}
+
 type IdempotencyKey struct {
 	Key         string
 	Operation   string
@@ -57,6 +93,19 @@ type Namespace struct {
 	UpdatedAt  int64
 }
 
+type Principal struct {
+	Name       string
+	ClientID   sql.NullString
+	SecretHash string
+	Disabled   bool
+	CreatedAt  int64
+}
+
+type PrincipalRole struct {
+	Principal string
+	Role      string
+}
+
 type PurgeJob struct {
 	ID               int64
 	Location         string
@@ -67,4 +116,20 @@ type PurgeJob struct {
 	LeasedUntil      sql.NullInt64
 	LastError        string
 	CreatedAt        int64
+}
+
+type Role struct {
+	Name        string
+	Description string
+	CreatedAt   int64
+}
+
+type SigningKey struct {
+	Kid        string
+	Algorithm  string
+	PrivateKey []byte
+	PublicKey  []byte
+	CreatedAt  int64
+	RetiredAt  sql.NullInt64
+	ExpiresAt  sql.NullInt64
 }

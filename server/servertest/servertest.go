@@ -16,6 +16,7 @@ import (
 	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/internal/pgtest"
+	"github.com/bingsan/bingsan/metrics"
 	"github.com/bingsan/bingsan/server"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/store/migrate"
@@ -57,6 +58,9 @@ type Config struct {
 	// EventBuffer is the per-subscriber queue of event streams (0: the
 	// default).
 	EventBuffer int
+	// Metrics, when set, collects the server's metrics (and serves them
+	// on /metrics).
+	Metrics *metrics.Metrics
 }
 
 // Instance is a running server.
@@ -72,6 +76,11 @@ type Instance struct {
 // OpenStore opens and migrates a fresh store of backend b for t.
 func OpenStore(t testing.TB, b Backend) store.Store {
 	t.Helper()
+	return openStore(t, b, nil)
+}
+
+func openStore(t testing.TB, b Backend, m *metrics.Metrics) store.Store {
+	t.Helper()
 	ctx := context.Background()
 	var (
 		st interface {
@@ -82,9 +91,9 @@ func OpenStore(t testing.TB, b Backend) store.Store {
 	)
 	switch b {
 	case Postgres:
-		st, err = postgres.Open(ctx, pgtest.NewDatabase(t), postgres.Options{})
+		st, err = postgres.Open(ctx, pgtest.NewDatabase(t), postgres.Options{Metrics: m})
 	default:
-		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"), sqlite.Options{})
+		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"), sqlite.Options{Metrics: m})
 	}
 	if err != nil {
 		t.Fatalf("open %s store: %v", b, err)
@@ -99,7 +108,7 @@ func OpenStore(t testing.TB, b Backend) store.Store {
 // Start runs a server on backend b until the test ends.
 func Start(t testing.TB, b Backend, cfg Config) *Instance {
 	t.Helper()
-	st := OpenStore(t, b)
+	st := openStore(t, b, cfg.Metrics)
 	dir := t.TempDir()
 	warehouses := map[string]string{"default": "file://" + filepath.Join(dir, "default")}
 	for _, name := range cfg.ExtraWarehouses {
@@ -118,7 +127,7 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		whs = append(whs, w)
 		warehouses[w.Name] = w.Location
 	}
-	storage, err := vend.Open(context.Background(), whs, vend.Options{})
+	storage, err := vend.Open(context.Background(), whs, vend.Options{Metrics: cfg.Metrics})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,12 +151,13 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 
 		ExternalLocations: cfg.ExternalLocations,
 		Vendors:           storage,
+		Metrics:           cfg.Metrics,
 	})
 	maxBody := cfg.MaxBodyBytes
 	if maxBody == 0 {
 		maxBody = 16 << 20
 	}
-	broker := events.NewBroker(st, events.Options{Buffer: cfg.EventBuffer, PollInterval: 200 * time.Millisecond, Logger: log})
+	broker := events.NewBroker(st, events.Options{Buffer: cfg.EventBuffer, PollInterval: 200 * time.Millisecond, Logger: log, Metrics: cfg.Metrics.Events()})
 	srv := server.New(server.Options{
 		Store:               st,
 		Catalog:             cat,
@@ -158,6 +168,7 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		Overrides:           cfg.Overrides,
 		AccessMode:          cfg.AccessMode,
 		Events:              broker,
+		Metrics:             cfg.Metrics,
 		MaxBodyBytes:        maxBody,
 		ReadTimeout:         30 * time.Second,
 		WriteTimeout:        30 * time.Second,

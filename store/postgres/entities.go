@@ -3,10 +3,12 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/bingsan/bingsan/gen/pgdb"
 	"github.com/bingsan/bingsan/store"
@@ -177,6 +179,9 @@ func (s *Store) Commit(ctx context.Context, commits []store.Commit) error {
 	if err != nil {
 		return err
 	}
+	if len(sorted) == 1 && !sorted[0].Create {
+		return backend.CommitError(sorted, s.retry.Do(ctx, func() error { return s.commitSingle(ctx, sorted[0]) }))
+	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
 		previous := make(map[string]string, len(sorted))
 		for _, c := range sorted {
@@ -238,4 +243,40 @@ func (s *Store) commitOne(ctx context.Context, tx pgx.Tx, c store.Commit) (strin
 		return "", backend.StaleVersion(c.Kind, c.Ident, c.BaseVersion, cur.Version)
 	}
 	return cur.MetadataLocation, nil
+}
+
+// commitSingle applies the commit of one existing entity with one
+// statement outside a transaction block (CommitEntity): the same lock,
+// compare, swap and event as commitOne and insertEvents in a transaction,
+// in one round trip instead of six.
+func (s *Store) commitSingle(ctx context.Context, c store.Commit) error {
+	ns, _ := backend.NamespaceKey(c.Ident.Namespace) // validated by SortCommits
+	rows, err := backend.CommitEventRows(ctx, []store.Commit{c}, nil)
+	if err != nil {
+		return err
+	}
+	ev := rows[0]
+	res, err := s.q.CommitEntity(ctx, s.pool, pgdb.CommitEntityParams{
+		Warehouse: c.Ident.Warehouse, Namespace: ns, Name: c.Ident.Name, Kind: string(c.Kind),
+		BaseVersion: c.BaseVersion, MetadataLocation: c.MetadataLocation, Metadata: backend.NonNil(c.Metadata),
+		EventType: string(ev.Type), Details: ev.Details,
+	})
+	if err != nil {
+		// The statement commits by itself: unless the server answered
+		// with an error (and so rolled back) or nothing was sent, it
+		// may have committed.
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) && !pgconn.SafeToRetry(err) && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: %w", backend.ErrOutcomeUnknown, interpret(err))
+		}
+		return interpret(err)
+	}
+	switch {
+	case res.Committed:
+		return nil
+	case res.CurrentKind != string(c.Kind):
+		return backend.NoSuchEntity(c.Kind, c.Ident)
+	default:
+		return backend.StaleVersion(c.Kind, c.Ident, c.BaseVersion, res.CurrentVersion)
+	}
 }

@@ -1,10 +1,12 @@
 // Package postgres is the PostgreSQL backend of store.Store, on a pgx/v5
 // pool and the sqlc queries in gen/pgdb.
 //
-// Writes run in READ COMMITTED transactions with a bounded lock_timeout.
-// Commits lock the rows they change (SELECT ... FOR UPDATE, in a fixed order)
-// and compare versions under the lock; a transaction that loses a lock race
-// is retried with backoff inside the store.
+// Writes run in READ COMMITTED transactions with a bounded lock_timeout (a
+// setting of every pool connection). Commits lock the rows they change
+// (SELECT ... FOR UPDATE, in a fixed order) and compare versions under the
+// lock; a transaction that loses a lock race is retried with backoff inside
+// the store. The commit of one existing entity, the common case, is a single
+// statement that does all of that in one round trip (CommitEntity).
 package postgres
 
 import (
@@ -23,6 +25,7 @@ import (
 
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/gen/pgdb"
+	"github.com/bingsan/bingsan/metrics"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/store/internal/backend"
 	"github.com/bingsan/bingsan/store/migrate"
@@ -30,8 +33,8 @@ import (
 
 // Options tune the backend; zero values take the defaults.
 type Options struct {
-	// LockTimeout bounds each wait for a row lock inside a write
-	// (SET LOCAL lock_timeout). Default 5s.
+	// LockTimeout bounds each wait for a lock (the lock_timeout of every
+	// pool connection). Default 5s.
 	LockTimeout time.Duration
 	// MaxRetries is how often a write that timed out on a lock or hit a
 	// serialization failure or deadlock is retried. Default 5; negative
@@ -43,6 +46,8 @@ type Options struct {
 	MaxDelay  time.Duration
 	// MaxConns caps the pool; 0 keeps pgxpool's default.
 	MaxConns int32
+	// Metrics gets the pool statistics and the lock waits; nil: none.
+	Metrics *metrics.Metrics
 }
 
 func (o Options) withDefaults() Options {
@@ -65,11 +70,15 @@ func (o Options) withDefaults() Options {
 
 // Store implements store.Store on PostgreSQL.
 type Store struct {
-	pool        *pgxpool.Pool
-	q           *pgdb.Queries
-	lockTimeout string
-	retry       backend.Retry
+	pool  *pgxpool.Pool
+	q     *pgdb.Queries
+	retry backend.Retry
 }
+
+// lockTimeoutParam is the session setting that bounds lock waits; it is
+// sent with the start-up of every pool connection, so no statement has to
+// set it.
+const lockTimeoutParam = "lock_timeout"
 
 var _ store.Store = (*Store)(nil)
 
@@ -84,21 +93,56 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
+	cfg.ConnConfig.RuntimeParams[lockTimeoutParam] = fmt.Sprintf("%dms", max(1, opts.LockTimeout.Milliseconds()))
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, interpret(err)
 	}
 	s := &Store{
-		pool:        pool,
-		q:           pgdb.New(),
-		lockTimeout: fmt.Sprintf("%dms", opts.LockTimeout.Milliseconds()),
-		retry:       backend.Retry{MaxRetries: opts.MaxRetries, BaseDelay: opts.BaseDelay, MaxDelay: opts.MaxDelay},
+		pool: pool,
+		q:    pgdb.New(),
+		retry: backend.Retry{MaxRetries: opts.MaxRetries, BaseDelay: opts.BaseDelay, MaxDelay: opts.MaxDelay,
+			OnBusy: func(err error) { opts.Metrics.LockWait(busyReason(err)) }},
 	}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
+	opts.Metrics.DBPool(s.poolStats)
 	return s, nil
+}
+
+// poolStats is the pool's state for the metrics.
+func (s *Store) poolStats() metrics.DBPoolStats {
+	st := s.pool.Stat()
+	return metrics.DBPoolStats{
+		Max: st.MaxConns(), Idle: st.IdleConns(), Acquired: st.AcquiredConns(), Constructing: st.ConstructingConns(),
+		Acquires: st.AcquireCount(), EmptyAcquires: st.EmptyAcquireCount(), CanceledAcquires: st.CanceledAcquireCount(),
+		AcquireWait: st.AcquireDuration(), NewConns: st.NewConnsCount(),
+	}
+}
+
+// busyReason names the lock wait behind an ErrBusy.
+func busyReason(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "40001":
+			return metrics.SerializationFailure
+		case "40P01":
+			return metrics.Deadlock
+		}
+	}
+	return metrics.LockTimeout
+}
+
+// sessionConfig is the connection configuration for sessions outside the
+// pool (migrations): without the pool's lock_timeout, so that a migration
+// waits for the locks it needs as long as it takes.
+func (s *Store) sessionConfig() pgx.ConnConfig {
+	cfg := *s.pool.Config().ConnConfig.Copy()
+	delete(cfg.RuntimeParams, lockTimeoutParam)
+	return cfg
 }
 
 // Migrate moves the schema one way (Up: all pending; Down: the latest one).
@@ -106,14 +150,14 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 func (s *Store) Migrate(ctx context.Context, dir migrate.Direction) error {
 	// goose needs database/sql. A separate handle on the same configuration
 	// keeps its session lock connection out of the pool's accounting.
-	db := stdlib.OpenDB(*s.pool.Config().ConnConfig)
+	db := stdlib.OpenDB(s.sessionConfig())
 	defer db.Close()
 	return migrate.Run(ctx, db, migrate.Postgres, dir)
 }
 
 // MigrationStatus lists the migrations and which are applied.
 func (s *Store) MigrationStatus(ctx context.Context) ([]migrate.Status, error) {
-	db := stdlib.OpenDB(*s.pool.Config().ConnConfig)
+	db := stdlib.OpenDB(s.sessionConfig())
 	defer db.Close()
 	return migrate.List(ctx, db, migrate.Postgres)
 }
@@ -125,8 +169,8 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// write runs fn in a transaction with the configured lock_timeout, retrying
-// the whole transaction when it lost a lock race.
+// write runs fn in a transaction, retrying the whole transaction when it
+// lost a lock race.
 func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return s.retry.Do(ctx, func() error { return s.writeOnce(ctx, fn) })
 }
@@ -138,9 +182,6 @@ func (s *Store) writeOnce(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	}
 	// After a successful Commit this is a no-op.
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if err := s.q.SetLockTimeout(ctx, tx, s.lockTimeout); err != nil {
-		return interpret(err)
-	}
 	if err := fn(tx); err != nil {
 		return interpret(err)
 	}

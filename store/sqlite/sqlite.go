@@ -22,6 +22,7 @@ import (
 
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/gen/sqlitedb"
+	"github.com/bingsan/bingsan/metrics"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/store/internal/backend"
 	"github.com/bingsan/bingsan/store/migrate"
@@ -41,6 +42,8 @@ type Options struct {
 	MaxDelay  time.Duration
 	// ReadConns caps the read pool. Default max(4, GOMAXPROCS).
 	ReadConns int
+	// Metrics counts writes that found the database busy; nil: none.
+	Metrics *metrics.Metrics
 }
 
 func (o Options) withDefaults() Options {
@@ -124,7 +127,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		writer: writer,
 		reader: reader,
 		q:      sqlitedb.New(),
-		retry:  backend.Retry{MaxRetries: opts.MaxRetries, BaseDelay: opts.BaseDelay, MaxDelay: opts.MaxDelay},
+		retry: backend.Retry{MaxRetries: opts.MaxRetries, BaseDelay: opts.BaseDelay, MaxDelay: opts.MaxDelay,
+			OnBusy: func(error) { opts.Metrics.LockWait(metrics.Busy) }},
 
 		wakeups: backend.NewWakeups(),
 	}

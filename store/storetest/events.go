@@ -182,7 +182,10 @@ func testEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 		b.mkEntity(t, store.KindView, view)
 		b.mkEntity(t, store.KindTable, b.ident("x", "full"))
 		last := b.lastEventID(t)
-		drop := func(kind store.Kind, id store.Ident) error { _, err := b.s.DropEntity(b.ctx, kind, id, true); return err }
+		drop := func(kind store.Kind, id store.Ident) error {
+			_, err := b.s.DropEntity(b.ctx, kind, id, true)
+			return err
+		}
 		for _, tc := range []struct {
 			name string
 			fn   func() error
@@ -197,7 +200,9 @@ func testEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 			{"CommitCreateExisting", func() error {
 				return b.s.Commit(b.ctx, []store.Commit{{Ident: tbl, Kind: store.KindTable, Create: true, MetadataLocation: "m", Metadata: []byte("{}")}})
 			}, errs.CommitFailed},
-			{"CommitMissing", func() error { return b.s.Commit(b.ctx, []store.Commit{update(b.ident("nope", "db"), store.KindTable, 1, "l")}) }, errs.NoSuchTable},
+			{"CommitMissing", func() error {
+				return b.s.Commit(b.ctx, []store.Commit{update(b.ident("nope", "db"), store.KindTable, 1, "l")})
+			}, errs.NoSuchTable},
 			{"CreateEntityUnique", func() error {
 				return b.s.CreateEntity(b.ctx, store.Entity{Ident: tbl, Kind: store.KindView, MetadataLocation: "m", Metadata: []byte("{}")})
 			}, errs.AlreadyExists},
@@ -211,7 +216,9 @@ func testEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 			}, errs.NoSuchNamespace},
 			{"DropNamespaceNotEmpty", func() error { return b.s.DropNamespace(b.ctx, b.wh, []string{"full"}) }, errs.NamespaceNotEmpty},
 			{"RenameOntoExisting", func() error { return b.s.RenameEntity(b.ctx, store.KindTable, tbl, view) }, errs.AlreadyExists},
-			{"RenameMissing", func() error { return b.s.RenameEntity(b.ctx, store.KindTable, b.ident("nope", "db"), b.ident("n2", "db")) }, errs.NoSuchTable},
+			{"RenameMissing", func() error {
+				return b.s.RenameEntity(b.ctx, store.KindTable, b.ident("nope", "db"), b.ident("n2", "db"))
+			}, errs.NoSuchTable},
 			{"DropMissing", func() error { return drop(store.KindTable, b.ident("nope", "db")) }, errs.NoSuchTable},
 			{"DropWrongKind", func() error { return drop(store.KindView, tbl) }, errs.NoSuchView},
 			{"EventTypeOfAnotherKind", func() error {

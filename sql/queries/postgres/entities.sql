@@ -43,3 +43,38 @@ FOR UPDATE;
 UPDATE entities
 SET metadata_location = @metadata_location, metadata = @metadata, version = version + 1, updated_at = now()
 WHERE id = @id AND version = @base_version;
+
+-- The whole commit of one existing entity in one statement (and so, run
+-- outside a transaction block, in one round trip): lock the row, swap the
+-- metadata if the version is still the base version, and only then take the
+-- next event id and write the event, with the replaced location added to
+-- its details. A row changed meanwhile is re-read under the lock (READ
+-- COMMITTED), so a stale base never overwrites a newer version. The counter
+-- row is locked by this statement until its commit, as InsertEvents says.
+-- current_kind and current_version tell a caller whose swap did not happen
+-- why: no such entity (an empty kind), another kind, or another version.
+-- name: CommitEntity :one
+WITH cur AS (
+    SELECT c.id, c.kind, c.version, c.metadata_location FROM entities c
+    WHERE c.warehouse = @warehouse AND c.namespace = @namespace AND c.name = @name
+    FOR UPDATE
+), upd AS (
+    UPDATE entities e
+    SET metadata_location = @metadata_location::text, metadata = @metadata::bytea, version = e.version + 1, updated_at = now()
+    FROM cur
+    WHERE e.id = cur.id AND cur.kind = @kind::text AND e.version = @base_version::bigint
+    RETURNING cur.metadata_location AS previous
+), ids AS (
+    UPDATE event_counter SET last_id = last_id + 1
+    WHERE EXISTS (SELECT 1 FROM upd)
+    RETURNING last_id AS id
+), ev AS (
+    INSERT INTO events (id, type, warehouse, namespace, name, details)
+    SELECT ids.id, @event_type::text, @warehouse::text, @namespace::text, @name::text,
+           jsonb_set(@details::jsonb, '{previous-metadata-location}', to_jsonb(upd.previous))
+    FROM ids, upd
+    RETURNING id
+)
+SELECT EXISTS (SELECT 1 FROM upd) AS committed,
+       COALESCE((SELECT kind FROM cur), '')::text AS current_kind,
+       COALESCE((SELECT version FROM cur), 0)::bigint AS current_version;

@@ -333,6 +333,9 @@ type Retry struct {
 	MaxRetries int
 	BaseDelay  time.Duration
 	MaxDelay   time.Duration
+	// OnBusy, when set, is told about every ErrBusy failure, retried or
+	// not (lock waits, for the metrics).
+	OnBusy func(err error)
 }
 
 // Do runs fn until it succeeds, fails with an error that is not ErrBusy, or
@@ -343,6 +346,9 @@ func (r Retry) Do(ctx context.Context, fn func() error) error {
 		err := fn()
 		if err == nil || !errors.Is(err, ErrBusy) {
 			return err
+		}
+		if r.OnBusy != nil {
+			r.OnBusy(err)
 		}
 		if attempt >= r.MaxRetries {
 			return fmt.Errorf("gave up after %d attempts: %w", attempt+1, err)

@@ -1,0 +1,234 @@
+// Command loadgen is Bingsan's load harness (`make bench`). It starts
+// bin/bingsan on a fresh PostgreSQL database, seeds namespaces and tables,
+// drives fixed workloads over HTTP keep-alive connections for a fixed time
+// each, runs pgbench on the same PostgreSQL at the same concurrency as the
+// reference, and prints one markdown table: req/s, p50/p99, Bingsan's CPU
+// per request, and the ratios to PostgreSQL's own rate that the targets are
+// stated in.
+//
+//	go run ./bench/loadgen -bin bin/bingsan [-duration 10s] [-conns 10] [-out bench/results.md]
+//
+// Timings depend on the machine and on whatever else runs on it; compare
+// the ratios of one run, not absolute numbers across runs.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	bin      string
+	pg       string // base URL of the PostgreSQL server, without a database
+	duration time.Duration
+	warmup   time.Duration
+	conns    int
+	only     string
+	out      string
+	keep     bool
+	profile  string // directory for CPU profiles of the server per workload
+	pgbench  string // the pgbench binary
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.bin, "bin", "bin/bingsan", "the bingsan binary to start")
+	flag.StringVar(&o.pg, "pg", "postgres://postgres@127.0.0.1:5432", "PostgreSQL server (trust auth) for Bingsan and pgbench; a fresh database is created for each")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each workload runs")
+	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured run before each workload")
+	flag.IntVar(&o.conns, "conns", 10, "concurrent connections (Bingsan workloads and pgbench clients)")
+	flag.StringVar(&o.only, "only", "", "comma-separated workload names to run (default: all)")
+	flag.StringVar(&o.out, "out", "", "also write the markdown report to this file")
+	flag.BoolVar(&o.keep, "keep", false, "keep the databases and the data directory")
+	flag.StringVar(&o.pgbench, "pgbench", "pgbench", "the pgbench binary")
+	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the server per workload into this directory (the binary must be built with -tags pprof)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	report, err := run(ctx, o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+	fmt.Print(report)
+	if o.out != "" {
+		if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "loadgen: "+format+"\n", args...)
+}
+
+func run(ctx context.Context, o options) (string, error) {
+	tmp, err := os.MkdirTemp("", "bingsan-bench-")
+	if err != nil {
+		return "", err
+	}
+	if !o.keep {
+		defer os.RemoveAll(tmp)
+	}
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return "", err
+		}
+	}
+	suffix := fmt.Sprintf("%d_%d", os.Getpid(), time.Now().Unix())
+	catalogDB, pgbenchDB := "bingsan_bench_"+suffix, "bingsan_pgbench_"+suffix
+	for _, db := range []string{catalogDB, pgbenchDB} {
+		if err := createDatabase(ctx, o.pg, db); err != nil {
+			return "", err
+		}
+		if !o.keep {
+			defer func() {
+				if err := dropDatabase(context.Background(), o.pg, db); err != nil {
+					logf("dropping %s: %v", db, err)
+				}
+			}()
+		}
+	}
+
+	srv, err := startServer(ctx, o.bin, dbURL(o.pg, catalogDB), tmp, o.profile != "")
+	if err != nil {
+		return "", err
+	}
+	defer srv.stop()
+	// Let start-up garbage settle before reading the idle footprint.
+	time.Sleep(2 * time.Second)
+	idleRSS := srv.rss()
+	logf("server pid %d on %s, idle RSS %d kB", srv.cmd.Process.Pid, srv.base, idleRSS.total)
+
+	c := newClient(srv.addr, o.conns)
+	seed, err := seedCatalog(ctx, c)
+	if err != nil {
+		return "", fmt.Errorf("seeding: %w", err)
+	}
+	logf("seeded: %d namespaces, %d tables; big table metadata %d bytes", seed.namespaces, seed.tables, seed.bigSize)
+
+	pgb := &pgbench{bin: o.pgbench, base: o.pg, db: pgbenchDB, dir: tmp, conns: o.conns, duration: o.duration}
+	if want("pgbench", o.only) || o.only == "" {
+		if err := pgb.init(ctx); err != nil {
+			return "", err
+		}
+	}
+
+	var rows []row
+	for _, step := range plan(seed) {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		if !want(step.name, o.only) {
+			continue
+		}
+		var r row
+		if step.pgbench != nil {
+			logf("pgbench: %s", step.name)
+			r, err = pgb.run(ctx, step.name, step.pgbench)
+		} else {
+			logf("workload: %s", step.name)
+			r, err = drive(ctx, c, srv, step.name, step.workload, o)
+		}
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", step.name, err)
+		}
+		r.name, r.ref, r.target = step.name, step.ref, step.target
+		if step.workload != nil && step.workload.commit {
+			r.commitStats = scrapeCommitStats(c)
+		}
+		rows = append(rows, r)
+	}
+	return render(o, seed, idleRSS, srv.rss(), rows), nil
+}
+
+// want reports whether workload name was selected with -only.
+func want(name, only string) bool {
+	if only == "" {
+		return true
+	}
+	for _, w := range strings.Split(only, ",") {
+		if strings.TrimSpace(w) != "" && strings.Contains(name, strings.TrimSpace(w)) {
+			return true
+		}
+	}
+	return false
+}
+
+// render prints the report: one row per workload, ratios to the pgbench
+// reference each one is measured against.
+func render(o options, seed seeded, idleRSS, afterRSS rss, rows []row) string {
+	var b strings.Builder
+	host, _ := os.Hostname()
+	fmt.Fprintf(&b, "Bingsan load harness, %s, %d connections, %s per workload (after %s warm-up), %s.\n\n",
+		time.Now().UTC().Format("2006-01-02"), o.conns, o.duration, o.warmup, machine(host))
+	fmt.Fprintln(&b, "| workload | req/s | p50 | p99 | errors | CPU/req: Bingsan | client | rest | vs PostgreSQL | target |")
+	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	byName := map[string]row{}
+	for _, r := range rows {
+		byName[r.name] = r
+	}
+	for _, r := range rows {
+		rate := fmt.Sprintf("%.0f", r.rps)
+		if r.bytes > 0 && r.mbps >= 1 {
+			rate += fmt.Sprintf(" (%.0f MB/s)", r.mbps)
+		}
+		us := func(d time.Duration) string {
+			if d <= 0 {
+				return ""
+			}
+			return fmt.Sprintf("%.0f µs", d.Seconds()*1e6)
+		}
+		ratio, target := "", r.target
+		if ref, ok := byName[r.ref]; ok && ref.rps > 0 {
+			ratio = fmt.Sprintf("%.2f×", r.rps/ref.rps)
+		}
+		name := r.name
+		if r.commitStats != "" {
+			name += " (" + r.commitStats + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s |\n",
+			name, rate, ms(r.p50), ms(r.p99), r.errors, us(r.cpuServer), us(r.cpuClient), us(r.cpuOther), ratio, target)
+	}
+	fmt.Fprintf(&b, "\nCPU/req is CPU time per request (pgbench: per transaction) of the Bingsan server, of the client "+
+		"(the load generator or pgbench) and of everything else on the machine (PostgreSQL, and whatever else runs).\n\n")
+	fmt.Fprintf(&b, "Server RSS: %.1f MB idle after start-up (target < 40 MB; %.1f MB anonymous, %.1f MB mapped from the binary), %.1f MB after the run. ",
+		float64(idleRSS.total)/1024, float64(idleRSS.anon)/1024, float64(idleRSS.file)/1024, float64(afterRSS.total)/1024)
+	fmt.Fprintf(&b, "Seed: %d namespaces, %d tables; the big table's metadata is %.2f MB.\n",
+		seed.namespaces, seed.tables, float64(seed.bigSize)/1e6)
+	return b.String()
+}
+
+func ms(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.2f ms", float64(d)/1e6)
+}
+
+// machine describes the CPU the numbers were taken on.
+func machine(host string) string {
+	model := "unknown CPU"
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		data, _ := io.ReadAll(f)
+		f.Close()
+		for _, line := range strings.Split(string(data), "\n") {
+			if name, ok := strings.CutPrefix(line, "model name"); ok {
+				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
+				break
+			}
+		}
+	}
+	_ = host
+	return fmt.Sprintf("%d CPUs (%s); server, load generator and PostgreSQL share them", runtime.NumCPU(), model)
+}

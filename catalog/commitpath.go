@@ -1,0 +1,160 @@
+package catalog
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/store"
+)
+
+// Two things make commits cheaper without changing what they do:
+//
+//   - metadataCache keeps parsed metadata by metadata location. A metadata
+//     file never changes once written, so the parse of a location is valid
+//     for good; the commit that wrote a file leaves its parsed metadata
+//     here, and the next commit of the table on this node (or every loser of
+//     a race re-reading the winner's state) skips parsing it again.
+//   - tableLocks queues the commits of one table on this node, so that they
+//     take turns instead of all preparing and writing on the same base and
+//     all but one losing the compare-and-swap (wasted metadata files and
+//     backoff sleeps). Commits from other nodes still race through the
+//     store's compare-and-swap as before.
+
+// defaultMetadataCacheBytes bounds the cache by the size of the cached
+// documents' JSON.
+const defaultMetadataCacheBytes = 16 << 20
+
+type metadataCache struct {
+	mu      sync.Mutex
+	max     int
+	size    int
+	entries map[string]cachedMetadata
+}
+
+type cachedMetadata struct {
+	meta table.Metadata
+	size int
+}
+
+func newMetadataCache(maxBytes int) *metadataCache {
+	return &metadataCache{max: maxBytes, entries: map[string]cachedMetadata{}}
+}
+
+// get returns the parsed metadata of the file at loc, if cached.
+func (c *metadataCache) get(loc string) (table.Metadata, bool) {
+	if c == nil || loc == "" {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[loc]
+	return e.meta, ok
+}
+
+// put caches m as the parse of the file at loc, whose JSON is size bytes.
+// Documents larger than a quarter of the cache are not kept.
+func (c *metadataCache) put(loc string, m table.Metadata, size int) {
+	if c == nil || loc == "" || m == nil || size > c.max/4 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[loc]; ok {
+		return
+	}
+	// Evict arbitrary entries (map order) until the new one fits: the
+	// entries of busy tables come back with their next commit.
+	for k, e := range c.entries {
+		if c.size+size <= c.max {
+			break
+		}
+		delete(c.entries, k)
+		c.size -= e.size
+	}
+	c.entries[loc] = cachedMetadata{meta: m, size: size}
+	c.size += size
+}
+
+// parseCached is parseStored through the cache.
+func (s *Service) parseCached(id store.Ident, loc string, doc []byte) (table.Metadata, error) {
+	if m, ok := s.metaCache.get(loc); ok {
+		return m, nil
+	}
+	m, err := parseStored(id, doc)
+	if err != nil {
+		return nil, err
+	}
+	s.metaCache.put(loc, m, len(doc))
+	return m, nil
+}
+
+// tableLocks is a lock per table, held by one commit at a time.
+type tableLocks struct {
+	mu    sync.Mutex
+	locks map[string]*tableLock
+}
+
+type tableLock struct {
+	ch   chan struct{} // holds a value while locked
+	refs int           // holders and waiters
+}
+
+func (l *tableLocks) ref(key string) *tableLock {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.locks == nil {
+		l.locks = map[string]*tableLock{}
+	}
+	t := l.locks[key]
+	if t == nil {
+		t = &tableLock{ch: make(chan struct{}, 1)}
+		l.locks[key] = t
+	}
+	t.refs++
+	return t
+}
+
+func (l *tableLocks) unref(key string, t *tableLock) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.refs--; t.refs == 0 {
+		delete(l.locks, key)
+	}
+}
+
+// lock waits for the lock of table id until ctx ends and returns its
+// release.
+func (l *tableLocks) lock(ctx context.Context, id store.Ident) (func(), error) {
+	key := id.Warehouse + "\x00" + id.NamespaceKey() + "\x00" + id.Name
+	t := l.ref(key)
+	select {
+	case t.ch <- struct{}{}:
+		return func() { <-t.ch; l.unref(key, t) }, nil
+	case <-ctx.Done():
+		l.unref(key, t)
+		return nil, ctx.Err()
+	}
+}
+
+// lockTable takes this node's commit lock of table id, waiting at most
+// until the commit's deadline (zero: none).
+func (s *Service) lockTable(ctx context.Context, id store.Ident, deadline time.Time) (func(), error) {
+	waitCtx := ctx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		waitCtx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	release, err := s.locks.lock(waitCtx, id)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, errs.New(errs.CommitFailed, "Commit failed: %s is locked by concurrent commits; gave up waiting", id)
+	}
+	return release, nil
+}

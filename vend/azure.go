@@ -1,0 +1,484 @@
+package vend
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
+	icebergio "github.com/apache/iceberg-go/io"
+	"github.com/apache/iceberg-go/io/gocloud/blobfs"
+	"gocloud.dev/blob/azureblob"
+
+	"github.com/bingsan/bingsan/errs"
+)
+
+// AzureConfig is the Azure Blob Storage / ADLS Gen2 section of a storage
+// profile. Locations are abfs[s]://<container>@<account>.dfs.core.windows.net/<path>
+// or wasb[s]://<container>@<account>.blob.core.windows.net/<path>; the
+// account is the first label of the host. Both are served through the Blob
+// endpoint (ADLS Gen2 accounts answer the Blob API too).
+type AzureConfig struct {
+	// Endpoint is the Blob service URL of the account; empty:
+	// https://<account>.blob.<domain of the location's host>. Emulators
+	// take a path-style URL (Azurite:
+	// https://127.0.0.1:10000/devstoreaccount1).
+	Endpoint string
+	// AccountKey is the account's shared key. When set, the catalog reads
+	// and writes with it, and vends service SAS signed with it unless an
+	// Azure AD credential is configured too.
+	AccountKey Secret
+	// TenantID, ClientID and ClientSecret are a service principal (all
+	// three or none). Without them and without AccountKey the default
+	// Azure credential chain (environment, workload identity, managed
+	// identity, Azure CLI) is used. An Azure AD credential makes vended
+	// SAS user-delegation SAS.
+	TenantID     string
+	ClientID     string
+	ClientSecret Secret
+	// SASScope is what a vended SAS covers: "directory" (default; the
+	// table's directory, sr=d — needs an account with hierarchical
+	// namespace, i.e. ADLS Gen2) or "container" (the whole container: the
+	// narrowest SAS Azure offers on flat-namespace accounts and emulators).
+	SASScope string
+
+	// TokenCredential, when set, is the Azure AD credential (programmatic
+	// use and tests; no configuration key).
+	TokenCredential azcore.TokenCredential
+	// HTTPClient, when set, carries every request (tests; no configuration
+	// key).
+	HTTPClient *http.Client
+}
+
+// SAS scopes.
+const (
+	SASScopeDirectory = "directory"
+	SASScopeContainer = "container"
+)
+
+func (c AzureConfig) sasScope() string {
+	if c.SASScope == "" {
+		return SASScopeDirectory
+	}
+	return c.SASScope
+}
+
+// azureAccount is the account of a warehouse location and the Blob
+// endpoint that serves it.
+type azureAccount struct {
+	name     string   // account name
+	endpoint *url.URL // Blob service URL, path ending in "/"
+	// hostStyle: the endpoint's host starts with the account name (the
+	// Azure SDK derives the account of user-delegation keys from it).
+	hostStyle bool
+}
+
+// resolveAzureAccount finds the account and endpoint of a warehouse at
+// base (a parsed abfs/wasb location).
+func resolveAzureAccount(base location, cfg AzureConfig) (azureAccount, error) {
+	_, host, err := azureContainerHost(base)
+	if err != nil {
+		return azureAccount{}, err
+	}
+	name, domain, _ := strings.Cut(host, ".")
+	if name == "" {
+		return azureAccount{}, fmt.Errorf("azure: location %s names no storage account", base.raw)
+	}
+	ep := cfg.Endpoint
+	if ep == "" {
+		// account.dfs.core.windows.net and account.blob.core.windows.net
+		// are the same account; the Blob endpoint serves both.
+		_, rest, ok := strings.Cut(domain, ".")
+		if !ok || (!strings.HasPrefix(domain, "dfs.") && !strings.HasPrefix(domain, "blob.")) {
+			return azureAccount{}, fmt.Errorf("azure: cannot derive the Blob endpoint from %s; set the endpoint", host)
+		}
+		ep = "https://" + name + ".blob." + rest + "/"
+	}
+	u, err := url.Parse(ep)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		return azureAccount{}, fmt.Errorf("azure: endpoint %q is not an http(s) URL", ep)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	first, _, _ := strings.Cut(u.Hostname(), ".")
+	return azureAccount{name: name, endpoint: u, hostStyle: strings.EqualFold(first, name)}, nil
+}
+
+// azureContainerHost splits the authority of an Azure location.
+func azureContainerHost(l location) (string, string, error) {
+	c, h, ok := strings.Cut(l.bucket, "@")
+	if !ok || c == "" || h == "" {
+		return "", "", errs.New(errs.BadRequest, "Azure location %s must name a container and an account: <scheme>://<container>@<account>.<host>/<path>", l.raw)
+	}
+	return c, h, nil
+}
+
+func (c AzureConfig) check() error {
+	if (c.TenantID == "") != (c.ClientID == "") || (c.ClientID == "") != (c.ClientSecret == "") {
+		return errors.New("azure: tenant-id, client-id and client-secret must be set together")
+	}
+	switch c.SASScope {
+	case "", SASScopeDirectory, SASScopeContainer:
+	default:
+		return fmt.Errorf("azure: sas-scope %q is not %s or %s", c.SASScope, SASScopeDirectory, SASScopeContainer)
+	}
+	return nil
+}
+
+// azureBackend is the FileIO of one Azure warehouse's account, over the
+// Azure Blob SDK: exclusive creates are Put Blob with If-None-Match: *.
+type azureBackend struct {
+	cfg     AzureConfig
+	account azureAccount
+	opts    azcore.ClientOptions
+	svc     *service.Client             // the catalog's own access
+	shared  *azblob.SharedKeyCredential // nil without an account key
+	token   azcore.TokenCredential      // nil without Azure AD
+}
+
+var _ FileIO = (*azureBackend)(nil)
+
+// newAzureBackend builds the clients; it contacts no server.
+func newAzureBackend(base location, cfg AzureConfig) (*azureBackend, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	acct, err := resolveAzureAccount(base, cfg)
+	if err != nil {
+		return nil, err
+	}
+	b := &azureBackend{cfg: cfg, account: acct}
+	b.opts = azcore.ClientOptions{
+		// Bounded: a store that is down answers 503 in seconds.
+		Retry:     policy.RetryOptions{MaxRetries: 2, RetryDelay: 100 * time.Millisecond, MaxRetryDelay: time.Second, TryTimeout: time.Minute},
+		Transport: &http.Client{Transport: baseTransport(cfg.HTTPClient)},
+		Telemetry: policy.TelemetryOptions{Disabled: true},
+	}
+	if cfg.AccountKey != "" {
+		b.shared, err = azblob.NewSharedKeyCredential(acct.name, cfg.AccountKey.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("azure: account key: %w", err)
+		}
+	}
+	switch {
+	case cfg.TokenCredential != nil:
+		b.token = cfg.TokenCredential
+	case cfg.ClientID != "":
+		b.token, err = azidentity.NewClientSecretCredential(cfg.TenantID, cfg.ClientID, cfg.ClientSecret.Reveal(),
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: b.opts})
+	case b.shared == nil:
+		b.token, err = azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: b.opts})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("azure: Azure AD credential: %w", err)
+	}
+	if b.token != nil {
+		b.token = azureTokenCredential{inner: b.token}
+	}
+	sopts := &service.ClientOptions{ClientOptions: b.opts}
+	if b.shared != nil {
+		b.svc, err = service.NewClientWithSharedKeyCredential(acct.endpoint.String(), b.shared, sopts)
+	} else {
+		b.svc, err = service.NewClient(acct.endpoint.String(), b.token, sopts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("azure: creating the client: %w", err)
+	}
+	return b, nil
+}
+
+// object splits an Azure location of this backend's account into
+// container and blob name.
+func (b *azureBackend) object(loc string) (string, string, error) {
+	cont, key, err := b.containerKey(loc)
+	if err != nil {
+		return "", "", err
+	}
+	if key == "" {
+		return "", "", errs.New(errs.BadRequest, "Not an Azure blob location: %s", loc)
+	}
+	return cont, key, nil
+}
+
+// containerKey splits an Azure location of this backend's account.
+func (b *azureBackend) containerKey(loc string) (string, string, error) {
+	l, err := parseLocation(loc)
+	if err != nil {
+		return "", "", err
+	}
+	if l.kind != kindAzure {
+		return "", "", errs.New(errs.BadRequest, "Not an Azure location: %s", loc)
+	}
+	cont, host, err := azureContainerHost(l)
+	if err != nil {
+		return "", "", err
+	}
+	if name, _, _ := strings.Cut(host, "."); !strings.EqualFold(name, b.account.name) {
+		return "", "", errs.New(errs.BadRequest, "Location %s is in storage account %s; this warehouse's storage is account %s", loc, name, b.account.name)
+	}
+	return cont, l.key, nil
+}
+
+// WriteNew implements FileIO: one Put Blob with If-None-Match: *; Azure
+// refuses it when the blob exists, and a Put Blob is atomic.
+func (b *azureBackend) WriteNew(ctx context.Context, loc string, data []byte) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
+	cont, key, err := b.object(loc)
+	if err != nil {
+		return err
+	}
+	_, err = b.svc.NewContainerClient(cont).NewBlockBlobClient(key).Upload(ctx, streaming.NopCloser(bytes.NewReader(data)),
+		&blockblob.UploadOptions{AccessConditions: &blob.AccessConditions{
+			ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: to.Ptr(azcore.ETagAny)},
+		}})
+	if err != nil {
+		return azureError(err, "write", loc)
+	}
+	return nil
+}
+
+// Read implements FileIO.
+func (b *azureBackend) Read(ctx context.Context, loc string) ([]byte, error) {
+	ctx, cancel := detach(ctx)
+	defer cancel()
+	cont, key, err := b.object(loc)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := b.svc.NewContainerClient(cont).NewBlobClient(key).DownloadStream(ctx, nil)
+	if err != nil {
+		return nil, azureError(err, "read", loc)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, azureError(err, "read", loc)
+	}
+	return data, nil
+}
+
+// Exists implements FileIO.
+func (b *azureBackend) Exists(ctx context.Context, loc string) (bool, error) {
+	ctx, cancel := detach(ctx)
+	defer cancel()
+	cont, key, err := b.object(loc)
+	if err != nil {
+		return false, err
+	}
+	if _, err := b.svc.NewContainerClient(cont).NewBlobClient(key).GetProperties(ctx, nil); err != nil {
+		err = azureError(err, "stat", loc)
+		if errs.Is(err, errs.NotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// Delete implements FileIO; a missing blob is not an error.
+func (b *azureBackend) Delete(ctx context.Context, loc string) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
+	cont, key, err := b.object(loc)
+	if err != nil {
+		return err
+	}
+	if _, err := b.svc.NewContainerClient(cont).NewBlobClient(key).Delete(ctx, nil); err != nil {
+		if err = azureError(err, "delete", loc); !errs.Is(err, errs.NotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeletePrefix implements FileIO: every blob below prefix/ is listed and
+// deleted; on accounts with hierarchical namespace the directories are
+// deleted after their contents, deepest first. The container root is
+// refused.
+func (b *azureBackend) DeletePrefix(ctx context.Context, prefix string) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
+	cont, key, err := b.containerKey(prefix)
+	if err != nil {
+		return err
+	}
+	if key == "" {
+		return errs.New(errs.BadRequest, "Refusing to delete everything under %q", prefix)
+	}
+	cc := b.svc.NewContainerClient(cont)
+	del := newDeleter(ctx, func(ctx context.Context, name string) error {
+		if _, err := cc.NewBlobClient(name).Delete(ctx, nil); err != nil {
+			if err = azureError(err, "delete", prefix+" ("+name+")"); !errs.Is(err, errs.NotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+	var dirs []string
+	pager := cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
+		Prefix: to.Ptr(key + "/"), Include: container.ListBlobsInclude{Metadata: true},
+	})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			if werr := del.wait(); werr != nil {
+				return werr
+			}
+			err = azureError(err, "list", prefix)
+			if errs.Is(err, errs.NotFound) { // no such container: nothing to delete
+				return nil
+			}
+			return err
+		}
+		for _, item := range page.Segment.BlobItems {
+			if item.Name == nil {
+				continue
+			}
+			if isAzureDirectory(item.Metadata) {
+				dirs = append(dirs, *item.Name)
+				continue
+			}
+			if !del.add(*item.Name) {
+				return del.wait()
+			}
+		}
+	}
+	if err := del.wait(); err != nil {
+		return err
+	}
+	// Children sort after their parents: reversed, they go first.
+	slices.Sort(dirs)
+	slices.Reverse(dirs)
+	for _, d := range dirs {
+		if _, err := cc.NewBlobClient(d).Delete(ctx, nil); err != nil {
+			if err = azureError(err, "delete", prefix+" ("+d+")"); !errs.Is(err, errs.NotFound) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// isAzureDirectory reports whether a listed blob is a directory of an
+// account with hierarchical namespace (metadata hdi_isfolder=true).
+func isAzureDirectory(md map[string]*string) bool {
+	for k, v := range md {
+		if strings.EqualFold(k, "hdi_isfolder") && v != nil && strings.EqualFold(*v, "true") {
+			return true
+		}
+	}
+	return false
+}
+
+// FS implements FileIO with iceberg-go's blob IO over the location's
+// container, with the catalog's own access.
+func (b *azureBackend) FS(ctx context.Context, loc string) (icebergio.IO, error) {
+	cont, _, err := b.containerKey(loc)
+	if err != nil {
+		return nil, err
+	}
+	l, _ := parseLocation(loc)
+	bkt, err := azureblob.OpenBucket(ctx, b.svc.NewContainerClient(cont), nil)
+	if err != nil {
+		return nil, errs.Wrap(errs.ServiceUnavailable, err, "Storage for %s is unavailable", loc)
+	}
+	authority := l.bucket
+	return blobfs.New(ctx, bkt, func(p string) (blobfs.ObjectLocation, error) {
+		o, err := parseLocation(p)
+		if err != nil {
+			return blobfs.ObjectLocation{}, err
+		}
+		if o.kind != kindAzure || o.bucket != authority {
+			return blobfs.ObjectLocation{}, fmt.Errorf("%w: %s is not in %s", blobfs.ErrUnsupportedObjectAuthority, p, authority)
+		}
+		ol := blobfs.NewObjectLocation(o.scheme, authority, o.key)
+		if o.key == "" {
+			return ol, fmt.Errorf("%w: %s", blobfs.ErrEmptyObjectKey, p)
+		}
+		return ol, nil
+	}), nil
+}
+
+// azureError turns an Azure failure into an errs kind. The message names
+// the cause as the store reported it (status and error code) or the
+// network error; neither contains credentials.
+func azureError(err error, op, loc string) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	switch {
+	case bloberror.HasCode(err, bloberror.BlobNotFound) && op != "write",
+		bloberror.HasCode(err, bloberror.ContainerNotFound) && op != "write":
+		return errs.Wrap(errs.NotFound, err, "File does not exist: %s", loc)
+	case bloberror.HasCode(err, bloberror.BlobAlreadyExists, bloberror.ConditionNotMet) && op == "write":
+		return errs.Wrap(errs.AlreadyExists, err, "File already exists: %s", loc)
+	}
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		if re.StatusCode == http.StatusNotFound && op != "write" {
+			return errs.Wrap(errs.NotFound, err, "File does not exist: %s", loc)
+		}
+		return errs.Wrap(errs.ServiceUnavailable, err, "Storage refused to %s %s: %s", op, loc, azureErrorText(re))
+	}
+	var te *azureTokenError
+	if errors.As(err, &te) {
+		return errs.Wrap(errs.ServiceUnavailable, err, "Storage credentials are unavailable: cannot %s %s: %s", op, loc, te.Error())
+	}
+	return errs.Wrap(errs.ServiceUnavailable, err, "Storage is unreachable: cannot %s %s: %s", op, loc, networkCause(err))
+}
+
+// azureErrorText is "status code" of an Azure error response.
+func azureErrorText(re *azcore.ResponseError) string {
+	if re.ErrorCode != "" {
+		return fmt.Sprintf("%d %s", re.StatusCode, re.ErrorCode)
+	}
+	return fmt.Sprint(re.StatusCode)
+}
+
+// azureTokenCredential marks failures of the catalog's Azure AD
+// credential, so that they are told apart from storage failures.
+type azureTokenCredential struct{ inner azcore.TokenCredential }
+
+func (c azureTokenCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	t, err := c.inner.GetToken(ctx, o)
+	if err != nil {
+		return t, &azureTokenError{err: err}
+	}
+	return t, nil
+}
+
+// azureTokenError is a failure to obtain the catalog's Azure AD token.
+type azureTokenError struct{ err error }
+
+func (e *azureTokenError) Error() string {
+	return "Azure AD issued no token to the catalog: " + firstLine(e.err.Error())
+}
+
+func (e *azureTokenError) Unwrap() error { return e.err }
+
+// NonRetriable tells the Azure SDK not to retry.
+func (e *azureTokenError) NonRetriable() {}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}

@@ -1,0 +1,467 @@
+package vend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/auth"
+	"cloud.google.com/go/auth/credentials"
+	"cloud.google.com/go/storage"
+	icebergio "github.com/apache/iceberg-go/io"
+	"github.com/apache/iceberg-go/io/gocloud/blobfs"
+	"github.com/googleapis/gax-go/v2"
+	"gocloud.dev/blob/gcsblob"
+	"gocloud.dev/gcp"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
+
+	"github.com/bingsan/bingsan/errs"
+)
+
+// GCSConfig is the Google Cloud Storage section of a storage profile.
+type GCSConfig struct {
+	// Endpoint is the JSON API base URL for emulators and private
+	// endpoints (fake-gcs-server: http://127.0.0.1:4443/storage/v1/);
+	// empty: Google Cloud Storage.
+	Endpoint string
+	// CredentialsFile and CredentialsJSON are the catalog's Google
+	// credentials (a service account key or any other credentials file
+	// Application Default Credentials accept); when both are empty
+	// Application Default Credentials are used.
+	CredentialsFile string
+	CredentialsJSON Secret
+	// NoAuth sends requests without credentials (emulators, public
+	// buckets). Such a warehouse vends nothing: its storage needs no
+	// credentials.
+	NoAuth bool
+	// STSEndpoint is the token exchange endpoint that downscopes tokens
+	// (empty: https://sts.googleapis.com/v1/token).
+	STSEndpoint string
+
+	// Credentials, when set, are used instead of CredentialsFile,
+	// CredentialsJSON and Application Default Credentials (programmatic
+	// use and tests; no configuration key).
+	Credentials *auth.Credentials
+	// HTTPClient, when set, carries every request (storage and token
+	// exchange) instead of a default client (tests; no configuration key).
+	HTTPClient *http.Client
+}
+
+// Google's token exchange endpoint and the scope of the catalog's token.
+const (
+	defaultGoogleSTS = "https://sts.googleapis.com/v1/token"
+	gcsRootScope     = "https://www.googleapis.com/auth/cloud-platform"
+	// Root tokens are refreshed this long before they expire, so a token
+	// downscoped from one always has at least this much life.
+	gcsRootEarlyRefresh = 15 * time.Minute
+)
+
+func (c GCSConfig) stsEndpoint() string {
+	if c.STSEndpoint != "" {
+		return c.STSEndpoint
+	}
+	return defaultGoogleSTS
+}
+
+func (c GCSConfig) check() error {
+	for _, ep := range []string{c.Endpoint, c.STSEndpoint} {
+		if ep == "" {
+			continue
+		}
+		if u, err := url.Parse(ep); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("gcs: endpoint %q is not an http(s) URL", ep)
+		}
+	}
+	if c.CredentialsFile != "" && c.CredentialsJSON != "" {
+		return errors.New("gcs: set either a credentials file or credentials JSON, not both")
+	}
+	if c.NoAuth && (c.CredentialsFile != "" || c.CredentialsJSON != "" || c.Credentials != nil) {
+		return errors.New("gcs: no-auth excludes credentials")
+	}
+	return nil
+}
+
+// gcsBackend is the FileIO of one GCS profile, over the Cloud Storage
+// client: exclusive creates are writes with the precondition
+// ifGenerationMatch=0.
+type gcsBackend struct {
+	cfg    GCSConfig
+	base   http.RoundTripper // without credentials
+	client *storage.Client
+	http   *http.Client // with the catalog's credentials
+
+	mu    sync.Mutex
+	creds *auth.Credentials // resolved on first use
+}
+
+var _ FileIO = (*gcsBackend)(nil)
+
+// newGCSBackend builds the client; it contacts no server and looks for
+// credentials only when they are first needed.
+func newGCSBackend(ctx context.Context, cfg GCSConfig) (*gcsBackend, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	b := &gcsBackend{cfg: cfg, base: baseTransport(cfg.HTTPClient)}
+	var rt http.RoundTripper = b.base
+	if !cfg.NoAuth {
+		rt = &gcsAuthTransport{b: b}
+	}
+	b.http = &http.Client{Transport: rt}
+	opts := []option.ClientOption{option.WithHTTPClient(b.http), storage.WithJSONReads(), storage.WithDisabledClientMetrics()}
+	if cfg.Endpoint != "" {
+		opts = append(opts, option.WithEndpoint(cfg.Endpoint))
+	}
+	client, err := storage.NewClient(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("gcs: creating the client: %w", err)
+	}
+	// Bounded: a store that is down answers 503 in seconds. Every
+	// operation the catalog makes is idempotent (conditional create,
+	// read, delete).
+	client.SetRetry(
+		storage.WithMaxAttempts(3),
+		storage.WithBackoff(gax.Backoff{Initial: 100 * time.Millisecond, Max: time.Second, Multiplier: 2}),
+	)
+	b.client = client
+	return b, nil
+}
+
+// baseTransport is the transport below credentials: hc's when given, else
+// one with bounded connection and response-header waits.
+func baseTransport(hc *http.Client) http.RoundTripper {
+	if hc != nil {
+		if hc.Transport != nil {
+			return hc.Transport
+		}
+		return http.DefaultTransport
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.ResponseHeaderTimeout = 30 * time.Second
+	return t
+}
+
+// credentials returns the catalog's Google credentials, detecting them on
+// first use (a failure is retried on the next call).
+func (b *gcsBackend) credentials() (*auth.Credentials, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.creds != nil {
+		return b.creds, nil
+	}
+	if b.cfg.Credentials != nil {
+		b.creds = b.cfg.Credentials
+		return b.creds, nil
+	}
+	opts := &credentials.DetectOptions{
+		Scopes:            []string{gcsRootScope},
+		EarlyTokenRefresh: gcsRootEarlyRefresh,
+		CredentialsFile:   b.cfg.CredentialsFile,
+		Client:            &http.Client{Transport: b.base},
+	}
+	if b.cfg.CredentialsJSON != "" {
+		opts.CredentialsJSON = []byte(b.cfg.CredentialsJSON.Reveal())
+	}
+	creds, err := credentials.DetectDefault(opts)
+	if err != nil {
+		return nil, &gcsCredentialsError{err: err}
+	}
+	b.creds = creds
+	return creds, nil
+}
+
+// token is an access token of the catalog's credentials.
+func (b *gcsBackend) token(ctx context.Context) (*auth.Token, error) {
+	creds, err := b.credentials()
+	if err != nil {
+		return nil, err
+	}
+	tok, err := creds.Token(ctx)
+	if err != nil {
+		return nil, &gcsCredentialsError{err: err}
+	}
+	return tok, nil
+}
+
+// gcsCredentialsError is a failure to obtain the catalog's own token.
+type gcsCredentialsError struct{ err error }
+
+func (e *gcsCredentialsError) Error() string {
+	return "the catalog's Google credentials gave no token: " + e.err.Error()
+}
+
+func (e *gcsCredentialsError) Unwrap() error { return e.err }
+
+// gcsAuthTransport adds the catalog's token to each request.
+type gcsAuthTransport struct{ b *gcsBackend }
+
+func (t *gcsAuthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tok, err := t.b.token(req.Context())
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	typ := tok.Type
+	if typ == "" {
+		typ = "Bearer"
+	}
+	r.Header.Set("Authorization", typ+" "+tok.Value)
+	return t.b.base.RoundTrip(r)
+}
+
+// object splits a gs:// location into bucket and key.
+func (b *gcsBackend) object(loc string) (string, string, error) {
+	l, err := parseLocation(loc)
+	if err != nil {
+		return "", "", err
+	}
+	if l.kind != kindGCS || l.bucket == "" || l.key == "" {
+		return "", "", errs.New(errs.BadRequest, "Not a GCS object location: %s", loc)
+	}
+	return l.bucket, l.key, nil
+}
+
+// WriteNew implements FileIO: a single-request upload with the
+// precondition that no live object has the name; GCS refuses it with 412
+// otherwise, and an object is only visible once complete.
+func (b *gcsBackend) WriteNew(ctx context.Context, loc string, data []byte) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
+	bucket, key, err := b.object(loc)
+	if err != nil {
+		return err
+	}
+	w := b.client.Bucket(bucket).Object(key).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
+	w.ChunkSize = 0 // one request, no resumable session
+	w.ContentType = "application/octet-stream"
+	if _, err := w.Write(data); err != nil {
+		_ = w.Close()
+		return gcsError(err, "write", loc)
+	}
+	if err := w.Close(); err != nil {
+		return gcsError(err, "write", loc)
+	}
+	return nil
+}
+
+// Read implements FileIO.
+func (b *gcsBackend) Read(ctx context.Context, loc string) ([]byte, error) {
+	ctx, cancel := detach(ctx)
+	defer cancel()
+	bucket, key, err := b.object(loc)
+	if err != nil {
+		return nil, err
+	}
+	r, err := b.client.Bucket(bucket).Object(key).NewReader(ctx)
+	if err != nil {
+		return nil, gcsError(err, "read", loc)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, gcsError(err, "read", loc)
+	}
+	return data, nil
+}
+
+// Exists implements FileIO.
+func (b *gcsBackend) Exists(ctx context.Context, loc string) (bool, error) {
+	ctx, cancel := detach(ctx)
+	defer cancel()
+	bucket, key, err := b.object(loc)
+	if err != nil {
+		return false, err
+	}
+	if _, err := b.client.Bucket(bucket).Object(key).Attrs(ctx); err != nil {
+		err = gcsError(err, "stat", loc)
+		if errs.Is(err, errs.NotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// Delete implements FileIO; a missing object is not an error.
+func (b *gcsBackend) Delete(ctx context.Context, loc string) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
+	bucket, key, err := b.object(loc)
+	if err != nil {
+		return err
+	}
+	if err := b.client.Bucket(bucket).Object(key).Delete(ctx); err != nil {
+		if err = gcsError(err, "delete", loc); !errs.Is(err, errs.NotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteConcurrency bounds the deletes in flight of one DeletePrefix
+// (GCS and Azure have no bulk delete in their Go clients).
+const deleteConcurrency = 8
+
+// DeletePrefix implements FileIO: every object below prefix/ is listed and
+// deleted. The bucket root is refused.
+func (b *gcsBackend) DeletePrefix(ctx context.Context, prefix string) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
+	l, err := parseLocation(prefix)
+	if err != nil {
+		return err
+	}
+	if l.kind != kindGCS || l.bucket == "" {
+		return errs.New(errs.BadRequest, "Not a GCS location: %s", prefix)
+	}
+	if l.key == "" {
+		return errs.New(errs.BadRequest, "Refusing to delete everything under %q", prefix)
+	}
+	bkt := b.client.Bucket(l.bucket)
+	it := bkt.Objects(ctx, &storage.Query{Prefix: l.key + "/", Projection: storage.ProjectionNoACL})
+	del := newDeleter(ctx, func(ctx context.Context, key string) error {
+		err := bkt.Object(key).Delete(ctx)
+		if err != nil {
+			if err = gcsError(err, "delete", "gs://"+l.bucket+"/"+key); errs.Is(err, errs.NotFound) {
+				return nil
+			}
+		}
+		return err
+	})
+	for {
+		attrs, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			del.wait()
+			err = gcsError(err, "list", prefix)
+			if errs.Is(err, errs.NotFound) { // no such bucket: nothing to delete
+				return nil
+			}
+			return err
+		}
+		if !del.add(attrs.Name) {
+			break
+		}
+	}
+	return del.wait()
+}
+
+// deleter deletes keys with bounded concurrency and keeps the first error.
+type deleter struct {
+	ctx  context.Context
+	fn   func(context.Context, string) error
+	sem  chan struct{}
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	err  error
+	stop bool
+}
+
+func newDeleter(ctx context.Context, fn func(context.Context, string) error) *deleter {
+	return &deleter{ctx: ctx, fn: fn, sem: make(chan struct{}, deleteConcurrency)}
+}
+
+// add queues key; it returns false once a delete has failed.
+func (d *deleter) add(key string) bool {
+	d.mu.Lock()
+	stop := d.stop
+	d.mu.Unlock()
+	if stop {
+		return false
+	}
+	d.sem <- struct{}{}
+	d.wg.Go(func() {
+		defer func() { <-d.sem }()
+		if err := d.fn(d.ctx, key); err != nil {
+			d.mu.Lock()
+			if d.err == nil {
+				d.err = err
+			}
+			d.stop = true
+			d.mu.Unlock()
+		}
+	})
+	return true
+}
+
+func (d *deleter) wait() error {
+	d.wg.Wait()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
+}
+
+// FS implements FileIO with iceberg-go's blob IO over a GCS bucket that
+// uses the catalog's credentials.
+func (b *gcsBackend) FS(ctx context.Context, loc string) (icebergio.IO, error) {
+	l, err := parseLocation(loc)
+	if err != nil {
+		return nil, err
+	}
+	if l.kind != kindGCS || l.bucket == "" {
+		return nil, errs.New(errs.BadRequest, "Not a GCS location: %s", loc)
+	}
+	opts := []option.ClientOption{storage.WithJSONReads(), storage.WithDisabledClientMetrics()}
+	if b.cfg.Endpoint != "" {
+		opts = append(opts, option.WithEndpoint(b.cfg.Endpoint))
+	}
+	bkt, err := gcsblob.OpenBucket(ctx, &gcp.HTTPClient{Client: *b.http}, l.bucket, &gcsblob.Options{ClientOptions: opts})
+	if err != nil {
+		return nil, errs.Wrap(errs.ServiceUnavailable, err, "Storage for %s is unavailable", loc)
+	}
+	return blobfs.New(ctx, bkt, blobfs.DefaultObjectLocationExtractor(l.bucket, "gs")), nil
+}
+
+// gcsError turns a GCS failure into an errs kind. The message names the
+// cause as the store reported it (status and reason) or the network
+// error; neither contains credentials.
+func gcsError(err error, op, loc string) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if errors.Is(err, storage.ErrObjectNotExist) || (errors.Is(err, storage.ErrBucketNotExist) && op != "write") {
+		return errs.Wrap(errs.NotFound, err, "File does not exist: %s", loc)
+	}
+	var ce *gcsCredentialsError
+	if errors.As(err, &ce) {
+		return errs.Wrap(errs.ServiceUnavailable, err, "Storage credentials are unavailable: cannot %s %s: %s", op, loc, ce.Error())
+	}
+	var ge *googleapi.Error
+	if errors.As(err, &ge) {
+		switch {
+		case ge.Code == http.StatusPreconditionFailed && op == "write":
+			return errs.Wrap(errs.AlreadyExists, err, "File already exists: %s", loc)
+		case ge.Code == http.StatusNotFound && op != "write":
+			return errs.Wrap(errs.NotFound, err, "File does not exist: %s", loc)
+		}
+		return errs.Wrap(errs.ServiceUnavailable, err, "Storage refused to %s %s: %s", op, loc, googleErrorText(ge))
+	}
+	return errs.Wrap(errs.ServiceUnavailable, err, "Storage is unreachable: cannot %s %s: %s", op, loc, networkCause(err))
+}
+
+// googleErrorText is "status reason: message" of a Google API error.
+func googleErrorText(ge *googleapi.Error) string {
+	s := fmt.Sprint(ge.Code)
+	if len(ge.Errors) > 0 && ge.Errors[0].Reason != "" {
+		s += " " + ge.Errors[0].Reason
+	}
+	if msg := strings.TrimSpace(ge.Message); msg != "" {
+		s += ": " + msg
+	}
+	return s
+}
