@@ -47,9 +47,10 @@ $(SQLC): go.mod
 	CGO_ENABLED=0 $(GO) build -o $@ github.com/sqlc-dev/sqlc/cmd/sqlc
 
 generate: $(SPEC_PREP) $(OAPI_CODEGEN) $(SQLC) ## Regenerate everything under gen/.
-	@mkdir -p gen/iceberg gen/bingsanapi
+	@mkdir -p gen/iceberg gen/bingsanapi gen/managementapi
 	$(OAPI_CODEGEN) -templates openapi/templates -config openapi/oapi-codegen.yaml $(SPEC_PREP)
 	$(OAPI_CODEGEN) -templates openapi/templates -config openapi/oapi-codegen-bingsan.yaml openapi/bingsan.yaml
+	$(OAPI_CODEGEN) -templates openapi/templates -config openapi/oapi-codegen-management.yaml openapi/management.yaml
 	$(SQLC) generate
 
 check-generated: generate ## Fail when committed generated code differs from a fresh generation.

@@ -47,8 +47,19 @@ func parseStored(id store.Ident, doc []byte) (table.Metadata, error) {
 }
 
 // encodeMetadata is the JSON document of m, as stored and served.
+// iceberg-go's metadata types marshal themselves with json.Marshal, whose
+// output is compact already: calling MarshalJSON directly spares
+// json.Marshal's validating and compacting copy of the whole document.
 func encodeMetadata(m table.Metadata) ([]byte, error) {
-	b, err := json.Marshal(m)
+	var (
+		b   []byte
+		err error
+	)
+	if jm, ok := m.(json.Marshaler); ok {
+		b, err = jm.MarshalJSON()
+	} else {
+		b, err = json.Marshal(m)
+	}
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "encoding table metadata")
 	}

@@ -50,6 +50,7 @@ type Config struct {
 	Idempotency IdempotencyConfig
 	Purge       PurgeConfig
 	Events      EventsConfig
+	Auth        AuthConfig
 }
 
 // LogConfig configures logging.
@@ -389,6 +390,34 @@ var keys = []key{
 	{name: "events.prune-interval", def: time.Minute, rule: positive,
 		desc:  "How often events older than `events.retention` are deleted (by one node at a time).",
 		field: func(c *Config) any { return &c.Events.PruneInterval }},
+
+	{name: "auth.enabled", def: false,
+		desc:  "Authenticate callers and authorize their requests: every route but `/health/*` and `/v1/oauth/tokens` then needs `Authorization: Bearer <token or API key>`, and the management API (`/management/v1`) is served. Off, every caller may do everything.",
+		field: func(c *Config) any { return &c.Auth.Enabled }},
+	{name: "auth.token-ttl", def: time.Hour, rule: positive,
+		desc:  "Lifetime of the tokens the catalog issues at `/v1/oauth/tokens`.",
+		field: func(c *Config) any { return &c.Auth.TokenTTL }},
+	{name: "auth.signing-key-rotation", def: 7 * 24 * time.Hour, rule: positive,
+		desc:  "How long one key signs the catalog's tokens before a new one takes over; replaced keys keep verifying the tokens they signed until those expire.",
+		field: func(c *Config) any { return &c.Auth.SigningKeyRotation }},
+	{name: "auth.bootstrap-client-id", def: "",
+		desc:  "Client id of an initial admin principal (of that name, with the role `admin`), created at start-up when no principal has this client id yet.",
+		field: func(c *Config) any { return &c.Auth.BootstrapClientID }},
+	{name: "auth.bootstrap-client-secret", def: "", secret: true,
+		desc:  "Client secret of the initial admin principal; only its hash (argon2id) is stored, on first start. Never logged.",
+		field: func(c *Config) any { return &c.Auth.BootstrapClientSecret }},
+	{name: "auth.key-encryption-secret", def: "", secret: true,
+		desc:  "Secret that seals the private keys signing the catalog's tokens in the database (AES-256-GCM); every node needs the same. Empty: the keys are stored unsealed. Neither it nor the keys are ever logged.",
+		field: func(c *Config) any { return &c.Auth.KeyEncryptionSecret }},
+	{name: "auth.metrics-protected", def: false,
+		desc:  "With `auth.enabled`, `GET /metrics` needs a principal too.",
+		field: func(c *Config) any { return &c.Auth.MetricsProtected }},
+	{name: "auth.audit-retention", def: 90 * 24 * time.Hour, rule: nonNegative,
+		desc:  "How long audit log entries are kept (`0` = forever).",
+		field: func(c *Config) any { return &c.Auth.AuditRetention }},
+	{name: keyOIDCIssuers, def: []OIDCIssuerConfig(nil),
+		desc:  "External OIDC issuers whose bearer JWTs are accepted (verified with the issuer's JWKS, from its discovery document): a list of `issuer` (the `iss` claim; required), `audience` (required in `aud` when set), `principal-claim` (default `sub`), `principal-prefix`, `roles-claim` (a claim whose values are role names), `role-mappings` (claim value to role; then only mapped values count), `jwks-url` (instead of discovery). In a flag or environment variable, YAML flow text, e.g. `[{issuer: https://idp.example.com, audience: bingsan, roles-claim: groups}]`.",
+		field: func(c *Config) any { return &c.Auth.OIDCIssuers }},
 }
 
 // envName maps a dotted key to its environment variable.
@@ -420,7 +449,7 @@ func (k *key) typeName() string {
 		return "size"
 	case *map[string]string:
 		return "map"
-	case *[]WarehouseConfig:
+	case *[]WarehouseConfig, *[]OIDCIssuerConfig:
 		return "list"
 	}
 	panic("config: unsupported field type for " + k.name)
@@ -468,6 +497,12 @@ func (k *key) set(c *Config, s string) error {
 			return err
 		}
 		*p = v
+	case *[]OIDCIssuerConfig:
+		v, err := parseIssuerList(s)
+		if err != nil {
+			return err
+		}
+		*p = v
 	default:
 		panic("config: unsupported field type for " + k.name)
 	}
@@ -491,6 +526,8 @@ func (k *key) format(c *Config) string {
 		return formatMap(*p)
 	case *[]WarehouseConfig:
 		return formatWarehouseList(*p)
+	case *[]OIDCIssuerConfig:
+		return formatIssuerList(*p)
 	}
 	panic("config: unsupported field type for " + k.name)
 }
@@ -713,6 +750,7 @@ func (c Config) Validate() error {
 		bad(lookupKey("commit.retry-max-delay"), "must be at least commit.retry-base-delay ("+formatDuration(c.Commit.RetryBaseDelay)+")")
 	}
 	errs = append(errs, c.validateWarehouses()...)
+	errs = append(errs, c.validateAuth()...)
 	return errors.Join(errs...)
 }
 
@@ -915,6 +953,13 @@ func walkYAML(c *Config, path, prefix string, m *yaml.Node, set map[string]bool,
 		isNull := vn.Kind == yaml.ScalarNode && vn.Tag == "!!null"
 		if p, isList := k.field(c).(*[]WarehouseConfig); isList {
 			v, err := warehouseList(path, vn, isNull)
+			if err != nil {
+				*errs = append(*errs, err)
+				continue
+			}
+			*p = v
+		} else if p, isList := k.field(c).(*[]OIDCIssuerConfig); isList {
+			v, err := issuerList(path, vn, isNull)
 			if err != nil {
 				*errs = append(*errs, err)
 				continue

@@ -69,11 +69,12 @@ func TestDefault(t *testing.T) {
 			WriteTimeout:    30 * time.Second,
 			IdleTimeout:     120 * time.Second,
 			ShutdownTimeout: 15 * time.Second,
+			Metrics:         true,
 		},
 		Catalog: CatalogConfig{Defaults: map[string]string{}, Overrides: map[string]string{}},
 		Commit: CommitConfig{
 			LockTimeout:    5 * time.Second,
-			MaxRetries: 20,
+			MaxRetries:     20,
 			RetryBaseDelay: 10 * time.Millisecond,
 			RetryMaxDelay:  time.Second,
 			Timeout:        30 * time.Second,
@@ -81,6 +82,7 @@ func TestDefault(t *testing.T) {
 		Idempotency: IdempotencyConfig{Lifetime: 30 * time.Minute},
 		Purge:       PurgeConfig{Interval: 10 * time.Second, MaxAttempts: 10},
 		Events:      EventsConfig{Buffer: 1024, Retention: 7 * 24 * time.Hour, PruneInterval: time.Minute},
+		Auth:        AuthConfig{TokenTTL: time.Hour, SigningKeyRotation: 7 * 24 * time.Hour, AuditRetention: 90 * 24 * time.Hour},
 	}
 	got := Default()
 	if !reflect.DeepEqual(got, want) {

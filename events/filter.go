@@ -20,6 +20,10 @@ type Filter struct {
 	Object string
 	// Types, when set, keeps the events of these types.
 	Types map[store.EventType]bool
+	// Visible, when set, keeps only the events it accepts: the caller's
+	// authorization (the events about what it may read). It runs with the
+	// broker's lock held, so it must be quick and must not block.
+	Visible func(store.Event) bool
 }
 
 // ParseFilter builds a filter from the query parameters of the events
@@ -70,6 +74,9 @@ func (f Filter) Match(e store.Event) bool {
 		return false
 	}
 	if f.Types != nil && !f.Types[e.Type] {
+		return false
+	}
+	if f.Visible != nil && !f.Visible(e) {
 		return false
 	}
 	if len(f.Namespace) == 0 {

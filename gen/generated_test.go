@@ -39,6 +39,7 @@ func TestBindingsAreUpToDate(t *testing.T) {
 	cases := []struct{ config, spec, committed string }{
 		{"openapi/oapi-codegen.yaml", "openapi/spec/rest-catalog.yaml", "gen/iceberg/iceberg.gen.go"},
 		{"openapi/oapi-codegen-bingsan.yaml", "openapi/bingsan.yaml", "gen/bingsanapi/bingsanapi.gen.go"},
+		{"openapi/oapi-codegen-management.yaml", "openapi/management.yaml", "gen/managementapi/managementapi.gen.go"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.committed, func(t *testing.T) {

@@ -18,7 +18,6 @@ var _ iceberg.StrictServerInterface = (*api)(nil)
 // notImplemented lists the operations that answer 501 and are therefore left
 // out of the endpoints advertised by GET /v1/config.
 var notImplemented = map[string]bool{
-	"getToken":            true,
 	"planTableScan":       true,
 	"fetchPlanningResult": true,
 	"cancelPlanning":      true,

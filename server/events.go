@@ -61,7 +61,9 @@ func (s *Server) registerEvents(r *router.Router) {
 		writeError(ctx, s.log, err)
 	}
 	routes := bingsanapi.Routes(bingsanapi.NewStrictHandler(&eventsAPI{srv: s}, nil), onError)
-	bingsanapi.RegisterRoutes(r, routes, func(rt bingsanapi.Route) fasthttp.RequestHandler { return s.observe(rt.OperationID, rt.Handler) })
+	bingsanapi.RegisterRoutes(r, routes, func(rt bingsanapi.Route) fasthttp.RequestHandler {
+		return s.observe(rt.OperationID, s.authenticate(rt.OperationID, isMutation(rt.OperationID), rt.Handler))
+	})
 }
 
 func goneResponse(err *events.GoneError) bingsanapi.ErrorResponse {
@@ -78,6 +80,7 @@ func (a *eventsAPI) ListEvents(ctx context.Context, req bingsanapi.ListEventsReq
 	if err != nil {
 		return nil, err
 	}
+	f.Visible = a.srv.eventVisibility(ctx)
 	var after int64
 	if p.After != nil {
 		after = *p.After
@@ -124,6 +127,7 @@ func (a *eventsAPI) StreamEvents(ctx context.Context, req bingsanapi.StreamEvent
 	if err != nil {
 		return nil, err
 	}
+	f.Visible = a.srv.eventVisibility(ctx)
 	if p.After != nil && *p.After < 0 {
 		return nil, errs.New(errs.BadRequest, "Invalid value for parameter after: must not be negative")
 	}

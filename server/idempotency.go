@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/principal"
 	"github.com/bingsan/bingsan/store"
 )
 
@@ -48,6 +49,11 @@ func (s *Server) idempotent(operation string, next fasthttp.RequestHandler) fast
 		sum.Write(ctx.Request.URI().QueryString())
 		sum.Write([]byte{0})
 		sum.Write(ctx.Request.Body())
+		// Another principal's request never replays this one's answer.
+		if who := principal.From(ctx); who != "" {
+			sum.Write([]byte{0})
+			sum.Write([]byte(who))
+		}
 		rec := store.IdempotencyRecord{Key: key, Operation: operation, RequestHash: hex.EncodeToString(sum.Sum(nil))}
 
 		for attempt := 0; ; attempt++ {

@@ -17,6 +17,7 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
+	"github.com/bingsan/bingsan/auth"
 	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/events"
@@ -55,6 +56,14 @@ type Options struct {
 	// nil: no metrics, and /metrics is 404.
 	Metrics *metrics.Metrics
 
+	// Auth authenticates callers and authorizes their requests (see
+	// auth.go); nil: authentication is off and every caller may do
+	// everything. With it, AccessMode follows the grants (and a set
+	// AccessMode can only narrow that), and ProtectMetrics makes /metrics
+	// need a principal too.
+	Auth           *auth.Service
+	ProtectMetrics bool
+
 	MaxBodyBytes        int
 	ReadTimeout         time.Duration
 	WriteTimeout        time.Duration
@@ -82,6 +91,9 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Auth != nil {
+		opts.AccessMode = grantAccessMode(opts.Auth, opts.AccessMode)
+	}
 	s := &Server{opts: opts, log: opts.Logger, bufs: bufpool.New(maxPooledBuffer, opts.Metrics.BufferPool("response"))}
 
 	r := router.New()
@@ -96,22 +108,37 @@ func New(opts Options) *Server {
 	}
 
 	a := &api{srv: s, cat: opts.Catalog}
-	onError := func(ctx *fasthttp.RequestCtx, err error) { writeError(ctx, s.log, err) }
-	routes := iceberg.Routes(iceberg.NewStrictHandler(a, nil), onError)
+	onError := func(ctx *fasthttp.RequestCtx, err error) {
+		if opts.Auth != nil && string(ctx.Path()) == tokenPath {
+			writeOAuthError(ctx, s.log, err)
+			return
+		}
+		writeError(ctx, s.log, err)
+	}
+	var strict []iceberg.StrictMiddlewareFunc
+	if opts.Auth != nil {
+		strict = append(strict, s.authorizeOperation)
+	}
+	routes := iceberg.Routes(iceberg.NewStrictHandler(a, strict), onError)
 	for _, rt := range routes {
-		if !notImplemented[rt.OperationID] {
+		if !notImplemented[rt.OperationID] && (opts.Auth != nil || rt.OperationID != "getToken") {
 			s.endpoints = append(s.endpoints, rt.Method+" "+rt.Path)
 		}
 	}
 	iceberg.RegisterRoutes(r, routes, s.wrapOperation)
 	s.registerEvents(r)
+	s.registerManagement(r)
 
 	r.GET("/health/live", s.live)
 	r.HEAD("/health/live", s.live)
 	r.GET("/health/ready", s.ready)
 	r.HEAD("/health/ready", s.ready)
 	if opts.Metrics != nil {
-		r.GET("/metrics", s.serveMetrics)
+		if opts.ProtectMetrics {
+			r.GET("/metrics", s.protect("metrics", s.serveMetrics))
+		} else {
+			r.GET("/metrics", s.serveMetrics)
+		}
 	}
 
 	s.handler = s.recoverPanics(r.Handler)
@@ -148,6 +175,7 @@ func (s *Server) wrapOperation(rt iceberg.Route) fasthttp.RequestHandler {
 	if idempotentOperations[rt.OperationID] {
 		h = s.idempotent(rt.OperationID, h)
 	}
+	h = s.authenticate(rt.OperationID, isMutation(rt.OperationID), h)
 	return s.observe(rt.OperationID, h)
 }
 

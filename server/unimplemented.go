@@ -9,10 +9,6 @@ import (
 // The operations below answer 501 until they are built; each is listed in
 // notImplemented so GET /v1/config does not advertise it.
 
-func (a *api) GetToken(context.Context, iceberg.GetTokenRequestObject) (iceberg.GetTokenResponseObject, error) {
-	return nil, notImplementedError("getToken")
-}
-
 func (a *api) PlanTableScan(context.Context, iceberg.PlanTableScanRequestObject) (iceberg.PlanTableScanResponseObject, error) {
 	return nil, notImplementedError("planTableScan")
 }

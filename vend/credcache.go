@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/bingsan/bingsan/metrics"
 )
 
 // credCache holds vended credentials (client config maps) per scope key
@@ -21,6 +23,8 @@ type credCache struct {
 	flight singleflight.Group
 	mu     sync.Mutex
 	items  map[string]cachedCred
+
+	metrics *metrics.Metrics // hits and misses; nil: none
 }
 
 type cachedCred struct {
@@ -49,7 +53,9 @@ func (cc *credCache) fresh(c cachedCred) bool {
 // any request's context (it serves them all) with a bound of stsTimeout,
 // and returns the config and its expiry.
 func (cc *credCache) get(key string, fetch func(ctx context.Context) (map[string]string, time.Time, error)) (map[string]string, error) {
-	if cfg, ok := cc.lookup(key); ok {
+	cfg, ok := cc.lookup(key)
+	cc.metrics.VendCache(ok)
+	if ok {
 		return cfg, nil
 	}
 	res, err, _ := cc.flight.Do(key, func() (any, error) {

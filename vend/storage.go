@@ -120,8 +120,9 @@ func Open(ctx context.Context, whs []Warehouse, opts Options) (*Storage, error) 
 			if err != nil {
 				return nil, fmt.Errorf("storage: warehouse %q: %w", wh.Name, err)
 			}
-			ws.io = b
-			ws.vendor = newGCSVendor(b, wh.Profile, opts.Now)
+			v := newGCSVendor(b, wh.Profile, opts.Now)
+			v.cache.metrics = opts.Metrics
+			ws.io, ws.vendor = b, v
 		case kindAzure:
 			b, err := newAzureBackend(base, wh.Profile.Azure)
 			if err != nil {
@@ -131,6 +132,7 @@ func Open(ctx context.Context, whs []Warehouse, opts Options) (*Storage, error) 
 			if err != nil {
 				return nil, fmt.Errorf("storage: warehouse %q: %w", wh.Name, err)
 			}
+			v.cache.metrics = opts.Metrics
 			ws.io, ws.vendor = b, v
 		default:
 			return nil, fmt.Errorf("storage: warehouse %q: %s storage is not supported (location %s)", wh.Name, base.scheme, wh.Location)

@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -36,6 +37,7 @@ type options struct {
 	keep     bool
 	profile  string // directory for CPU profiles of the server per workload
 	pgbench  string // the pgbench binary
+	dataDir  string // parent of the server's data directory (its warehouse)
 }
 
 func main() {
@@ -49,6 +51,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "", "also write the markdown report to this file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the databases and the data directory")
 	flag.StringVar(&o.pgbench, "pgbench", "pgbench", "the pgbench binary")
+	flag.StringVar(&o.dataDir, "data-dir", "", "where to put the server's data directory, i.e. the local warehouse its metadata files go to (default: the temporary directory)")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the server per workload into this directory (the binary must be built with -tags pprof)")
 	flag.Parse()
 
@@ -100,7 +103,16 @@ func run(ctx context.Context, o options) (string, error) {
 		}
 	}
 
-	srv, err := startServer(ctx, o.bin, dbURL(o.pg, catalogDB), tmp, o.profile != "")
+	dataParent := tmp
+	if o.dataDir != "" {
+		if dataParent, err = os.MkdirTemp(o.dataDir, "bingsan-bench-"); err != nil {
+			return "", err
+		}
+		if !o.keep {
+			defer os.RemoveAll(dataParent)
+		}
+	}
+	srv, err := startServer(ctx, o.bin, dbURL(o.pg, catalogDB), tmp, dataParent, o.profile != "")
 	if err != nil {
 		return "", err
 	}
@@ -143,7 +155,7 @@ func run(ctx context.Context, o options) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", step.name, err)
 		}
-		r.name, r.ref, r.target = step.name, step.ref, step.target
+		r.name, r.ref, r.alt, r.target = step.name, step.ref, step.alt, step.target
 		if step.workload != nil && step.workload.commit {
 			r.commitStats = scrapeCommitStats(c)
 		}
@@ -170,8 +182,8 @@ func want(name, only string) bool {
 func render(o options, seed seeded, idleRSS, afterRSS rss, rows []row) string {
 	var b strings.Builder
 	host, _ := os.Hostname()
-	fmt.Fprintf(&b, "Bingsan load harness, %s, %d connections, %s per workload (after %s warm-up), %s.\n\n",
-		time.Now().UTC().Format("2006-01-02"), o.conns, o.duration, o.warmup, machine(host))
+	fmt.Fprintf(&b, "Bingsan load harness, %s, %d connections, %s per workload (after %s warm-up), %s; warehouse on %s.\n\n",
+		time.Now().UTC().Format("2006-01-02"), o.conns, o.duration, o.warmup, machine(host), fsOf(o.dataDir))
 	fmt.Fprintln(&b, "| workload | req/s | p50 | p99 | errors | CPU/req: Bingsan | client | rest | vs PostgreSQL | target |")
 	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	byName := map[string]row{}
@@ -192,6 +204,9 @@ func render(o options, seed seeded, idleRSS, afterRSS rss, rows []row) string {
 		ratio, target := "", r.target
 		if ref, ok := byName[r.ref]; ok && ref.rps > 0 {
 			ratio = fmt.Sprintf("%.2f×", r.rps/ref.rps)
+		}
+		if alt, ok := byName[r.alt]; ok && alt.rps > 0 {
+			ratio += fmt.Sprintf(" (%.2f× with counter)", r.rps/alt.rps)
 		}
 		name := r.name
 		if r.commitStats != "" {
@@ -231,4 +246,24 @@ func machine(host string) string {
 	}
 	_ = host
 	return fmt.Sprintf("%d CPUs (%s); server, load generator and PostgreSQL share them", runtime.NumCPU(), model)
+}
+
+// fsOf names the file system type of dir ("" : the temporary directory).
+func fsOf(dir string) string {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	data, err := os.ReadFile("/proc/mounts")
+	if err != nil {
+		return dir
+	}
+	abs, _ := filepath.Abs(dir)
+	best, typ := "", "?"
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && (abs == f[1] || strings.HasPrefix(abs, strings.TrimSuffix(f[1], "/")+"/")) && len(f[1]) > len(best) {
+			best, typ = f[1], f[2]
+		}
+	}
+	return fmt.Sprintf("%s (%s)", dir, typ)
 }

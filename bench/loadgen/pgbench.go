@@ -28,6 +28,11 @@ type pgbench struct {
 var pgbenchScripts = map[string]string{
 	"hot":    "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = 1;\n",
 	"spread": "\\set aid random(1, 100)\nUPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;\n",
+	// The write pattern of a catalog commit: one of 100 rows, and then
+	// (as the event outbox's id counter is) one row every writer takes
+	// until it commits. pgbench_branches has one row at scale 1.
+	"spread-counter": "\\set aid random(1, 100)\nBEGIN;\nUPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;\n" +
+		"UPDATE pgbench_branches SET bbalance = bbalance + 1 WHERE bid = 1;\nEND;\n",
 }
 
 func (p *pgbench) conn() []string {

@@ -29,8 +29,9 @@ type server struct {
 }
 
 // startServer starts bin serve on a free loopback port against dsn, with
-// its data directory (local warehouse) under dir, and waits until it is ready.
-func startServer(ctx context.Context, bin, dsn, dir string, profile bool) (*server, error) {
+// its log in dir and its data directory (local warehouse) under
+// dataParent, and waits until it is ready.
+func startServer(ctx context.Context, bin, dsn, dir, dataParent string, profile bool) (*server, error) {
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return nil, err
@@ -57,7 +58,7 @@ func startServer(ctx context.Context, bin, dsn, dir string, profile bool) (*serv
 	}
 	cmd := exec.Command(bin, "serve",
 		"--listen="+addr,
-		"--data-dir="+filepath.Join(dir, "data"),
+		"--data-dir="+filepath.Join(dataParent, "data"),
 		"--store.driver=postgres",
 		"--store.postgres.dsn="+dsn,
 		"--log.level=warn",

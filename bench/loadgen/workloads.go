@@ -39,6 +39,7 @@ type step struct {
 	workload *workload
 	pgbench  []string // pgbench arguments besides connection and timing
 	ref      string   // the step this one is compared with
+	alt      string   // a second step it is compared with
 	target   string
 }
 
@@ -47,6 +48,7 @@ const (
 	pgSelect = "pgbench -S (select by primary key)"
 	pgHot    = "pgbench: UPDATE one hot row"
 	pgSpread = "pgbench: UPDATE one of 100 rows"
+	pgCount  = "pgbench: UPDATE one of 100 rows, then one counter row"
 )
 
 func plan(s seeded) []step {
@@ -77,9 +79,10 @@ func plan(s seeded) []step {
 			return request{method: "POST", path: tablePath("hot"), body: commitBody(w)}
 		}}, ref: pgHot, target: "≥ 0.5× hot-row UPDATE"},
 		{name: pgSpread, pgbench: []string{"-n", "-f", "@spread"}},
+		{name: pgCount, pgbench: []string{"-n", "-f", "@spread-counter"}, ref: pgSpread},
 		{name: "updateTable: spread over 100 tables", workload: &workload{commit: true, next: func(w *worker) request {
 			return request{method: "POST", path: tablePath(tableName(w.rng.IntN(numTables))), body: commitBody(w)}
-		}}, ref: pgSpread, target: "≥ 0.5× 100-row UPDATE"},
+		}}, ref: pgSpread, alt: pgCount, target: "≥ 0.5× 100-row UPDATE"},
 		{name: "90% loadTable / 10% updateTable over 100 tables", workload: &workload{commit: true, next: func(w *worker) request {
 			t := tablePath(tableName(w.rng.IntN(numTables)))
 			if w.rng.IntN(10) == 0 {
@@ -92,13 +95,13 @@ func plan(s seeded) []step {
 
 // row is a measured step.
 type row struct {
-	name, ref, target string
-	rps               float64
-	p50, p99          time.Duration
-	errors            int
-	bytes             int64
-	mbps              float64
-	commitStats       string
+	name, ref, alt, target string
+	rps                    float64
+	p50, p99               time.Duration
+	errors                 int
+	bytes                  int64
+	mbps                   float64
+	commitStats            string
 	// CPU time per request (or pgbench transaction): the Bingsan server,
 	// the client (load generator or pgbench) and everything else on the
 	// machine, which is PostgreSQL plus whatever else runs.

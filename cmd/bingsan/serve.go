@@ -79,6 +79,10 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		Metrics:           m,
 	})
 	broker := events.NewBroker(st, events.Options{Buffer: cfg.Events.Buffer, Logger: log, Metrics: m.Events()})
+	authSvc, err := openAuth(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
 	srv := server.New(server.Options{
 		Store:               st,
 		Catalog:             cat,
@@ -89,6 +93,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		Overrides:           cfg.Catalog.Overrides,
 		Events:              broker,
 		Metrics:             m,
+		Auth:                authSvc,
+		ProtectMetrics:      cfg.Auth.MetricsProtected,
 		MaxBodyBytes:        int(cfg.Server.MaxBodyBytes),
 		ReadTimeout:         cfg.Server.ReadTimeout,
 		WriteTimeout:        cfg.Server.WriteTimeout,
@@ -102,7 +108,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		return err
 	}
 	log.Info("bingsan listening", "addr", ln.Addr().String(), "version", buildVersion(),
-		"store", cfg.Store.Driver, "warehouse", cfg.Warehouse.Location)
+		"store", cfg.Store.Driver, "warehouse", cfg.Warehouse.Location, "auth", cfg.Auth.Enabled)
 
 	bg, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
@@ -111,6 +117,9 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	brokerDone := make(chan struct{})
 	go func() { defer close(brokerDone); broker.Run(bg) }()
 	go events.RunPruner(bg, st, cfg.Events.Retention, cfg.Events.PruneInterval, log)
+	if authSvc != nil {
+		go authSvc.Run(bg)
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bingsan/bingsan/auth"
 	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/internal/pgtest"
@@ -61,6 +62,10 @@ type Config struct {
 	// Metrics, when set, collects the server's metrics (and serves them
 	// on /metrics).
 	Metrics *metrics.Metrics
+	// Auth, when set, turns authentication on with these options (the
+	// bootstrap client among them); ProtectMetrics protects /metrics too.
+	Auth           *auth.Options
+	ProtectMetrics bool
 }
 
 // Instance is a running server.
@@ -71,6 +76,7 @@ type Instance struct {
 	Warehouse string // base location of the default warehouse (file://...)
 	Server    *server.Server
 	Events    *events.Broker
+	Auth      *auth.Service // nil without Config.Auth
 }
 
 // OpenStore opens and migrates a fresh store of backend b for t.
@@ -158,6 +164,20 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		maxBody = 16 << 20
 	}
 	broker := events.NewBroker(st, events.Options{Buffer: cfg.EventBuffer, PollInterval: 200 * time.Millisecond, Logger: log, Metrics: cfg.Metrics.Events()})
+	var authSvc *auth.Service
+	if cfg.Auth != nil {
+		opts := *cfg.Auth
+		if opts.Logger == nil {
+			opts.Logger = log
+		}
+		if authSvc, err = auth.New(context.Background(), st.(store.AuthStore), opts); err != nil {
+			t.Fatalf("starting authentication: %v", err)
+		}
+		authCtx, stopAuth := context.WithCancel(context.Background())
+		authDone := make(chan struct{})
+		go func() { defer close(authDone); authSvc.Run(authCtx) }()
+		t.Cleanup(func() { stopAuth(); <-authDone })
+	}
 	srv := server.New(server.Options{
 		Store:               st,
 		Catalog:             cat,
@@ -169,6 +189,8 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		AccessMode:          cfg.AccessMode,
 		Events:              broker,
 		Metrics:             cfg.Metrics,
+		Auth:                authSvc,
+		ProtectMetrics:      cfg.ProtectMetrics,
 		MaxBodyBytes:        maxBody,
 		ReadTimeout:         30 * time.Second,
 		WriteTimeout:        30 * time.Second,
@@ -191,7 +213,7 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 	brokerDone := make(chan struct{})
 	go func() { defer close(brokerDone); broker.Run(brokerCtx) }()
 	t.Cleanup(func() { stopBroker(); <-brokerDone })
-	return &Instance{URL: "http://" + ln.Addr().String(), Store: st, Catalog: cat, Warehouse: warehouses["default"], Server: srv, Events: broker}
+	return &Instance{URL: "http://" + ln.Addr().String(), Store: st, Catalog: cat, Warehouse: warehouses["default"], Server: srv, Events: broker, Auth: authSvc}
 }
 
 // testWriter sends server logs to the test log, so they show only on failure.

@@ -48,13 +48,16 @@ func signingKeyFromRow(r sqlitedb.SigningKey) store.SigningKey {
 }
 
 // writeAuth runs fn in a write transaction that also bumps the version.
+// A foreign key that fails (a principal or role removed concurrently) is
+// NotFound.
 func (s *Store) writeAuth(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
 		return s.q.BumpAuthVersion(ctx, tx)
 	})
+	return backend.AuthForeignKey(err)
 }
 
 func (s *Store) AuthVersion(ctx context.Context) (int64, error) {

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"errors"
 	"slices"
 	"strings"
 
@@ -89,7 +90,9 @@ func PrincipalExists(name string) error {
 	return errs.New(errs.AlreadyExists, "Principal already exists (or its client id is taken): %s", name)
 }
 
-func RoleExists(name string) error { return errs.New(errs.AlreadyExists, "Role already exists: %s", name) }
+func RoleExists(name string) error {
+	return errs.New(errs.AlreadyExists, "Role already exists: %s", name)
+}
 
 // AttachRoles fills each principal's Roles from (principal, role) pairs.
 func AttachRoles(ps []store.AuthPrincipal, pairs [][2]string) {
@@ -121,4 +124,14 @@ func RoleNotAssigned(principal, role string) error {
 // else.
 func RotatedKeyPrincipal(prefix string) error {
 	return errs.New(errs.BadRequest, "A rotated API key keeps its principal: %s", prefix)
+}
+
+// AuthForeignKey turns a failed foreign key of the auth tables (a principal
+// or role removed while a grant, assignment or key naming it was written)
+// into NotFound.
+func AuthForeignKey(err error) error {
+	if err != nil && errors.Is(err, ErrForeignKey) {
+		return errs.Wrap(errs.NotFound, err, "The principal or role does not exist (any more)")
+	}
+	return err
 }

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/bingsan/bingsan/auth"
+	"github.com/bingsan/bingsan/config"
+	"github.com/bingsan/bingsan/store"
+)
+
+// openAuth starts authentication when auth.enabled is set; nil otherwise.
+func openAuth(ctx context.Context, cfg config.Config, st store.Store, log *slog.Logger) (*auth.Service, error) {
+	if !cfg.Auth.Enabled {
+		return nil, nil
+	}
+	as, ok := st.(store.AuthStore)
+	if !ok {
+		return nil, fmt.Errorf("the %s store does not support authentication", cfg.Store.Driver)
+	}
+	issuers := make([]auth.OIDCIssuer, len(cfg.Auth.OIDCIssuers))
+	for i, c := range cfg.Auth.OIDCIssuers {
+		issuers[i] = auth.OIDCIssuer{
+			Issuer: c.Issuer, Audience: c.Audience, PrincipalClaim: c.PrincipalClaim, PrincipalPrefix: c.PrincipalPrefix,
+			RolesClaim: c.RolesClaim, RoleMappings: c.RoleMappings, JWKSURL: c.JWKSURL,
+		}
+	}
+	svc, err := auth.New(ctx, as, auth.Options{
+		TokenTTL:              cfg.Auth.TokenTTL,
+		SigningKeyRotation:    cfg.Auth.SigningKeyRotation,
+		BootstrapClientID:     cfg.Auth.BootstrapClientID,
+		BootstrapClientSecret: cfg.Auth.BootstrapClientSecret,
+		KeyEncryptionSecret:   cfg.Auth.KeyEncryptionSecret,
+		OIDC:                  issuers,
+		AuditRetention:        cfg.Auth.AuditRetention,
+		Logger:                log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting authentication: %w", err)
+	}
+	return svc, nil
+}
