@@ -1,9 +1,9 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"maps"
 	"net/url"
 	"path"
 	"strings"
@@ -117,16 +117,45 @@ func tableScope(location string, props map[string]string, mode vend.Mode) vend.S
 	return sc
 }
 
-// locationOf reads the location and properties of table metadata.
+// locationOf reads the location and properties of table metadata. It
+// reads the top-level fields in order and stops once it has both: iceberg-go
+// writes them before the schemas' and snapshots' bulk, so a load that vends
+// credentials does not decode the whole document.
 func locationOf(id store.Ident, doc []byte) (string, map[string]string, error) {
-	var m struct {
-		Location   string            `json:"location"`
-		Properties map[string]string `json:"properties"`
+	var (
+		loc   string
+		props map[string]string
+		seen  int
+	)
+	noLocation := errs.New(errs.Internal, "Metadata of %s has no location", id)
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", nil, noLocation
 	}
-	if err := json.Unmarshal(doc, &m); err != nil || m.Location == "" {
-		return "", nil, errs.New(errs.Internal, "Metadata of %s has no location", id)
+	for seen < 2 && dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", nil, noLocation
+		}
+		switch key, _ := tok.(string); key {
+		case "location":
+			err = dec.Decode(&loc)
+			seen++
+		case "properties":
+			err = dec.Decode(&props)
+			seen++
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return "", nil, noLocation
+		}
 	}
-	return m.Location, maps.Clone(m.Properties), nil
+	if loc == "" {
+		return "", nil, noLocation
+	}
+	return loc, props, nil
 }
 
 // TableAccess returns the delegated access for the table id whose metadata

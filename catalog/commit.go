@@ -185,7 +185,8 @@ func clientMessage(err error) string {
 
 // commitWithRetries runs attempts of the commit of changes until one
 // succeeds, fails for a reason other than a lost race, or the retry bounds
-// are reached.
+// are reached. The commits of one table on this node take turns (see
+// tableLocks); transactions of several tables race as before.
 func (s *Service) commitWithRetries(ctx context.Context, changes []TableChange) ([]*plan, error) {
 	deadline := s.retryDeadline()
 	multi := len(changes) > 1

@@ -6,11 +6,10 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/gen/iceberg"
+	"github.com/bingsan/bingsan/internal/reqctx"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/vend"
 )
@@ -126,7 +125,7 @@ func (a *api) SignRequest(ctx context.Context, req iceberg.SignRequestRequestObj
 // noStore marks a response carrying credentials or signatures as not to be
 // cached (the signer spec's Cache-Control: no-cache).
 func noStore(ctx context.Context) {
-	if rc, ok := ctx.(*fasthttp.RequestCtx); ok {
+	if rc, ok := reqctx.Request(ctx); ok {
 		rc.Response.Header.Set("Cache-Control", "no-cache")
 	}
 }

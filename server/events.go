@@ -16,6 +16,7 @@ import (
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/gen/bingsanapi"
+	"github.com/bingsan/bingsan/internal/reqctx"
 )
 
 // Close codes of event streams (4000-4999 is the range for applications).
@@ -114,7 +115,7 @@ func (a *eventsAPI) ListEvents(ctx context.Context, req bingsanapi.ListEventsReq
 // runs in the upgrade callback, which gets the connection and never the
 // request context (fasthttp reuses it once the handler returns).
 func (a *eventsAPI) StreamEvents(ctx context.Context, req bingsanapi.StreamEventsRequestObject) (bingsanapi.StreamEventsResponseObject, error) {
-	rc, ok := ctx.(*fasthttp.RequestCtx)
+	rc, ok := reqctx.Request(ctx)
 	if !ok {
 		return nil, errs.New(errs.Internal, "event streams need the fasthttp request")
 	}

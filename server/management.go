@@ -14,6 +14,7 @@ import (
 	"github.com/bingsan/bingsan/authz"
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/gen/managementapi"
+	"github.com/bingsan/bingsan/internal/reqctx"
 	"github.com/bingsan/bingsan/principal"
 	"github.com/bingsan/bingsan/store"
 )
@@ -64,7 +65,7 @@ func (s *Server) registerManagement(r *router.Router) {
 
 // target records what the audit entry of the request names.
 func target(ctx context.Context, format string, args ...any) {
-	if rc, ok := ctx.(*fasthttp.RequestCtx); ok {
+	if rc, ok := reqctx.Request(ctx); ok {
 		rc.SetUserValue(auditTargetKey{}, fmt.Sprintf(format, args...))
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/bingsan/bingsan/auth"
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/gen/iceberg"
+	"github.com/bingsan/bingsan/internal/reqctx"
 )
 
 // The OAuth2 token endpoint (getToken, POST /v1/oauth/tokens, a form body):
@@ -43,7 +44,7 @@ func (a *api) GetToken(ctx context.Context, req iceberg.GetTokenRequestObject) (
 	}
 	form := req.Form
 	clientID, secret := form.Get("client_id"), form.Get("client_secret")
-	if rc, ok := ctx.(*fasthttp.RequestCtx); ok {
+	if rc, ok := reqctx.Request(ctx); ok {
 		if id, sec, ok := basicAuth(string(rc.Request.Header.Peek(fasthttp.HeaderAuthorization))); ok {
 			clientID, secret = id, sec
 		}
@@ -95,7 +96,7 @@ func (a *api) GetToken(ctx context.Context, req iceberg.GetTokenRequestObject) (
 }
 
 func setAuditPrincipal(ctx context.Context, name string) {
-	if rc, ok := ctx.(*fasthttp.RequestCtx); ok {
+	if rc, ok := reqctx.Request(ctx); ok {
 		rc.SetUserValue(auditPrincipalKey{}, name)
 	}
 }

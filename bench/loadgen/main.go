@@ -130,14 +130,18 @@ func run(ctx context.Context, o options) (string, error) {
 	logf("seeded: %d namespaces, %d tables; big table metadata %d bytes", seed.namespaces, seed.tables, seed.bigSize)
 
 	pgb := &pgbench{bin: o.pgbench, base: o.pg, db: pgbenchDB, dir: tmp, conns: o.conns, duration: o.duration}
-	if want("pgbench", o.only) || o.only == "" {
-		if err := pgb.init(ctx); err != nil {
-			return "", err
+	steps := plan(seed)
+	for _, step := range steps {
+		if step.pgbench != nil && want(step.name, o.only) {
+			if err := pgb.init(ctx); err != nil {
+				return "", err
+			}
+			break
 		}
 	}
 
 	var rows []row
-	for _, step := range plan(seed) {
+	for _, step := range steps {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bingsan/bingsan/internal/reqctx"
 	"github.com/fasthttp/router"
 	"github.com/oapi-codegen/runtime"
 	"github.com/valyala/fasthttp"
@@ -518,7 +519,7 @@ func (sh *strictHandler) ListEvents(ctx *fasthttp.RequestCtx, params ListEventsP
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.ListEvents(ctx, request.(ListEventsRequestObject))
+		return sh.ssi.ListEvents(reqctx.New(ctx), request.(ListEventsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "listEvents")
@@ -541,7 +542,7 @@ func (sh *strictHandler) StreamEvents(ctx *fasthttp.RequestCtx, params StreamEve
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.StreamEvents(ctx, request.(StreamEventsRequestObject))
+		return sh.ssi.StreamEvents(reqctx.New(ctx), request.(StreamEventsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "streamEvents")

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/bingsan/bingsan/internal/reqctx"
 	"github.com/fasthttp/router"
 	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
@@ -10266,7 +10267,7 @@ func (sh *strictHandler) GetConfig(ctx *fasthttp.RequestCtx, params GetConfigPar
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.GetConfig(ctx, request.(GetConfigRequestObject))
+		return sh.ssi.GetConfig(reqctx.New(ctx), request.(GetConfigRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "getConfig")
@@ -10296,7 +10297,7 @@ func (sh *strictHandler) GetToken(ctx *fasthttp.RequestCtx) error {
 	request.Form = form
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.GetToken(ctx, request.(GetTokenRequestObject))
+		return sh.ssi.GetToken(reqctx.New(ctx), request.(GetTokenRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "getToken")
@@ -10320,7 +10321,7 @@ func (sh *strictHandler) ListNamespaces(ctx *fasthttp.RequestCtx, prefix Prefix,
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.ListNamespaces(ctx, request.(ListNamespacesRequestObject))
+		return sh.ssi.ListNamespaces(reqctx.New(ctx), request.(ListNamespacesRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "listNamespaces")
@@ -10355,7 +10356,7 @@ func (sh *strictHandler) CreateNamespace(ctx *fasthttp.RequestCtx, prefix Prefix
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.CreateNamespace(ctx, request.(CreateNamespaceRequestObject))
+		return sh.ssi.CreateNamespace(reqctx.New(ctx), request.(CreateNamespaceRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "createNamespace")
@@ -10380,7 +10381,7 @@ func (sh *strictHandler) DropNamespace(ctx *fasthttp.RequestCtx, prefix Prefix, 
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.DropNamespace(ctx, request.(DropNamespaceRequestObject))
+		return sh.ssi.DropNamespace(reqctx.New(ctx), request.(DropNamespaceRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "dropNamespace")
@@ -10404,7 +10405,7 @@ func (sh *strictHandler) LoadNamespaceMetadata(ctx *fasthttp.RequestCtx, prefix 
 	request.NamespaceParam = namespaceParam
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.LoadNamespaceMetadata(ctx, request.(LoadNamespaceMetadataRequestObject))
+		return sh.ssi.LoadNamespaceMetadata(reqctx.New(ctx), request.(LoadNamespaceMetadataRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "loadNamespaceMetadata")
@@ -10428,7 +10429,7 @@ func (sh *strictHandler) NamespaceExists(ctx *fasthttp.RequestCtx, prefix Prefix
 	request.NamespaceParam = namespaceParam
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.NamespaceExists(ctx, request.(NamespaceExistsRequestObject))
+		return sh.ssi.NamespaceExists(reqctx.New(ctx), request.(NamespaceExistsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "namespaceExists")
@@ -10464,7 +10465,7 @@ func (sh *strictHandler) UpdateProperties(ctx *fasthttp.RequestCtx, prefix Prefi
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.UpdateProperties(ctx, request.(UpdatePropertiesRequestObject))
+		return sh.ssi.UpdateProperties(reqctx.New(ctx), request.(UpdatePropertiesRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "updateProperties")
@@ -10500,7 +10501,7 @@ func (sh *strictHandler) RegisterTable(ctx *fasthttp.RequestCtx, prefix Prefix, 
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.RegisterTable(ctx, request.(RegisterTableRequestObject))
+		return sh.ssi.RegisterTable(reqctx.New(ctx), request.(RegisterTableRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "registerTable")
@@ -10536,7 +10537,7 @@ func (sh *strictHandler) RegisterView(ctx *fasthttp.RequestCtx, prefix Prefix, n
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.RegisterView(ctx, request.(RegisterViewRequestObject))
+		return sh.ssi.RegisterView(reqctx.New(ctx), request.(RegisterViewRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "registerView")
@@ -10561,7 +10562,7 @@ func (sh *strictHandler) ListTables(ctx *fasthttp.RequestCtx, prefix Prefix, nam
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.ListTables(ctx, request.(ListTablesRequestObject))
+		return sh.ssi.ListTables(reqctx.New(ctx), request.(ListTablesRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "listTables")
@@ -10597,7 +10598,7 @@ func (sh *strictHandler) CreateTable(ctx *fasthttp.RequestCtx, prefix Prefix, na
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.CreateTable(ctx, request.(CreateTableRequestObject))
+		return sh.ssi.CreateTable(reqctx.New(ctx), request.(CreateTableRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "createTable")
@@ -10623,7 +10624,7 @@ func (sh *strictHandler) DropTable(ctx *fasthttp.RequestCtx, prefix Prefix, name
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.DropTable(ctx, request.(DropTableRequestObject))
+		return sh.ssi.DropTable(reqctx.New(ctx), request.(DropTableRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "dropTable")
@@ -10649,7 +10650,7 @@ func (sh *strictHandler) LoadTable(ctx *fasthttp.RequestCtx, prefix Prefix, name
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.LoadTable(ctx, request.(LoadTableRequestObject))
+		return sh.ssi.LoadTable(reqctx.New(ctx), request.(LoadTableRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "loadTable")
@@ -10674,7 +10675,7 @@ func (sh *strictHandler) TableExists(ctx *fasthttp.RequestCtx, prefix Prefix, na
 	request.Table = table
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.TableExists(ctx, request.(TableExistsRequestObject))
+		return sh.ssi.TableExists(reqctx.New(ctx), request.(TableExistsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "tableExists")
@@ -10711,7 +10712,7 @@ func (sh *strictHandler) UpdateTable(ctx *fasthttp.RequestCtx, prefix Prefix, na
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.UpdateTable(ctx, request.(UpdateTableRequestObject))
+		return sh.ssi.UpdateTable(reqctx.New(ctx), request.(UpdateTableRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "updateTable")
@@ -10737,7 +10738,7 @@ func (sh *strictHandler) LoadCredentials(ctx *fasthttp.RequestCtx, prefix Prefix
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.LoadCredentials(ctx, request.(LoadCredentialsRequestObject))
+		return sh.ssi.LoadCredentials(reqctx.New(ctx), request.(LoadCredentialsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "loadCredentials")
@@ -10773,7 +10774,7 @@ func (sh *strictHandler) ReportMetrics(ctx *fasthttp.RequestCtx, prefix Prefix, 
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.ReportMetrics(ctx, request.(ReportMetricsRequestObject))
+		return sh.ssi.ReportMetrics(reqctx.New(ctx), request.(ReportMetricsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "reportMetrics")
@@ -10812,7 +10813,7 @@ func (sh *strictHandler) PlanTableScan(ctx *fasthttp.RequestCtx, prefix Prefix, 
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.PlanTableScan(ctx, request.(PlanTableScanRequestObject))
+		return sh.ssi.PlanTableScan(reqctx.New(ctx), request.(PlanTableScanRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "planTableScan")
@@ -10839,7 +10840,7 @@ func (sh *strictHandler) CancelPlanning(ctx *fasthttp.RequestCtx, prefix Prefix,
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.CancelPlanning(ctx, request.(CancelPlanningRequestObject))
+		return sh.ssi.CancelPlanning(reqctx.New(ctx), request.(CancelPlanningRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "cancelPlanning")
@@ -10866,7 +10867,7 @@ func (sh *strictHandler) FetchPlanningResult(ctx *fasthttp.RequestCtx, prefix Pr
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.FetchPlanningResult(ctx, request.(FetchPlanningResultRequestObject))
+		return sh.ssi.FetchPlanningResult(reqctx.New(ctx), request.(FetchPlanningResultRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "fetchPlanningResult")
@@ -10902,7 +10903,7 @@ func (sh *strictHandler) SignRequest(ctx *fasthttp.RequestCtx, prefix Prefix, na
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.SignRequest(ctx, request.(SignRequestRequestObject))
+		return sh.ssi.SignRequest(reqctx.New(ctx), request.(SignRequestRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "signRequest")
@@ -10941,7 +10942,7 @@ func (sh *strictHandler) FetchScanTasks(ctx *fasthttp.RequestCtx, prefix Prefix,
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.FetchScanTasks(ctx, request.(FetchScanTasksRequestObject))
+		return sh.ssi.FetchScanTasks(reqctx.New(ctx), request.(FetchScanTasksRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "fetchScanTasks")
@@ -10966,7 +10967,7 @@ func (sh *strictHandler) ListViews(ctx *fasthttp.RequestCtx, prefix Prefix, name
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.ListViews(ctx, request.(ListViewsRequestObject))
+		return sh.ssi.ListViews(reqctx.New(ctx), request.(ListViewsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "listViews")
@@ -11001,7 +11002,7 @@ func (sh *strictHandler) CreateView(ctx *fasthttp.RequestCtx, prefix Prefix, nam
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.CreateView(ctx, request.(CreateViewRequestObject))
+		return sh.ssi.CreateView(reqctx.New(ctx), request.(CreateViewRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "createView")
@@ -11027,7 +11028,7 @@ func (sh *strictHandler) DropView(ctx *fasthttp.RequestCtx, prefix Prefix, names
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.DropView(ctx, request.(DropViewRequestObject))
+		return sh.ssi.DropView(reqctx.New(ctx), request.(DropViewRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "dropView")
@@ -11053,7 +11054,7 @@ func (sh *strictHandler) LoadView(ctx *fasthttp.RequestCtx, prefix Prefix, names
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.LoadView(ctx, request.(LoadViewRequestObject))
+		return sh.ssi.LoadView(reqctx.New(ctx), request.(LoadViewRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "loadView")
@@ -11078,7 +11079,7 @@ func (sh *strictHandler) ViewExists(ctx *fasthttp.RequestCtx, prefix Prefix, nam
 	request.View = view
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.ViewExists(ctx, request.(ViewExistsRequestObject))
+		return sh.ssi.ViewExists(reqctx.New(ctx), request.(ViewExistsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "viewExists")
@@ -11115,7 +11116,7 @@ func (sh *strictHandler) ReplaceView(ctx *fasthttp.RequestCtx, prefix Prefix, na
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.ReplaceView(ctx, request.(ReplaceViewRequestObject))
+		return sh.ssi.ReplaceView(reqctx.New(ctx), request.(ReplaceViewRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "replaceView")
@@ -11150,7 +11151,7 @@ func (sh *strictHandler) RenameTable(ctx *fasthttp.RequestCtx, prefix Prefix, pa
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.RenameTable(ctx, request.(RenameTableRequestObject))
+		return sh.ssi.RenameTable(reqctx.New(ctx), request.(RenameTableRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "renameTable")
@@ -11185,7 +11186,7 @@ func (sh *strictHandler) CommitTransaction(ctx *fasthttp.RequestCtx, prefix Pref
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.CommitTransaction(ctx, request.(CommitTransactionRequestObject))
+		return sh.ssi.CommitTransaction(reqctx.New(ctx), request.(CommitTransactionRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "commitTransaction")
@@ -11220,7 +11221,7 @@ func (sh *strictHandler) RenameView(ctx *fasthttp.RequestCtx, prefix Prefix, par
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.RenameView(ctx, request.(RenameViewRequestObject))
+		return sh.ssi.RenameView(reqctx.New(ctx), request.(RenameViewRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "renameView")

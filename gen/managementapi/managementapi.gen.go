@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bingsan/bingsan/internal/reqctx"
 	"github.com/fasthttp/router"
 	"github.com/oapi-codegen/runtime"
 	"github.com/valyala/fasthttp"
@@ -1892,7 +1893,7 @@ func (sh *strictHandler) ListApiKeys(ctx *fasthttp.RequestCtx, params ListApiKey
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.ListApiKeys(ctx, request.(ListApiKeysRequestObject))
+		return sh.ssi.ListApiKeys(reqctx.New(ctx), request.(ListApiKeysRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "listApiKeys")
@@ -1925,7 +1926,7 @@ func (sh *strictHandler) CreateApiKey(ctx *fasthttp.RequestCtx) error {
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.CreateApiKey(ctx, request.(CreateApiKeyRequestObject))
+		return sh.ssi.CreateApiKey(reqctx.New(ctx), request.(CreateApiKeyRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "createApiKey")
@@ -1948,7 +1949,7 @@ func (sh *strictHandler) DeleteApiKey(ctx *fasthttp.RequestCtx, prefix KeyPrefix
 	request.Prefix = prefix
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.DeleteApiKey(ctx, request.(DeleteApiKeyRequestObject))
+		return sh.ssi.DeleteApiKey(reqctx.New(ctx), request.(DeleteApiKeyRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "deleteApiKey")
@@ -1984,7 +1985,7 @@ func (sh *strictHandler) RotateApiKey(ctx *fasthttp.RequestCtx, prefix KeyPrefix
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.RotateApiKey(ctx, request.(RotateApiKeyRequestObject))
+		return sh.ssi.RotateApiKey(reqctx.New(ctx), request.(RotateApiKeyRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "rotateApiKey")
@@ -2007,7 +2008,7 @@ func (sh *strictHandler) ListAuditLog(ctx *fasthttp.RequestCtx, params ListAudit
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.ListAuditLog(ctx, request.(ListAuditLogRequestObject))
+		return sh.ssi.ListAuditLog(reqctx.New(ctx), request.(ListAuditLogRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "listAuditLog")
@@ -2030,7 +2031,7 @@ func (sh *strictHandler) ListGrants(ctx *fasthttp.RequestCtx, params ListGrantsP
 	request.Params = params
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.ListGrants(ctx, request.(ListGrantsRequestObject))
+		return sh.ssi.ListGrants(reqctx.New(ctx), request.(ListGrantsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "listGrants")
@@ -2063,7 +2064,7 @@ func (sh *strictHandler) CreateGrant(ctx *fasthttp.RequestCtx) error {
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.CreateGrant(ctx, request.(CreateGrantRequestObject))
+		return sh.ssi.CreateGrant(reqctx.New(ctx), request.(CreateGrantRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "createGrant")
@@ -2086,7 +2087,7 @@ func (sh *strictHandler) DeleteGrant(ctx *fasthttp.RequestCtx, grantId int64) er
 	request.GrantId = grantId
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.DeleteGrant(ctx, request.(DeleteGrantRequestObject))
+		return sh.ssi.DeleteGrant(reqctx.New(ctx), request.(DeleteGrantRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "deleteGrant")
@@ -2108,7 +2109,7 @@ func (sh *strictHandler) ListPrincipals(ctx *fasthttp.RequestCtx) error {
 	var request ListPrincipalsRequestObject
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.ListPrincipals(ctx, request.(ListPrincipalsRequestObject))
+		return sh.ssi.ListPrincipals(reqctx.New(ctx), request.(ListPrincipalsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "listPrincipals")
@@ -2141,7 +2142,7 @@ func (sh *strictHandler) CreatePrincipal(ctx *fasthttp.RequestCtx) error {
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.CreatePrincipal(ctx, request.(CreatePrincipalRequestObject))
+		return sh.ssi.CreatePrincipal(reqctx.New(ctx), request.(CreatePrincipalRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "createPrincipal")
@@ -2164,7 +2165,7 @@ func (sh *strictHandler) DeletePrincipal(ctx *fasthttp.RequestCtx, principal Pri
 	request.Principal = principal
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.DeletePrincipal(ctx, request.(DeletePrincipalRequestObject))
+		return sh.ssi.DeletePrincipal(reqctx.New(ctx), request.(DeletePrincipalRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "deletePrincipal")
@@ -2187,7 +2188,7 @@ func (sh *strictHandler) GetPrincipal(ctx *fasthttp.RequestCtx, principal Princi
 	request.Principal = principal
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.GetPrincipal(ctx, request.(GetPrincipalRequestObject))
+		return sh.ssi.GetPrincipal(reqctx.New(ctx), request.(GetPrincipalRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "getPrincipal")
@@ -2221,7 +2222,7 @@ func (sh *strictHandler) UpdatePrincipal(ctx *fasthttp.RequestCtx, principal Pri
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.UpdatePrincipal(ctx, request.(UpdatePrincipalRequestObject))
+		return sh.ssi.UpdatePrincipal(reqctx.New(ctx), request.(UpdatePrincipalRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "updatePrincipal")
@@ -2244,7 +2245,7 @@ func (sh *strictHandler) RotatePrincipalCredentials(ctx *fasthttp.RequestCtx, pr
 	request.Principal = principal
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.RotatePrincipalCredentials(ctx, request.(RotatePrincipalCredentialsRequestObject))
+		return sh.ssi.RotatePrincipalCredentials(reqctx.New(ctx), request.(RotatePrincipalCredentialsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "rotatePrincipalCredentials")
@@ -2268,7 +2269,7 @@ func (sh *strictHandler) UnassignRole(ctx *fasthttp.RequestCtx, principal Princi
 	request.Role = role
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.UnassignRole(ctx, request.(UnassignRoleRequestObject))
+		return sh.ssi.UnassignRole(reqctx.New(ctx), request.(UnassignRoleRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "unassignRole")
@@ -2292,7 +2293,7 @@ func (sh *strictHandler) AssignRole(ctx *fasthttp.RequestCtx, principal Principa
 	request.Role = role
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.AssignRole(ctx, request.(AssignRoleRequestObject))
+		return sh.ssi.AssignRole(reqctx.New(ctx), request.(AssignRoleRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "assignRole")
@@ -2314,7 +2315,7 @@ func (sh *strictHandler) ListRoles(ctx *fasthttp.RequestCtx) error {
 	var request ListRolesRequestObject
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.ListRoles(ctx, request.(ListRolesRequestObject))
+		return sh.ssi.ListRoles(reqctx.New(ctx), request.(ListRolesRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "listRoles")
@@ -2347,7 +2348,7 @@ func (sh *strictHandler) CreateRole(ctx *fasthttp.RequestCtx) error {
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.CreateRole(ctx, request.(CreateRoleRequestObject))
+		return sh.ssi.CreateRole(reqctx.New(ctx), request.(CreateRoleRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "createRole")
@@ -2370,7 +2371,7 @@ func (sh *strictHandler) DeleteRole(ctx *fasthttp.RequestCtx, role RoleName) err
 	request.Role = role
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.DeleteRole(ctx, request.(DeleteRoleRequestObject))
+		return sh.ssi.DeleteRole(reqctx.New(ctx), request.(DeleteRoleRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "deleteRole")
@@ -2392,7 +2393,7 @@ func (sh *strictHandler) ListSigningKeys(ctx *fasthttp.RequestCtx) error {
 	var request ListSigningKeysRequestObject
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.ListSigningKeys(ctx, request.(ListSigningKeysRequestObject))
+		return sh.ssi.ListSigningKeys(reqctx.New(ctx), request.(ListSigningKeysRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "listSigningKeys")
@@ -2427,7 +2428,7 @@ func (sh *strictHandler) RotateSigningKey(ctx *fasthttp.RequestCtx) error {
 	}
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.RotateSigningKey(ctx, request.(RotateSigningKeyRequestObject))
+		return sh.ssi.RotateSigningKey(reqctx.New(ctx), request.(RotateSigningKeyRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "rotateSigningKey")
@@ -2449,7 +2450,7 @@ func (sh *strictHandler) WhoAmI(ctx *fasthttp.RequestCtx) error {
 	var request WhoAmIRequestObject
 
 	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		return sh.ssi.WhoAmI(ctx, request.(WhoAmIRequestObject))
+		return sh.ssi.WhoAmI(reqctx.New(ctx), request.(WhoAmIRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "whoAmI")
