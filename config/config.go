@@ -136,8 +136,9 @@ type ServerConfig struct {
 
 // CatalogConfig holds the properties returned by GET /v1/config.
 type CatalogConfig struct {
-	Defaults  map[string]string
-	Overrides map[string]string
+	Defaults             map[string]string
+	Overrides            map[string]string
+	VerifyMetadataOnLoad bool
 }
 
 // CommitConfig bounds table commits.
@@ -354,6 +355,9 @@ var keys = []key{
 	{name: "catalog.overrides", def: map[string]string{},
 		desc:  "Properties returned as `overrides` by `GET /v1/config`; they take precedence over client settings.",
 		field: func(c *Config) any { return &c.Catalog.Overrides }},
+	{name: "catalog.verify-metadata-on-load", def: true,
+		desc:  "Check on every table and view load that the current metadata file still exists, and answer 404 when it is gone, as Java catalogs do. Costs one existence check per load (a HEAD request on object stores).",
+		field: func(c *Config) any { return &c.Catalog.VerifyMetadataOnLoad }},
 
 	{name: "commit.lock-timeout", def: 5 * time.Second, rule: positive,
 		desc:  "How long one commit attempt waits for the table's lock.",

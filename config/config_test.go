@@ -71,7 +71,7 @@ func TestDefault(t *testing.T) {
 			ShutdownTimeout: 15 * time.Second,
 			Metrics:         true,
 		},
-		Catalog: CatalogConfig{Defaults: map[string]string{}, Overrides: map[string]string{}},
+		Catalog: CatalogConfig{Defaults: map[string]string{}, Overrides: map[string]string{}, VerifyMetadataOnLoad: true},
 		Commit: CommitConfig{
 			LockTimeout:    5 * time.Second,
 			MaxRetries:     20,

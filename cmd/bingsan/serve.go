@@ -72,7 +72,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		Logger:         log,
 		// A table whose metadata file is gone is 404 NotFound on load, as in
 		// Java catalogs (the conformance suite checks it).
-		VerifyMetadataOnLoad: true,
+		VerifyMetadataOnLoad: cfg.Catalog.VerifyMetadataOnLoad,
 
 		ExternalLocations: external,
 		Vendors:           storage,
