@@ -324,9 +324,13 @@ func TestEventStreamSlowSubscriber(t *testing.T) {
 			}
 			wg.Wait()
 		}()
-		select { // not reading meanwhile
+		// Not reading until every event exists: far more than the
+		// subscriber's buffer and the socket buffers hold, so the close
+		// cannot depend on how fast this machine creates namespaces.
+		select {
 		case <-generated:
-		case <-time.After(5 * time.Second):
+		case <-time.After(2 * time.Minute):
+			t.Fatal("creating the namespaces took over 2 minutes")
 		}
 
 		last := head
