@@ -20,16 +20,12 @@ WITH cur AS (
     FROM cur
     WHERE e.id = cur.id AND cur.kind = $6::text AND e.version = $7::bigint
     RETURNING cur.metadata_location AS previous
-), ids AS (
-    UPDATE event_counter SET last_id = last_id + 1
-    WHERE EXISTS (SELECT 1 FROM upd)
-    RETURNING last_id AS id
 ), ev AS (
-    INSERT INTO events (id, type, warehouse, namespace, name, details)
-    SELECT ids.id, $8::text, $1::text, $2::text, $3::text,
+    INSERT INTO events (type, warehouse, namespace, name, details)
+    SELECT $8::text, $1::text, $2::text, $3::text,
            jsonb_set($9::jsonb, '{previous-metadata-location}', to_jsonb(upd.previous))
-    FROM ids, upd
-    RETURNING id
+    FROM upd
+    RETURNING seq
 )
 SELECT EXISTS (SELECT 1 FROM upd) AS committed,
        COALESCE((SELECT kind FROM cur), '')::text AS current_kind,
@@ -56,11 +52,10 @@ type CommitEntityRow struct {
 
 // The whole commit of one existing entity in one statement (and so, run
 // outside a transaction block, in one round trip): lock the row, swap the
-// metadata if the version is still the base version, and only then take the
-// next event id and write the event, with the replaced location added to
-// its details. A row changed meanwhile is re-read under the lock (READ
-// COMMITTED), so a stale base never overwrites a newer version. The counter
-// row is locked by this statement until its commit, as InsertEvents says.
+// metadata if the version is still the base version, and only then write
+// the (unnumbered) event, with the replaced location added to its details.
+// A row changed meanwhile is re-read under the lock (READ COMMITTED), so a
+// stale base never overwrites a newer version.
 // current_kind and current_version tell a caller whose swap did not happen
 // why: no such entity (an empty kind), another kind, or another version.
 func (q *Queries) CommitEntity(ctx context.Context, db DBTX, arg CommitEntityParams) (CommitEntityRow, error) {

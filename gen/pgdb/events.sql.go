@@ -21,9 +21,21 @@ func (q *Queries) AdvisoryUnlock(ctx context.Context, db DBTX, key int64) (bool,
 	return pg_advisory_unlock, err
 }
 
+const advisoryXactLock = `-- name: AdvisoryXactLock :exec
+SELECT pg_advisory_xact_lock($1::bigint)
+`
+
+// The sequencer's lock: one numbering transaction at a time, cluster-wide.
+// Readers wait for it rather than skip, so that a reader always sees every
+// event committed before it asked (numbering transactions are short).
+func (q *Queries) AdvisoryXactLock(ctx context.Context, db DBTX, key int64) error {
+	_, err := db.Exec(ctx, advisoryXactLock, key)
+	return err
+}
+
 const deleteEventsThrough = `-- name: DeleteEventsThrough :execrows
 DELETE FROM events
-WHERE id IN (SELECT e.id FROM events e WHERE e.id <= $1 ORDER BY e.id LIMIT $2)
+WHERE id IN (SELECT e.id FROM events e WHERE e.id <= $1::bigint ORDER BY e.id LIMIT $2)
 `
 
 type DeleteEventsThroughParams struct {
@@ -52,42 +64,34 @@ func (q *Queries) EventPruneThrough(ctx context.Context, db DBTX, before time.Ti
 	return column_1, err
 }
 
-const insertEvents = `-- name: InsertEvents :one
-WITH ids AS (
-    UPDATE event_counter SET last_id = last_id + cardinality($1::text[])
-    RETURNING last_id - cardinality($1::text[]) AS first_id
-), inserted AS (
-    INSERT INTO events (id, type, warehouse, namespace, name, details)
-    SELECT ids.first_id + t.ord, t.type, ($2::text[])[t.ord], ($3::text[])[t.ord],
-           ($4::text[])[t.ord], (($5::text[])[t.ord])::jsonb
-    FROM ids, unnest($1::text[]) WITH ORDINALITY AS t(type, ord)
-    RETURNING id
-)
-SELECT count(*) FROM inserted
+const insertEvents = `-- name: InsertEvents :execrows
+INSERT INTO events (type, warehouse, namespace, name, details)
+SELECT t.type, ($1::text[])[t.ord], ($2::text[])[t.ord],
+       ($3::text[])[t.ord], (($4::text[])[t.ord])::jsonb
+FROM unnest($5::text[]) WITH ORDINALITY AS t(type, ord)
 `
 
 type InsertEventsParams struct {
-	Types      []string
 	Warehouses []string
 	Namespaces []string
 	Names      []string
 	Details    []string
+	Types      []string
 }
 
-// Takes the next ids and writes the events in one statement. The counter row
-// stays locked until the transaction ends, so this must be the last statement
-// of a mutation (see the migration).
+// Writes events without ids; the sequencer numbers them once committed.
 func (q *Queries) InsertEvents(ctx context.Context, db DBTX, arg InsertEventsParams) (int64, error) {
-	row := db.QueryRow(ctx, insertEvents,
-		arg.Types,
+	result, err := db.Exec(ctx, insertEvents,
 		arg.Warehouses,
 		arg.Namespaces,
 		arg.Names,
 		arg.Details,
+		arg.Types,
 	)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const lastEventID = `-- name: LastEventID :one
@@ -102,8 +106,8 @@ func (q *Queries) LastEventID(ctx context.Context, db DBTX) (int64, error) {
 }
 
 const listEvents = `-- name: ListEvents :many
-SELECT id, type, created_at, warehouse, namespace, name, details FROM events
-WHERE id > $1
+SELECT id::bigint AS id, type, created_at, warehouse, namespace, name, details FROM events
+WHERE id > $1::bigint
 ORDER BY id
 LIMIT $2
 `
@@ -113,15 +117,25 @@ type ListEventsParams struct {
 	Lim   int32
 }
 
-func (q *Queries) ListEvents(ctx context.Context, db DBTX, arg ListEventsParams) ([]Event, error) {
+type ListEventsRow struct {
+	ID        int64
+	Type      string
+	CreatedAt time.Time
+	Warehouse string
+	Namespace string
+	Name      string
+	Details   []byte
+}
+
+func (q *Queries) ListEvents(ctx context.Context, db DBTX, arg ListEventsParams) ([]ListEventsRow, error) {
 	rows, err := db.Query(ctx, listEvents, arg.After, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Event
+	var items []ListEventsRow
 	for rows.Next() {
-		var i Event
+		var i ListEventsRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.Type,
@@ -139,6 +153,39 @@ func (q *Queries) ListEvents(ctx context.Context, db DBTX, arg ListEventsParams)
 		return nil, err
 	}
 	return items, nil
+}
+
+const notifyEvents = `-- name: NotifyEvents :exec
+SELECT pg_notify($1::text, '')
+`
+
+func (q *Queries) NotifyEvents(ctx context.Context, db DBTX, channel string) error {
+	_, err := db.Exec(ctx, notifyEvents, channel)
+	return err
+}
+
+const numberEvents = `-- name: NumberEvents :execrows
+WITH pending AS (
+    SELECT seq, row_number() OVER (ORDER BY seq) AS n
+    FROM events WHERE id IS NULL ORDER BY seq LIMIT $1
+), counter AS (
+    UPDATE event_counter SET last_id = last_id + (SELECT count(*) FROM pending)
+    RETURNING last_id - (SELECT count(*) FROM pending) AS first_id
+)
+UPDATE events e SET id = counter.first_id + pending.n
+FROM pending, counter
+WHERE e.seq = pending.seq
+`
+
+// Numbers committed, unnumbered events in insertion order, continuing the
+// counter. Run only under the sequencer lock: rows of transactions still in
+// flight are not visible yet and are numbered by a later run.
+func (q *Queries) NumberEvents(ctx context.Context, db DBTX, lim int32) (int64, error) {
+	result, err := db.Exec(ctx, numberEvents, lim)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const tryAdvisoryLock = `-- name: TryAdvisoryLock :one

@@ -49,7 +49,8 @@ type Entity struct {
 }
 
 type Event struct {
-	ID        int64
+	Seq       int64
+	ID        pgtype.Int8
 	Type      string
 	CreatedAt time.Time
 	Warehouse string

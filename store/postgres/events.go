@@ -24,9 +24,8 @@ func (s *Store) insertEvent(ctx context.Context, tx pgx.Tx, typ store.EventType,
 	return s.insertEvents(ctx, tx, row)
 }
 
-// insertEvents writes rows with the next ids. It locks the event counter
-// until tx ends, so it must be the last statement of a mutation: writers of
-// events then hold the counter only for their commit.
+// insertEvents writes rows without ids (see the migration): the sequencer
+// numbers them once tx has committed.
 func (s *Store) insertEvents(ctx context.Context, tx pgx.Tx, rows ...backend.EventRow) error {
 	p := pgdb.InsertEventsParams{
 		Types:      make([]string, len(rows)),
@@ -42,7 +41,51 @@ func (s *Store) insertEvents(ctx context.Context, tx pgx.Tx, rows ...backend.Eve
 	return err
 }
 
+// SequencerLockKey is the transaction advisory lock under which one
+// transaction at a time numbers committed events.
+const SequencerLockKey int64 = 0x62696e6773616e02
+
+// numberBatch bounds the events one numbering transaction gives ids to.
+const numberBatch = 5000
+
+// numberEvents gives ids to committed events that have none, waiting for a
+// numbering transaction of another session to finish first, so that every
+// event committed before the call is numbered when it returns. It notifies
+// the nodes when it numbered anything: their brokers read the new ids.
+func (s *Store) numberEvents(ctx context.Context) error {
+	for {
+		n, err := s.numberBatch(ctx)
+		if err != nil || n < numberBatch {
+			return err
+		}
+	}
+}
+
+func (s *Store) numberBatch(ctx context.Context) (int64, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, interpret(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
+	if err := s.q.AdvisoryXactLock(ctx, tx, SequencerLockKey); err != nil {
+		return 0, interpret(err)
+	}
+	n, err := s.q.NumberEvents(ctx, tx, numberBatch)
+	if err != nil {
+		return 0, interpret(err)
+	}
+	if n > 0 {
+		if err := s.q.NotifyEvents(ctx, tx, backend.EventsChannel); err != nil {
+			return 0, interpret(err)
+		}
+	}
+	return n, interpret(tx.Commit(ctx))
+}
+
 func (s *Store) ListEvents(ctx context.Context, after int64, limit int) ([]store.Event, error) {
+	if err := s.numberEvents(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.q.ListEvents(ctx, s.pool, pgdb.ListEventsParams{After: after, Lim: backend.Limit(store.Page{Limit: limit})})
 	if err != nil {
 		return nil, interpret(err)
@@ -57,6 +100,9 @@ func (s *Store) ListEvents(ctx context.Context, after int64, limit int) ([]store
 }
 
 func (s *Store) LastEventID(ctx context.Context) (int64, error) {
+	if err := s.numberEvents(ctx); err != nil {
+		return 0, err
+	}
 	id, err := s.q.LastEventID(ctx, s.pool)
 	return id, interpret(err)
 }
@@ -66,6 +112,10 @@ func (s *Store) LastEventID(ctx context.Context) (int64, error) {
 // work twice or delete under each other; a node that does not get the lock
 // returns at once.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
+	// Pruning goes by id: events still unnumbered would be skipped.
+	if err := s.numberEvents(ctx); err != nil {
+		return 0, err
+	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return 0, interpret(err)
@@ -98,7 +148,7 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int64, error
 		if err != nil {
 			return total, interpret(err)
 		}
-		if n < backend.PruneBatch {
+		if n < numberBatch {
 			return total, nil
 		}
 	}

@@ -4,13 +4,13 @@
 -- (see store.Store), so an acknowledged mutation always has its events and a
 -- rolled-back one never does.
 --
--- Ids come from event_counter, one row that a writer updates as the last
--- statement before it commits. The row lock makes writers take ids one after
--- the other in commit order (the next writer gets the lock only once the
--- previous one is committed and visible), and a rolled-back transaction rolls
--- its ids back too: ids are gapless and a reader that has seen id N has seen
--- every event up to N, on every node. The price is that writers of events
--- serialize on that row from their last statement to their commit.
+-- Writers insert their events without an id, so commits of different
+-- tables never wait on each other. Ids are given afterwards by a sequencer:
+-- one transaction at a time (a transaction-level advisory lock) numbers the
+-- events that are already committed, in insertion order, continuing
+-- event_counter. Readers only read numbered events, so ids are gapless and
+-- a reader that has seen id N has seen every event up to N, on every node;
+-- a rolled-back mutation leaves nothing to number.
 CREATE TABLE event_counter (
     singleton  BOOLEAN PRIMARY KEY DEFAULT true CHECK (singleton),
     last_id    BIGINT NOT NULL
@@ -19,9 +19,11 @@ CREATE TABLE event_counter (
 INSERT INTO event_counter (singleton, last_id) VALUES (true, 0);
 
 CREATE TABLE events (
-    id          BIGINT PRIMARY KEY,
+    -- insertion order; has gaps and is never shown to readers
+    seq         BIGSERIAL PRIMARY KEY,
+    -- the delivery id, NULL until the sequencer numbers the event
+    id          BIGINT UNIQUE,
     type        TEXT NOT NULL,
-    -- taken under the counter lock, so it grows with the id
     created_at  TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
     warehouse   TEXT COLLATE "C" NOT NULL,
     -- levels joined with 0x1F, as in namespaces.name
@@ -33,6 +35,7 @@ CREATE TABLE events (
 );
 
 CREATE INDEX events_created_at_idx ON events (created_at);
+CREATE INDEX events_unnumbered_idx ON events (seq) WHERE id IS NULL;
 
 -- Wakes the nodes' LISTEN connections. A notification is delivered only when
 -- the transaction commits, so nobody is woken for a rollback; the outbox,

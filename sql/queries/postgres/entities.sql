@@ -46,11 +46,10 @@ WHERE id = @id AND version = @base_version;
 
 -- The whole commit of one existing entity in one statement (and so, run
 -- outside a transaction block, in one round trip): lock the row, swap the
--- metadata if the version is still the base version, and only then take the
--- next event id and write the event, with the replaced location added to
--- its details. A row changed meanwhile is re-read under the lock (READ
--- COMMITTED), so a stale base never overwrites a newer version. The counter
--- row is locked by this statement until its commit, as InsertEvents says.
+-- metadata if the version is still the base version, and only then write
+-- the (unnumbered) event, with the replaced location added to its details.
+-- A row changed meanwhile is re-read under the lock (READ COMMITTED), so a
+-- stale base never overwrites a newer version.
 -- current_kind and current_version tell a caller whose swap did not happen
 -- why: no such entity (an empty kind), another kind, or another version.
 -- name: CommitEntity :one
@@ -64,16 +63,12 @@ WITH cur AS (
     FROM cur
     WHERE e.id = cur.id AND cur.kind = @kind::text AND e.version = @base_version::bigint
     RETURNING cur.metadata_location AS previous
-), ids AS (
-    UPDATE event_counter SET last_id = last_id + 1
-    WHERE EXISTS (SELECT 1 FROM upd)
-    RETURNING last_id AS id
 ), ev AS (
-    INSERT INTO events (id, type, warehouse, namespace, name, details)
-    SELECT ids.id, @event_type::text, @warehouse::text, @namespace::text, @name::text,
+    INSERT INTO events (type, warehouse, namespace, name, details)
+    SELECT @event_type::text, @warehouse::text, @namespace::text, @name::text,
            jsonb_set(@details::jsonb, '{previous-metadata-location}', to_jsonb(upd.previous))
-    FROM ids, upd
-    RETURNING id
+    FROM upd
+    RETURNING seq
 )
 SELECT EXISTS (SELECT 1 FROM upd) AS committed,
        COALESCE((SELECT kind FROM cur), '')::text AS current_kind,

@@ -1,22 +1,37 @@
--- Takes the next ids and writes the events in one statement. The counter row
--- stays locked until the transaction ends, so this must be the last statement
--- of a mutation (see the migration).
--- name: InsertEvents :one
-WITH ids AS (
-    UPDATE event_counter SET last_id = last_id + cardinality(@types::text[])
-    RETURNING last_id - cardinality(@types::text[]) AS first_id
-), inserted AS (
-    INSERT INTO events (id, type, warehouse, namespace, name, details)
-    SELECT ids.first_id + t.ord, t.type, (@warehouses::text[])[t.ord], (@namespaces::text[])[t.ord],
-           (@names::text[])[t.ord], ((@details::text[])[t.ord])::jsonb
-    FROM ids, unnest(@types::text[]) WITH ORDINALITY AS t(type, ord)
-    RETURNING id
+-- Writes events without ids; the sequencer numbers them once committed.
+-- name: InsertEvents :execrows
+INSERT INTO events (type, warehouse, namespace, name, details)
+SELECT t.type, (@warehouses::text[])[t.ord], (@namespaces::text[])[t.ord],
+       (@names::text[])[t.ord], ((@details::text[])[t.ord])::jsonb
+FROM unnest(@types::text[]) WITH ORDINALITY AS t(type, ord);
+
+-- The sequencer's lock: one numbering transaction at a time, cluster-wide.
+-- Readers wait for it rather than skip, so that a reader always sees every
+-- event committed before it asked (numbering transactions are short).
+-- name: AdvisoryXactLock :exec
+SELECT pg_advisory_xact_lock(@key::bigint);
+
+-- Numbers committed, unnumbered events in insertion order, continuing the
+-- counter. Run only under the sequencer lock: rows of transactions still in
+-- flight are not visible yet and are numbered by a later run.
+-- name: NumberEvents :execrows
+WITH pending AS (
+    SELECT seq, row_number() OVER (ORDER BY seq) AS n
+    FROM events WHERE id IS NULL ORDER BY seq LIMIT @lim
+), counter AS (
+    UPDATE event_counter SET last_id = last_id + (SELECT count(*) FROM pending)
+    RETURNING last_id - (SELECT count(*) FROM pending) AS first_id
 )
-SELECT count(*) FROM inserted;
+UPDATE events e SET id = counter.first_id + pending.n
+FROM pending, counter
+WHERE e.seq = pending.seq;
+
+-- name: NotifyEvents :exec
+SELECT pg_notify(@channel::text, '');
 
 -- name: ListEvents :many
-SELECT * FROM events
-WHERE id > @after
+SELECT id::bigint AS id, type, created_at, warehouse, namespace, name, details FROM events
+WHERE id > @after::bigint
 ORDER BY id
 LIMIT @lim;
 
@@ -30,7 +45,7 @@ SELECT COALESCE(max(id), 0)::bigint FROM events WHERE created_at < @before;
 
 -- name: DeleteEventsThrough :execrows
 DELETE FROM events
-WHERE id IN (SELECT e.id FROM events e WHERE e.id <= @through ORDER BY e.id LIMIT @lim);
+WHERE id IN (SELECT e.id FROM events e WHERE e.id <= @through::bigint ORDER BY e.id LIMIT @lim);
 
 -- Session advisory locks, taken on a dedicated connection, so that one node
 -- prunes at a time.
