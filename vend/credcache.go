@@ -13,10 +13,9 @@ import (
 
 // credCache holds vended credentials (client config maps) per scope key
 // until shortly before they expire, and makes one call to the credential
-// service per key however many requests want it at once. The GCS and
-// Azure vendors use it; it follows the S3 vendor's rules: credentials are
-// handed out while they have at least a quarter of their lifetime (and
-// never less than minRemaining) left.
+// service per key however many requests want it at once. Every vendor
+// uses it: credentials are handed out while they have at least a quarter
+// of their lifetime (and never less than minRemaining) left.
 type credCache struct {
 	now func() time.Time
 

@@ -106,7 +106,7 @@ func (v *gcsVendor) Credentials(ctx context.Context, s Scope) ([]Credential, err
 	if !v.prof.VendedCredentials || v.b.cfg.NoAuth {
 		return nil, nil
 	}
-	prefixes, err := gcsPrefixes(s.Locations)
+	prefixes, err := bucketPrefixes(s.Locations, kindGCS)
 	if err != nil {
 		return nil, err
 	}
@@ -184,42 +184,6 @@ func isNetworkError(err error) bool {
 	return errors.As(err, &op) || errors.As(err, &dns)
 }
 
-// gcsPrefix is a bucket and a key prefix (no slashes around it; empty: the
-// whole bucket).
-type gcsPrefix struct{ bucket, key string }
-
-// gcsPrefixes parses a scope's locations, dropping those inside another.
-func gcsPrefixes(locs []string) ([]gcsPrefix, error) {
-	if len(locs) == 0 {
-		return nil, errs.New(errs.BadRequest, "No storage location to grant access to")
-	}
-	var out []gcsPrefix
-	for _, loc := range locs {
-		l, err := parseLocation(loc)
-		if err != nil {
-			return nil, err
-		}
-		if l.kind != kindGCS || l.bucket == "" {
-			return nil, errs.New(errs.BadRequest, "Cannot grant GCS access to %s", loc)
-		}
-		out = append(out, gcsPrefix{bucket: l.bucket, key: l.key})
-	}
-	var kept []gcsPrefix
-	for i, p := range out {
-		covered := false
-		for j, q := range out {
-			if i != j && p.bucket == q.bucket && keyWithin(q.key, p.key) && (p.key != q.key || j < i) {
-				covered = true
-				break
-			}
-		}
-		if !covered {
-			kept = append(kept, p)
-		}
-	}
-	return kept, nil
-}
-
 // maxBoundaryRules is the most rules a Credential Access Boundary takes.
 const maxBoundaryRules = 10
 
@@ -229,7 +193,7 @@ const maxBoundaryRules = 10
 // limits them to objects below the prefixes (resource.name startsWith
 // projects/_/buckets/<bucket>/objects/<prefix>/) and to listings of those
 // prefixes (the objectListPrefix attribute).
-func accessBoundary(prefixes []gcsPrefix, mode Mode) ([]downscope.AccessBoundaryRule, error) {
+func accessBoundary(prefixes []bucketPrefix, mode Mode) ([]downscope.AccessBoundaryRule, error) {
 	role := gcsRoleWrite
 	if mode == ReadOnly {
 		role = gcsRoleRead

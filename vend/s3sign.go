@@ -36,7 +36,7 @@ func (v *s3Vendor) Sign(ctx context.Context, s Scope, r SignRequest) (SignedRequ
 	if p := strings.ToLower(r.Provider); p != "" && p != "s3" {
 		return SignedRequest{}, errs.New(errs.BadRequest, "Cannot sign requests for storage provider %q", r.Provider)
 	}
-	prefixes, err := s3Prefixes(s.Locations)
+	prefixes, err := bucketPrefixes(s.Locations, kindS3)
 	if err != nil {
 		return SignedRequest{}, err
 	}
@@ -80,7 +80,7 @@ func (v *s3Vendor) Sign(ctx context.Context, s Scope, r SignRequest) (SignedRequ
 		return SignedRequest{}, errs.Wrap(errs.ServiceUnavailable, err, "Cannot sign: the catalog has no S3 credentials: %s", networkCause(err))
 	}
 	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
-	if err := signer.SignHTTP(ctx, creds, req, payload, "s3", v.b.cfg.region(), v.now().UTC()); err != nil {
+	if err := signer.SignHTTP(ctx, creds, req, payload, "s3", v.b.cfg.region(), v.cache.now().UTC()); err != nil {
 		return SignedRequest{}, errs.Wrap(errs.Internal, err, "Signing failed")
 	}
 	out := make(map[string][]string, len(req.Header))
@@ -91,7 +91,7 @@ func (v *s3Vendor) Sign(ctx context.Context, s Scope, r SignRequest) (SignedRequ
 }
 
 // authorize decides whether a request may be signed for the prefixes.
-func (v *s3Vendor) authorize(method string, u *url.URL, body string, prefixes []s3Prefix, mode Mode) error {
+func (v *s3Vendor) authorize(method string, u *url.URL, body string, prefixes []bucketPrefix, mode Mode) error {
 	read := method == http.MethodGet || method == http.MethodHead
 	if !read && mode == ReadOnly {
 		return errs.New(errs.Forbidden, "Read-only access: cannot sign a %s request", method)

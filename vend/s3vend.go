@@ -10,16 +10,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/bingsan/bingsan/errs"
-	"github.com/bingsan/bingsan/metrics"
 )
 
 // Client configuration keys (Iceberg FileIO properties) for S3.
@@ -53,18 +50,8 @@ type s3Vendor struct {
 	b    *s3Backend
 	prof Profile
 	sts  *sts.Client
-	now  func() time.Time
 
-	flight singleflight.Group
-	mu     sync.Mutex
-	cache  map[string]cachedCredentials
-
-	metrics *metrics.Metrics // cache hits and misses; nil: none
-}
-
-type cachedCredentials struct {
-	config  map[string]string
-	expires time.Time
+	cache *credCache
 }
 
 func newS3Vendor(b *s3Backend, prof Profile, now func() time.Time) *s3Vendor {
@@ -77,7 +64,7 @@ func newS3Vendor(b *s3Backend, prof Profile, now func() time.Time) *s3Vendor {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 	})
-	return &s3Vendor{b: b, prof: prof, sts: client, now: now, cache: map[string]cachedCredentials{}}
+	return &s3Vendor{b: b, prof: prof, sts: client, cache: newCredCache(now)}
 }
 
 // clientConfig is what every client of the warehouse needs besides
@@ -128,29 +115,16 @@ func (v *s3Vendor) Credentials(ctx context.Context, s Scope) ([]Credential, erro
 	if !v.prof.VendedCredentials {
 		return nil, nil
 	}
-	prefixes, err := s3Prefixes(s.Locations)
+	prefixes, err := bucketPrefixes(s.Locations, kindS3)
 	if err != nil {
 		return nil, err
 	}
 	key := cacheKey(s)
-	cfg, ok := v.cached(key)
-	v.metrics.VendCache(ok)
-	if !ok {
-		// One STS call per scope however many requests want it at once.
-		// It serves them all, so no single request's cancellation ends it
-		// (and it must not hold a request's context: see detach).
-		res, err, _ := v.flight.Do(key, func() (any, error) {
-			if cfg, ok := v.cached(key); ok {
-				return cfg, nil
-			}
-			callCtx, cancel := context.WithTimeout(context.Background(), stsTimeout)
-			defer cancel()
-			return v.assumeRole(callCtx, key, prefixes, s.Mode)
-		})
-		if err != nil {
-			return nil, err
-		}
-		cfg = res.(map[string]string)
+	cfg, err := v.cache.get(key, func(ctx context.Context) (map[string]string, time.Time, error) {
+		return v.assumeRole(ctx, key, prefixes, s.Mode)
+	})
+	if err != nil {
+		return nil, err
 	}
 	out := make([]Credential, 0, len(s.Locations))
 	for _, loc := range s.Locations {
@@ -165,41 +139,11 @@ func cacheKey(s Scope) string {
 	return s.Mode.String() + "\x00" + strings.Join(locs, "\x00")
 }
 
-// cached returns the credentials for key if they have enough life left.
-func (v *s3Vendor) cached(key string) (map[string]string, bool) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	c, ok := v.cache[key]
-	if !ok || !v.fresh(c.expires) {
-		return nil, false
-	}
-	return c.config, true
-}
-
-// fresh reports whether credentials expiring at exp may still be handed out.
-func (v *s3Vendor) fresh(exp time.Time) bool {
-	margin := max(v.prof.CredentialDuration/refreshShare, minRemaining)
-	return v.now().Add(margin).Before(exp)
-}
-
-func (v *s3Vendor) store(key string, c cachedCredentials) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if len(v.cache) >= maxCached {
-		for k, e := range v.cache {
-			if !v.fresh(e.expires) {
-				delete(v.cache, k)
-			}
-		}
-	}
-	v.cache[key] = c
-}
-
 // assumeRole asks STS for credentials limited to prefixes.
-func (v *s3Vendor) assumeRole(ctx context.Context, key string, prefixes []s3Prefix, mode Mode) (map[string]string, error) {
+func (v *s3Vendor) assumeRole(ctx context.Context, key string, prefixes []bucketPrefix, mode Mode) (map[string]string, time.Time, error) {
 	policy, err := sessionPolicy(partition(v.b.cfg.region()), prefixes, mode)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	sum := sha256.Sum256([]byte(key))
 	out, err := v.sts.AssumeRole(ctx, &sts.AssumeRoleInput{
@@ -209,11 +153,11 @@ func (v *s3Vendor) assumeRole(ctx context.Context, key string, prefixes []s3Pref
 		Policy:          aws.String(policy),
 	})
 	if err != nil {
-		return nil, v.stsError(err)
+		return nil, time.Time{}, v.stsError(err)
 	}
 	c := out.Credentials
 	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil || c.SessionToken == nil || c.Expiration == nil {
-		return nil, errs.New(errs.ServiceUnavailable, "Cannot vend credentials: STS AssumeRole at %s returned no credentials", v.stsEndpoint())
+		return nil, time.Time{}, errs.New(errs.ServiceUnavailable, "Cannot vend credentials: STS AssumeRole at %s returned no credentials", v.stsEndpoint())
 	}
 	cfg := map[string]string{
 		keyS3AccessKeyID:    *c.AccessKeyId,
@@ -221,8 +165,7 @@ func (v *s3Vendor) assumeRole(ctx context.Context, key string, prefixes []s3Pref
 		keyS3SessionToken:   *c.SessionToken,
 		keyS3TokenExpiresAt: strconv.FormatInt(c.Expiration.UnixMilli(), 10),
 	}
-	v.store(key, cachedCredentials{config: cfg, expires: *c.Expiration})
-	return cfg, nil
+	return cfg, *c.Expiration, nil
 }
 
 func (v *s3Vendor) stsEndpoint() string {
@@ -254,43 +197,7 @@ func (v *s3Vendor) stsError(err error) error {
 		v.stsEndpoint(), networkCause(err))
 }
 
-// s3Prefix is a bucket and a key prefix (no slashes around it; empty: the
-// whole bucket).
-type s3Prefix struct{ bucket, key string }
-
-// s3Prefixes parses a scope's locations, dropping those inside another.
-func s3Prefixes(locs []string) ([]s3Prefix, error) {
-	if len(locs) == 0 {
-		return nil, errs.New(errs.BadRequest, "No storage location to grant access to")
-	}
-	var out []s3Prefix
-	for _, loc := range locs {
-		l, err := parseLocation(loc)
-		if err != nil {
-			return nil, err
-		}
-		if l.kind != kindS3 || l.bucket == "" {
-			return nil, errs.New(errs.BadRequest, "Cannot grant S3 access to %s", loc)
-		}
-		out = append(out, s3Prefix{bucket: l.bucket, key: l.key})
-	}
-	var kept []s3Prefix
-	for i, p := range out {
-		covered := false
-		for j, q := range out {
-			if i != j && p.bucket == q.bucket && keyWithin(q.key, p.key) && (p.key != q.key || j < i) {
-				covered = true
-				break
-			}
-		}
-		if !covered {
-			kept = append(kept, p)
-		}
-	}
-	return kept, nil
-}
-
-func (p s3Prefix) contains(bucket, key string) bool {
+func (p bucketPrefix) contains(bucket, key string) bool {
 	return p.bucket == bucket && keyWithin(p.key, key)
 }
 
@@ -309,7 +216,7 @@ func partition(region string) string {
 // credentials to the prefixes: object reads (and in ReadWrite mode writes,
 // deletes and multipart uploads) below each prefix, and listing of those
 // prefixes only.
-func sessionPolicy(part string, prefixes []s3Prefix, mode Mode) (string, error) {
+func sessionPolicy(part string, prefixes []bucketPrefix, mode Mode) (string, error) {
 	type statement struct {
 		Effect    string         `json:"Effect"`
 		Action    []string       `json:"Action"`

@@ -110,7 +110,7 @@ func Open(ctx context.Context, whs []Warehouse, opts Options) (*Storage, error) 
 				return nil, fmt.Errorf("storage: warehouse %q: %w", wh.Name, err)
 			}
 			v := newS3Vendor(b, wh.Profile, opts.Now)
-			v.metrics = opts.Metrics
+			v.cache.metrics = opts.Metrics
 			ws.io, ws.vendor = b, v
 		case kindGCS:
 			if base.bucket == "" {
@@ -249,6 +249,43 @@ const (
 	kindGCS   = "gcs"
 	kindAzure = "azure"
 )
+
+// bucketPrefix is a bucket and a key prefix (no slashes around it; empty:
+// the whole bucket), the unit S3 policies and GCS access boundaries grant.
+type bucketPrefix struct{ bucket, key string }
+
+// bucketPrefixes parses a scope's locations on a store of kind, dropping
+// those inside another.
+func bucketPrefixes(locs []string, kind string) ([]bucketPrefix, error) {
+	if len(locs) == 0 {
+		return nil, errs.New(errs.BadRequest, "No storage location to grant access to")
+	}
+	var out []bucketPrefix
+	for _, loc := range locs {
+		l, err := parseLocation(loc)
+		if err != nil {
+			return nil, err
+		}
+		if l.kind != kind || l.bucket == "" {
+			return nil, errs.New(errs.BadRequest, "Cannot grant %s access to %s", strings.ToUpper(kind), loc)
+		}
+		out = append(out, bucketPrefix{bucket: l.bucket, key: l.key})
+	}
+	var kept []bucketPrefix
+	for i, p := range out {
+		covered := false
+		for j, q := range out {
+			if i != j && p.bucket == q.bucket && keyWithin(q.key, p.key) && (p.key != q.key || j < i) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			kept = append(kept, p)
+		}
+	}
+	return kept, nil
+}
 
 // location is a parsed storage location: for object stores the bucket (or
 // container) and the key without a leading slash; for files the path.
