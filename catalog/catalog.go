@@ -56,6 +56,12 @@ type Options struct {
 	// file still exists (one stat per load) and answer NotFound otherwise,
 	// as Java catalogs do. Off, loads are served from the database alone.
 	VerifyMetadataOnLoad bool
+	// VerifiedFor is how long this node trusts a successful check of one
+	// metadata file before checking it again (0: check on every load).
+	// Metadata files are immutable, so the check only guards against files
+	// deleted behind the catalog's back; on object stores it is a HEAD
+	// request, far dearer than the load it guards.
+	VerifiedFor time.Duration
 
 	// Now is the clock for scheduling purge work (tests); nil: time.Now.
 	Now func() time.Time
@@ -80,6 +86,7 @@ type Service struct {
 
 	metaCache *metadataCache // nil: disabled
 	locks     tableLocks
+	verified  verifiedFiles
 }
 
 // New returns a Service over st and io.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"maps"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/apache/iceberg-go"
 
@@ -53,7 +55,7 @@ func (s *Service) loadEntity(ctx context.Context, kind store.Kind, id store.Iden
 	if err != nil {
 		return store.Entity{}, err
 	}
-	if s.opts.VerifyMetadataOnLoad {
+	if s.opts.VerifyMetadataOnLoad && !s.verified.fresh(e.MetadataLocation, s.opts.Now()) {
 		ok, err := s.io.Exists(ctx, e.MetadataLocation)
 		if err != nil {
 			return store.Entity{}, err
@@ -61,8 +63,45 @@ func (s *Service) loadEntity(ctx context.Context, kind store.Kind, id store.Iden
 		if !ok {
 			return store.Entity{}, errs.New(errs.NotFound, "Failed to open input stream for file: %s", e.MetadataLocation)
 		}
+		if s.opts.VerifiedFor > 0 {
+			s.verified.add(e.MetadataLocation, s.opts.Now(), s.opts.VerifiedFor)
+		}
 	}
 	return e, nil
+}
+
+// verifiedFiles remembers until when each metadata file found to exist is
+// trusted without another check.
+type verifiedFiles struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+}
+
+// maxVerifiedFiles bounds the memory of verifiedFiles; past it, expired
+// entries are dropped, and if none are, everything (a miss only costs one
+// check).
+const maxVerifiedFiles = 8192
+
+func (v *verifiedFiles) fresh(loc string, now time.Time) bool {
+	v.mu.Lock()
+	until, ok := v.until[loc]
+	v.mu.Unlock()
+	return ok && now.Before(until)
+}
+
+func (v *verifiedFiles) add(loc string, now time.Time, d time.Duration) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.until == nil {
+		v.until = map[string]time.Time{}
+	}
+	if len(v.until) >= maxVerifiedFiles {
+		maps.DeleteFunc(v.until, func(_ string, t time.Time) bool { return !now.Before(t) })
+		if len(v.until) >= maxVerifiedFiles {
+			clear(v.until)
+		}
+	}
+	v.until[loc] = now.Add(d)
 }
 
 // entityExists returns nil when the entity exists and NoSuchTable /

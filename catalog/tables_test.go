@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/errs"
@@ -259,6 +261,30 @@ func TestLoadTableVerifiesMetadataFile(t *testing.T) {
 	if err := os.Remove(localPath(res.MetadataLocation)); err != nil {
 		t.Fatal(err)
 	}
+	_, err := e.svc.LoadTable(context.Background(), id, "")
+	wantKind(t, err, errs.NotFound)
+}
+
+// A successful check is trusted for VerifiedFor, on the options' clock;
+// after that a deleted file is noticed again.
+func TestLoadTableTrustsACheckForVerifiedFor(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_700_000_000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e := setup(t, catalog.Options{VerifyMetadataOnLoad: true, VerifiedFor: time.Second, Now: clock})
+	id := ident("ns", "t")
+	res := e.mustCreate(t, id, nil)
+	e.load(t, id) // checks the file and trusts it until now+1s
+	if err := os.Remove(localPath(res.MetadataLocation)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.LoadTable(context.Background(), id, ""); err != nil {
+		t.Fatalf("load within the interval: %v", err)
+	}
+	mu.Lock()
+	now = now.Add(time.Second)
+	mu.Unlock()
 	_, err := e.svc.LoadTable(context.Background(), id, "")
 	wantKind(t, err, errs.NotFound)
 }

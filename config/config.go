@@ -139,6 +139,7 @@ type CatalogConfig struct {
 	Defaults             map[string]string
 	Overrides            map[string]string
 	VerifyMetadataOnLoad bool
+	VerifiedFor          time.Duration
 }
 
 // CommitConfig bounds table commits.
@@ -358,6 +359,9 @@ var keys = []key{
 	{name: "catalog.verify-metadata-on-load", def: true,
 		desc:  "Check on every table and view load that the current metadata file still exists, and answer 404 when it is gone, as Java catalogs do. Costs one existence check per load (a HEAD request on object stores).",
 		field: func(c *Config) any { return &c.Catalog.VerifyMetadataOnLoad }},
+	{name: "catalog.verify-metadata-interval", def: time.Second, rule: nonNegative,
+		desc:  "How long a node trusts a successful check of one metadata file before checking it again on a later load (0: check on every load). Metadata files never change, so this only delays noticing a file deleted behind the catalog's back.",
+		field: func(c *Config) any { return &c.Catalog.VerifiedFor }},
 
 	{name: "commit.lock-timeout", def: 5 * time.Second, rule: positive,
 		desc:  "How long one commit attempt waits for the table's lock.",

@@ -71,7 +71,7 @@ func TestDefault(t *testing.T) {
 			ShutdownTimeout: 15 * time.Second,
 			Metrics:         true,
 		},
-		Catalog: CatalogConfig{Defaults: map[string]string{}, Overrides: map[string]string{}, VerifyMetadataOnLoad: true},
+		Catalog: CatalogConfig{Defaults: map[string]string{}, Overrides: map[string]string{}, VerifyMetadataOnLoad: true, VerifiedFor: time.Second},
 		Commit: CommitConfig{
 			LockTimeout:    5 * time.Second,
 			MaxRetries:     20,

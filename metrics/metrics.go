@@ -42,6 +42,7 @@ type Metrics struct {
 	commitRetries   prometheus.Counter
 	lockWaits       *prometheus.CounterVec
 	metadataWrite   prometheus.Histogram
+	readBatch       prometheus.Histogram
 
 	vendCache *prometheus.CounterVec
 
@@ -106,6 +107,12 @@ func New(opts Options) *Metrics {
 	f(m.commitRetries)
 	f(m.lockWaits)
 	f(m.metadataWrite)
+	m.readBatch = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "bingsan_store_read_batch_keys",
+		Help:    "Distinct keys fetched by one coalesced database read (concurrent loads of tables and views share one query).",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+	})
+	f(m.readBatch)
 
 	m.vendCache = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bingsan_vend_credential_cache_total",
@@ -270,6 +277,13 @@ const (
 func (m *Metrics) LockWait(reason string) {
 	if m != nil {
 		m.lockWaits.WithLabelValues(reason).Inc()
+	}
+}
+
+// ReadBatch records the distinct keys of one coalesced database read.
+func (m *Metrics) ReadBatch(keys int) {
+	if m != nil {
+		m.readBatch.Observe(float64(keys))
 	}
 }
 

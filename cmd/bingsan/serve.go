@@ -73,6 +73,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		// A table whose metadata file is gone is 404 NotFound on load, as in
 		// Java catalogs (the conformance suite checks it).
 		VerifyMetadataOnLoad: cfg.Catalog.VerifyMetadataOnLoad,
+		VerifiedFor:          cfg.Catalog.VerifiedFor,
 
 		ExternalLocations: external,
 		Vendors:           storage,

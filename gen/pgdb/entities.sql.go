@@ -155,6 +155,59 @@ func (q *Queries) EntityKind(ctx context.Context, db DBTX, arg EntityKindParams)
 	return kind, err
 }
 
+const getEntities = `-- name: GetEntities :many
+SELECT id, warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at FROM entities
+WHERE (warehouse, namespace, name, kind) IN (
+    SELECT unnest($1::text[]) COLLATE "C", unnest($2::text[]) COLLATE "C",
+           unnest($3::text[]) COLLATE "C", unnest($4::text[])
+)
+`
+
+type GetEntitiesParams struct {
+	Warehouses []string
+	Namespaces []string
+	Names      []string
+	Kinds      []string
+}
+
+// The rows of several (warehouse, namespace, name, kind) keys at once, for
+// coalesced point reads; the keys are parallel arrays.
+func (q *Queries) GetEntities(ctx context.Context, db DBTX, arg GetEntitiesParams) ([]Entity, error) {
+	rows, err := db.Query(ctx, getEntities,
+		arg.Warehouses,
+		arg.Namespaces,
+		arg.Names,
+		arg.Kinds,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Entity
+	for rows.Next() {
+		var i Entity
+		if err := rows.Scan(
+			&i.ID,
+			&i.Warehouse,
+			&i.Namespace,
+			&i.Name,
+			&i.Kind,
+			&i.MetadataLocation,
+			&i.Metadata,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getEntity = `-- name: GetEntity :one
 SELECT id, warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at FROM entities
 WHERE warehouse = $1 AND namespace = $2 AND name = $3 AND kind = $4

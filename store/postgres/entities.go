@@ -57,14 +57,50 @@ func (s *Store) GetEntity(ctx context.Context, kind store.Kind, id store.Ident) 
 	if err != nil {
 		return store.Entity{}, err
 	}
-	row, err := s.q.GetEntity(ctx, s.pool, pgdb.GetEntityParams{Warehouse: id.Warehouse, Namespace: ns, Name: id.Name, Kind: string(kind)})
-	if isNoRows(err) {
-		return store.Entity{}, backend.NoSuchEntity(kind, id)
-	}
+	row, ok, err := s.entities.Get(ctx, entityKey{warehouse: id.Warehouse, namespace: ns, name: id.Name, kind: string(kind)})
 	if err != nil {
 		return store.Entity{}, interpret(err)
 	}
+	if !ok {
+		return store.Entity{}, backend.NoSuchEntity(kind, id)
+	}
 	return entityFromRow(row), nil
+}
+
+// entityKey is the unique key of an entity row.
+type entityKey struct{ warehouse, namespace, name, kind string }
+
+// fetchEntities reads the rows of keys in one query, for s.entities.
+func (s *Store) fetchEntities(ctx context.Context, keys []entityKey) (map[entityKey]pgdb.Entity, error) {
+	if len(keys) == 1 {
+		// One key, the common case on an idle node: the point query, whose
+		// plan is simpler than the array join's.
+		k := keys[0]
+		row, err := s.q.GetEntity(ctx, s.pool, pgdb.GetEntityParams{Warehouse: k.warehouse, Namespace: k.namespace, Name: k.name, Kind: k.kind})
+		if isNoRows(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return map[entityKey]pgdb.Entity{k: row}, nil
+	}
+	p := pgdb.GetEntitiesParams{
+		Warehouses: make([]string, len(keys)), Namespaces: make([]string, len(keys)),
+		Names: make([]string, len(keys)), Kinds: make([]string, len(keys)),
+	}
+	for i, k := range keys {
+		p.Warehouses[i], p.Namespaces[i], p.Names[i], p.Kinds[i] = k.warehouse, k.namespace, k.name, k.kind
+	}
+	rows, err := s.q.GetEntities(ctx, s.pool, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[entityKey]pgdb.Entity, len(rows))
+	for _, r := range rows {
+		out[entityKey{warehouse: r.Warehouse, namespace: r.Namespace, name: r.Name, kind: r.Kind}] = r
+	}
+	return out, nil
 }
 
 func (s *Store) EntityExists(ctx context.Context, kind store.Kind, id store.Ident) (bool, error) {

@@ -28,6 +28,7 @@ import (
 	"github.com/bingsan/bingsan/metrics"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/store/internal/backend"
+	"github.com/bingsan/bingsan/store/internal/coalesce"
 	"github.com/bingsan/bingsan/store/migrate"
 )
 
@@ -73,6 +74,9 @@ type Store struct {
 	pool  *pgxpool.Pool
 	q     *pgdb.Queries
 	retry backend.Retry
+	// entities coalesces concurrent GetEntity calls (loads, and the read
+	// before each commit) into one query per batch.
+	entities *coalesce.Reader[entityKey, pgdb.Entity]
 }
 
 // lockTimeoutParam is the session setting that bounds lock waits; it is
@@ -104,6 +108,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		retry: backend.Retry{MaxRetries: opts.MaxRetries, BaseDelay: opts.BaseDelay, MaxDelay: opts.MaxDelay,
 			OnBusy: func(err error) { opts.Metrics.LockWait(busyReason(err)) }},
 	}
+	s.entities = coalesce.New(s.fetchEntities, coalesce.Options{Observe: opts.Metrics.ReadBatch})
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err

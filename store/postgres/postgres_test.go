@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -273,5 +274,38 @@ func TestEventWakeupsAcrossNodes(t *testing.T) {
 	case <-wake:
 		t.Fatal("a rolled-back mutation woke node b")
 	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// The batch query finds exactly the keys that exist with the asked kind.
+func TestFetchEntitiesBatch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t).(*postgres.Store)
+	for _, ns := range [][]string{{"a"}, {"a", "b"}} {
+		if err := s.CreateNamespace(ctx, "wh", store.Namespace{Levels: ns}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := func(name string, ns ...string) store.Ident { return store.Ident{Warehouse: "wh", Namespace: ns, Name: name} }
+	for _, e := range []store.Entity{
+		{Ident: id("t1", "a"), Kind: store.KindTable, MetadataLocation: "m1"},
+		{Ident: id("t2", "a", "b"), Kind: store.KindTable, MetadataLocation: "m2"},
+		{Ident: id("v1", "a"), Kind: store.KindView, MetadataLocation: "mv"},
+	} {
+		if err := s.CreateEntity(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := postgres.FetchEntities(ctx, s, store.KindTable, []store.Ident{
+		id("t1", "a"), id("t2", "a", "b"), id("v1", "a"), id("t1", "a", "b"), id("t2", "a"), id("nope", "a"),
+		{Warehouse: "other", Namespace: []string{"a"}, Name: "t1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a.t1": "m1", "a.b.t2": "m2"}
+	if !maps.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,6 +49,66 @@ func testEntities(t *testing.T, newStore func(t *testing.T) store.Store) {
 					}
 				}
 			})
+		}
+	})
+
+	// Concurrent reads of many keys (which a backend may merge into
+	// batches) each get their own row, or NoSuchTable / NoSuchView for a
+	// missing name, a name of the other kind, or a name in another
+	// namespace; a later read sees a later version.
+	t.Run("ConcurrentGets", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, newStore)
+		b.mkNamespace(t, "db")
+		b.mkNamespace(t, "db", "sub")
+		type probe struct {
+			kind store.Kind
+			id   store.Ident
+			want string // metadata location; "" for not found
+		}
+		var probes []probe
+		for i := range 12 {
+			kind := []store.Kind{store.KindTable, store.KindView}[i%2]
+			ns := [][]string{{"db"}, {"db", "sub"}}[i/6]
+			e := b.mkEntity(t, kind, b.ident(fmt.Sprintf("e%d", i), ns...))
+			other := store.KindView
+			if kind == store.KindView {
+				other = store.KindTable
+			}
+			otherNs := [][]string{{"db", "sub"}, {"db"}}[i/6]
+			probes = append(probes,
+				probe{kind, e.Ident, e.MetadataLocation},
+				probe{other, e.Ident, ""},
+				probe{kind, b.ident(e.Ident.Name, otherNs...), ""},
+				probe{kind, b.ident(fmt.Sprintf("missing%d", i), ns...), ""})
+		}
+		errc := make(chan error, 20*len(probes))
+		var wg sync.WaitGroup
+		for range 20 {
+			for _, p := range probes {
+				wg.Go(func() {
+					e, err := b.s.GetEntity(b.ctx, p.kind, p.id)
+					switch {
+					case p.want == "" && !errs.Is(err, map[store.Kind]errs.Kind{store.KindTable: errs.NoSuchTable, store.KindView: errs.NoSuchView}[p.kind]):
+						errc <- fmt.Errorf("GetEntity(%s %s): %v, want not found", p.kind, p.id, err)
+					case p.want != "" && (err != nil || e.MetadataLocation != p.want || e.Kind != p.kind || e.Ident.String() != p.id.String()):
+						errc <- fmt.Errorf("GetEntity(%s %s) = %+v, %v", p.kind, p.id, e, err)
+					}
+				})
+			}
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			t.Error(err)
+		}
+
+		id := b.ident("e0", "db")
+		cur := b.getEntity(t, store.KindTable, id)
+		next := update(id, store.KindTable, cur.Version, "s3://bucket/e0/metadata/00001.json")
+		noErr(t, b.s.Commit(b.ctx, []store.Commit{next}))
+		if got := b.getEntity(t, store.KindTable, id); got.Version != cur.Version+1 || got.MetadataLocation != "s3://bucket/e0/metadata/00001.json" {
+			t.Fatalf("after commit: %+v", got)
 		}
 	})
 

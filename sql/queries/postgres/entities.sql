@@ -6,6 +6,15 @@ VALUES (@warehouse, @namespace, @name, @kind, @metadata_location, @metadata, 1);
 SELECT * FROM entities
 WHERE warehouse = @warehouse AND namespace = @namespace AND name = @name AND kind = @kind;
 
+-- name: GetEntities :many
+-- The rows of several (warehouse, namespace, name, kind) keys at once, for
+-- coalesced point reads; the keys are parallel arrays.
+SELECT * FROM entities
+WHERE (warehouse, namespace, name, kind) IN (
+    SELECT unnest(@warehouses::text[]) COLLATE "C", unnest(@namespaces::text[]) COLLATE "C",
+           unnest(@names::text[]) COLLATE "C", unnest(@kinds::text[])
+);
+
 -- name: EntityKind :one
 SELECT kind FROM entities
 WHERE warehouse = @warehouse AND namespace = @namespace AND name = @name;
