@@ -287,7 +287,9 @@ func TestFetchEntitiesBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	id := func(name string, ns ...string) store.Ident { return store.Ident{Warehouse: "wh", Namespace: ns, Name: name} }
+	id := func(name string, ns ...string) store.Ident {
+		return store.Ident{Warehouse: "wh", Namespace: ns, Name: name}
+	}
 	for _, e := range []store.Entity{
 		{Ident: id("t1", "a"), Kind: store.KindTable, MetadataLocation: "m1"},
 		{Ident: id("t2", "a", "b"), Kind: store.KindTable, MetadataLocation: "m2"},
