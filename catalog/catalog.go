@@ -39,6 +39,10 @@ type Options struct {
 	// bound). It is checked before each new attempt, never in the middle
 	// of one, so that a timeout cannot leave a commit's outcome unknown.
 	CommitTimeout time.Duration
+	// MaxCommitGroup bounds how many queued commits of one table are
+	// committed together, as one new metadata file (see commitgroup.go);
+	// 0: 32, 1: every commit alone.
+	MaxCommitGroup int
 	// MaxRetries is how often a commit that lost a race with a concurrent
 	// commit is retried on the latest metadata (0: never).
 	MaxRetries int
@@ -86,6 +90,7 @@ type Service struct {
 
 	metaCache *metadataCache // nil: disabled
 	locks     tableLocks
+	queues    commitQueues
 	verified  verifiedFiles
 }
 

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/apache/iceberg-go/table"
 	"github.com/google/uuid"
@@ -32,6 +33,12 @@ type plan struct {
 	written bool
 }
 
+// parsedChange is one commit's requirements and updates, decoded.
+type parsedChange struct {
+	reqs table.Requirements
+	upds table.Updates
+}
+
 // prepare loads the table, checks the requirements against its current
 // metadata and applies the updates. Requirements and updates are decoded
 // again on every attempt (see parseChanges).
@@ -54,41 +61,75 @@ func (s *Service) prepare(ctx context.Context, ch TableChange) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, err := s.parseCached(ch.Ident, cur.MetadataLocation, cur.Metadata)
+	p, outcomes, err := s.prepareOn(ch.Ident, cur, []parsedChange{{reqs, upds}})
 	if err != nil {
 		return nil, err
 	}
-	if err := validateRequirements(reqs, base); err != nil {
-		return nil, err
+	if outcomes[0] != nil {
+		return nil, outcomes[0]
 	}
-	p := &plan{id: ch.Ident, base: base, next: base, commit: store.Commit{
-		Ident: ch.Ident, Kind: store.KindTable, BaseVersion: cur.Version,
+	return p, nil
+}
+
+// prepareOn applies changes in order on the table's current row cur: each
+// change's requirements are checked against the metadata left by the
+// changes before it, and a change that fails is left out (its error in
+// outcomes) without affecting the others. The plan writes one metadata
+// file holding all the changes that apply, or none if nothing changes.
+func (s *Service) prepareOn(id store.Ident, cur store.Entity, changes []parsedChange) (*plan, []error, error) {
+	base, err := s.parseCached(id, cur.MetadataLocation, cur.Metadata)
+	if err != nil {
+		return nil, nil, err
+	}
+	outcomes := make([]error, len(changes))
+	meta, changed := base, false
+	for i, ch := range changes {
+		if err := validateRequirements(ch.reqs, meta); err != nil {
+			outcomes[i] = err
+			continue
+		}
+		// The current file enters the metadata log once, with the first
+		// change that changes anything; the metadata between two changes of
+		// one plan is never written, so it has no file to log.
+		logLoc := cur.MetadataLocation
+		if changed {
+			logLoc = ""
+		}
+		next, ok, err := applyUpdates(meta, logLoc, ch.upds)
+		if err != nil {
+			outcomes[i] = err
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if locationsChanged(meta.Location(), next.Location(), meta.Properties(), next.Properties()) {
+			if err := s.checkLocations(id.Warehouse, next.Location(), next.Properties()); err != nil {
+				outcomes[i] = err
+				continue
+			}
+		}
+		meta, changed = next, true
+	}
+	p := &plan{id: id, base: base, next: base, commit: store.Commit{
+		Ident: id, Kind: store.KindTable, BaseVersion: cur.Version,
 		MetadataLocation: cur.MetadataLocation, Metadata: cur.Metadata,
 	}}
-	next, changed, err := applyUpdates(base, cur.MetadataLocation, upds)
-	if err != nil {
-		return nil, err
-	}
 	if !changed {
-		return p, nil
+		return p, outcomes, nil
 	}
-	if locationsChanged(base.Location(), next.Location(), base.Properties(), next.Properties()) {
-		if err := s.checkLocations(ch.Ident.Warehouse, next.Location(), next.Properties()); err != nil {
-			return nil, err
-		}
-	}
-	doc, err := encodeMetadata(next)
+	doc, err := encodeMetadata(meta)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	loc, err := newMetadataLocation(next, metadataVersion(cur.MetadataLocation)+1)
+	loc, err := newMetadataLocation(meta, metadataVersion(cur.MetadataLocation)+1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	p.next, p.write = next, true
+	p.next, p.write = meta, true
 	p.commit.MetadataLocation, p.commit.Metadata = loc, doc
-	p.commit.SnapshotsAdded = snapshotsAdded(base, next)
-	return p, nil
+	p.commit.SnapshotsAdded = snapshotsAdded(base, meta)
+	return p, outcomes, nil
 }
 
 // prepareCreate builds the first metadata of a staged create.
@@ -129,20 +170,25 @@ func (s *Service) prepareCreate(ch TableChange, reqs table.Requirements, upds ta
 // order. When a concurrent commit wins the race, the commit is retried on
 // the new metadata (requirements checked again) within Options' bounds.
 // The commit of a staged create (assert-create on a missing table) creates
-// the table and is not retried.
+// the table and is not retried. Commits of one table that queue up on this
+// node are committed together (see commitgroup.go).
 func (s *Service) CommitTable(ctx context.Context, id store.Ident, requirements, updates json.RawMessage) (TableResult, error) {
 	if err := s.checkEntityIdent(store.KindTable, id); err != nil {
 		return TableResult{}, err
 	}
-	ch := TableChange{Ident: id, Requirements: requirements, Updates: updates}
-	if _, _, err := parseChanges(requirements, updates); err != nil {
-		return TableResult{}, err
-	}
-	plans, err := s.commitWithRetries(ctx, []TableChange{ch})
+	reqs, _, err := parseChanges(requirements, updates)
 	if err != nil {
 		return TableResult{}, err
 	}
-	c := plans[0].commit
+	c, err := s.commitQueued(ctx, &member{
+		change:   TableChange{Ident: id, Requirements: requirements, Updates: updates},
+		create:   hasAssertCreate(reqs),
+		deadline: s.retryDeadline(),
+		done:     make(chan memberResult, 1),
+	})
+	if err != nil {
+		return TableResult{}, err
+	}
 	return TableResult{MetadataLocation: c.MetadataLocation, Metadata: c.Metadata, ETag: etag(c.MetadataLocation, SnapshotsAll)}, nil
 }
 
@@ -167,7 +213,7 @@ func (s *Service) CommitTransaction(ctx context.Context, changes []TableChange) 
 			return inTable(ch.Ident, err)
 		}
 	}
-	_, err := s.commitWithRetries(ctx, changes)
+	_, err := s.commitWithRetries(ctx, changes, s.retryDeadline())
 	return err
 }
 
@@ -185,18 +231,11 @@ func clientMessage(err error) string {
 
 // commitWithRetries runs attempts of the commit of changes until one
 // succeeds, fails for a reason other than a lost race, or the retry bounds
-// are reached. The commits of one table on this node take turns (see
-// tableLocks); transactions of several tables race as before.
-func (s *Service) commitWithRetries(ctx context.Context, changes []TableChange) ([]*plan, error) {
-	deadline := s.retryDeadline()
+// are reached. It takes no lock: transactions of several tables race
+// through the store's compare-and-swap, and CommitTable holds this node's
+// lock of its table around it.
+func (s *Service) commitWithRetries(ctx context.Context, changes []TableChange, deadline time.Time) ([]*plan, error) {
 	multi := len(changes) > 1
-	if !multi {
-		release, err := s.lockTable(ctx, changes[0].Ident, deadline)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
-	}
 	for attempt := 0; ; attempt++ {
 		s.opts.Metrics.CommitAttempt()
 		plans, err := s.attempt(ctx, changes, multi)
@@ -226,13 +265,6 @@ func (s *Service) commitWithRetries(ctx context.Context, changes []TableChange) 
 // from a failure before the commit, which returns nil plans).
 func (s *Service) attempt(ctx context.Context, changes []TableChange, multi bool) ([]*plan, error) {
 	plans := make([]*plan, 0, len(changes))
-	cleanup := func(cause error) {
-		for _, p := range plans {
-			if p.written {
-				s.discardFile(ctx, p.commit.MetadataLocation, cause)
-			}
-		}
-	}
 	for _, ch := range changes {
 		p, err := s.prepare(ctx, ch)
 		if err != nil {
@@ -248,12 +280,31 @@ func (s *Service) attempt(ctx context.Context, changes []TableChange, multi bool
 		// requirements when it was read, and stays what it is.
 		return plans, nil
 	}
+	if err := s.land(ctx, plans); err != nil {
+		return plans, err
+	}
+	return plans, nil
+}
+
+// land writes the plans' new metadata files, swaps every pointer in one
+// store commit and caches what it wrote. A store.Commit error is returned
+// as is, so that the caller can tell a lost race; files written for a
+// commit that failed are deleted.
+func (s *Service) land(ctx context.Context, plans []*plan) error {
+	cleanup := func(cause error) {
+		for _, p := range plans {
+			if p.written {
+				s.discardFile(ctx, p.commit.MetadataLocation, cause)
+				p.written = false
+			}
+		}
+	}
 	commits := make([]store.Commit, 0, len(plans))
 	for _, p := range plans {
 		if p.write {
 			if err := s.writeMetadataFile(ctx, p.commit.MetadataLocation, p.commit.Metadata, p.next.Properties()); err != nil {
 				cleanup(nil) // nothing was committed
-				return nil, err
+				return err
 			}
 			p.written = true
 		}
@@ -261,7 +312,7 @@ func (s *Service) attempt(ctx context.Context, changes []TableChange, multi bool
 	}
 	if err := s.st.Commit(ctx, commits); err != nil {
 		cleanup(err)
-		return plans, err
+		return err
 	}
 	for _, p := range plans {
 		if p.write {
@@ -269,7 +320,7 @@ func (s *Service) attempt(ctx context.Context, changes []TableChange, multi bool
 		}
 		s.deleteRemovedMetadata(ctx, p)
 	}
-	return plans, nil
+	return nil
 }
 
 // deleteRemovedMetadata deletes, best effort, the metadata files that a

@@ -189,48 +189,58 @@ func TestCommitBadRequests(t *testing.T) {
 	}
 }
 
+// Concurrent commits of one table all land, whether each writes its own
+// metadata version (MaxCommitGroup 1) or commits that queued up are
+// grouped into one version: every update is kept, the metadata log has one
+// entry per version and the files of lost attempts are deleted.
 func TestConcurrentCommitsAllLand(t *testing.T) {
 	t.Parallel()
-	e := setup(t, catalog.Options{MaxRetries: 100})
-	id := ident("ns", "t")
-	e.mustCreate(t, id, nil)
-	const n = 16
-	var wg sync.WaitGroup
-	errsCh := make(chan error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := e.commit(id, `[]`, setProps(fmt.Sprintf("k%02d", i), fmt.Sprint(i)))
-			errsCh <- err
-		}()
-	}
-	wg.Wait()
-	close(errsCh)
-	for err := range errsCh {
-		if err != nil {
-			t.Errorf("commit: %v", err)
-		}
-	}
-	res, m := e.load(t, id)
-	for i := range n {
-		if got := m.Properties()[fmt.Sprintf("k%02d", i)]; got != fmt.Sprint(i) {
-			t.Errorf("property k%02d = %q: lost update", i, got)
-		}
-	}
-	if !strings.Contains(res.MetadataLocation, fmt.Sprintf("/metadata/%05d-", n)) {
-		t.Errorf("metadata location = %s, want version %d", res.MetadataLocation, n)
-	}
-	logLen := 0
-	for range m.PreviousFiles() {
-		logLen++
-	}
-	if logLen != n {
-		t.Errorf("metadata log has %d entries, want %d", logLen, n)
-	}
-	// Files of lost attempts were deleted: one file per version.
-	if files := metadataFiles(t, e.dir); len(files) != n+1 {
-		t.Errorf("%d metadata files, want %d", len(files), n+1)
+	for _, group := range []int{1, 0} {
+		t.Run(fmt.Sprintf("MaxCommitGroup=%d", group), func(t *testing.T) {
+			t.Parallel()
+			e := setup(t, catalog.Options{MaxRetries: 100, MaxCommitGroup: group})
+			id := ident("ns", "t")
+			e.mustCreate(t, id, nil)
+			const n = 16
+			var wg sync.WaitGroup
+			errsCh := make(chan error, n)
+			for i := range n {
+				wg.Go(func() {
+					_, err := e.commit(id, `[]`, setProps(fmt.Sprintf("k%02d", i), fmt.Sprint(i)))
+					errsCh <- err
+				})
+			}
+			wg.Wait()
+			close(errsCh)
+			for err := range errsCh {
+				if err != nil {
+					t.Errorf("commit: %v", err)
+				}
+			}
+			res, m := e.load(t, id)
+			for i := range n {
+				if got := m.Properties()[fmt.Sprintf("k%02d", i)]; got != fmt.Sprint(i) {
+					t.Errorf("property k%02d = %q: lost update", i, got)
+				}
+			}
+			logLen := 0
+			for range m.PreviousFiles() {
+				logLen++
+			}
+			if !strings.Contains(res.MetadataLocation, fmt.Sprintf("/metadata/%05d-", logLen)) {
+				t.Errorf("metadata location = %s, want version %d (the log's length)", res.MetadataLocation, logLen)
+			}
+			if group == 1 && logLen != n {
+				t.Errorf("metadata log has %d entries, want %d", logLen, n)
+			}
+			if logLen < 1 || logLen > n {
+				t.Errorf("metadata log has %d entries, want 1 to %d", logLen, n)
+			}
+			// Files of lost attempts were deleted: one file per version.
+			if files := metadataFiles(t, e.dir); len(files) != logLen+1 {
+				t.Errorf("%d metadata files, want %d", len(files), logLen+1)
+			}
+		})
 	}
 }
 

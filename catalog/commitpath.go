@@ -129,7 +129,7 @@ func (l *tableLocks) unref(key string, t *tableLock) {
 // lock waits for the lock of table id until ctx ends and returns its
 // release.
 func (l *tableLocks) lock(ctx context.Context, id store.Ident) (func(), error) {
-	key := id.Warehouse + "\x00" + id.NamespaceKey() + "\x00" + id.Name
+	key := tableKey(id)
 	t := l.ref(key)
 	select {
 	case t.ch <- struct{}{}:
@@ -138,6 +138,11 @@ func (l *tableLocks) lock(ctx context.Context, id store.Ident) (func(), error) {
 		l.unref(key, t)
 		return nil, ctx.Err()
 	}
+}
+
+// tableKey identifies a table in this node's maps.
+func tableKey(id store.Ident) string {
+	return id.Warehouse + "\x00" + id.NamespaceKey() + "\x00" + id.Name
 }
 
 // lockTable takes this node's commit lock of table id, waiting at most

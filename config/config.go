@@ -146,6 +146,7 @@ type CatalogConfig struct {
 type CommitConfig struct {
 	LockTimeout    time.Duration
 	MaxRetries     int
+	MaxGroupSize   int
 	RetryBaseDelay time.Duration
 	RetryMaxDelay  time.Duration
 	Timeout        time.Duration // total bound for one commit, retries included
@@ -369,6 +370,9 @@ var keys = []key{
 	{name: "commit.max-retries", def: 20, rule: nonNegative,
 		desc:  "Retries of a commit that lost a race with a concurrent commit (`0` = no retries).",
 		field: func(c *Config) any { return &c.Commit.MaxRetries }},
+	{name: "commit.max-group-size", def: 32, rule: positive,
+		desc:  "Most commits of one table, queued up on one node, that are committed together as one new metadata file (group commit; `1` = every commit writes its own file).",
+		field: func(c *Config) any { return &c.Commit.MaxGroupSize }},
 	{name: "commit.retry-base-delay", def: 10 * time.Millisecond, rule: positive,
 		desc:  "Backoff before the first commit retry; it grows exponentially up to `commit.retry-max-delay`.",
 		field: func(c *Config) any { return &c.Commit.RetryBaseDelay }},

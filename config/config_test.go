@@ -75,6 +75,7 @@ func TestDefault(t *testing.T) {
 		Commit: CommitConfig{
 			LockTimeout:    5 * time.Second,
 			MaxRetries:     20,
+			MaxGroupSize:   32,
 			RetryBaseDelay: 10 * time.Millisecond,
 			RetryMaxDelay:  time.Second,
 			Timeout:        30 * time.Second,

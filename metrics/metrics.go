@@ -43,6 +43,7 @@ type Metrics struct {
 	lockWaits       *prometheus.CounterVec
 	metadataWrite   prometheus.Histogram
 	readBatch       prometheus.Histogram
+	commitGroup     prometheus.Histogram
 
 	vendCache *prometheus.CounterVec
 
@@ -113,6 +114,12 @@ func New(opts Options) *Metrics {
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
 	})
 	f(m.readBatch)
+	m.commitGroup = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "bingsan_commit_group_size",
+		Help:    "Table commits committed together as one new metadata file (commits of one table that queued up on this node).",
+		Buckets: []float64{1, 2, 4, 8, 16, 32},
+	})
+	f(m.commitGroup)
 
 	m.vendCache = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bingsan_vend_credential_cache_total",
@@ -277,6 +284,13 @@ const (
 func (m *Metrics) LockWait(reason string) {
 	if m != nil {
 		m.lockWaits.WithLabelValues(reason).Inc()
+	}
+}
+
+// CommitGroup records the size of one group of table commits.
+func (m *Metrics) CommitGroup(n int) {
+	if m != nil {
+		m.commitGroup.Observe(float64(n))
 	}
 }
 

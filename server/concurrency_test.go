@@ -198,9 +198,10 @@ func TestConcurrentCommitsThreeNodes(t *testing.T) {
 					t.Errorf("%s: property %s=%q after all commits, want %q: an acknowledged update was lost", n.Name, key, after.Properties[key], want)
 				}
 			}
-			// Each commit made exactly one new metadata version.
-			if got := len(after.MetadataLog) - len(before.MetadataLog); got != writers {
-				t.Errorf("%s: metadata log grew by %d entries, want %d", n.Name, got, writers)
+			// Each commit made one new metadata version, or shared one with
+			// the commits it queued up with on its node (group commit).
+			if got := len(after.MetadataLog) - len(before.MetadataLog); got < nodeCount || got > writers {
+				t.Errorf("%s: metadata log grew by %d entries, want %d to %d", n.Name, got, nodeCount, writers)
 			}
 		}
 	})

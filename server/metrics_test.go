@@ -120,6 +120,7 @@ func TestMetrics(t *testing.T) {
 			{"bingsan_commit_attempts_total", nil, 2},
 			{"bingsan_commit_retries_total", nil, 0},
 			{"bingsan_metadata_write_duration_seconds", nil, 2}, // create and commit
+			{"bingsan_commit_group_size", nil, 2},               // the two commits, one at a time
 			{"bingsan_buffer_pool_gets_total", map[string]string{"pool": "response"}, 5},
 			{"bingsan_build_info", map[string]string{"version": "test"}, 1},
 		} {

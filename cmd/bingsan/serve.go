@@ -65,6 +65,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		Warehouses:     warehouses,
 		CommitTimeout:  cfg.Commit.Timeout,
 		MaxRetries:     cfg.Commit.MaxRetries,
+		MaxCommitGroup: cfg.Commit.MaxGroupSize,
 		RetryBaseDelay: cfg.Commit.RetryBaseDelay,
 		RetryMaxDelay:  cfg.Commit.RetryMaxDelay,
 		Defaults:       cfg.Catalog.Defaults,

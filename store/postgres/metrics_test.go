@@ -40,6 +40,9 @@ func gathered(t *testing.T, m *metrics.Metrics, name, reason string) float64 {
 			if s.Counter != nil {
 				return s.GetCounter().GetValue()
 			}
+			if s.Histogram != nil {
+				return s.GetHistogram().GetSampleSum()
+			}
 			return s.GetGauge().GetValue()
 		}
 	}
@@ -74,6 +77,13 @@ func TestMetrics(t *testing.T) {
 	}
 	if got := gathered(t, m, "bingsan_db_pool_acquires_total", ""); got <= 0 {
 		t.Errorf("bingsan_db_pool_acquires_total = %v after writes", got)
+	}
+
+	if _, err := s.GetEntity(ctx, store.KindTable, id); err != nil {
+		t.Fatal(err)
+	}
+	if got := gathered(t, m, "bingsan_store_read_batch_keys", ""); got != 1 {
+		t.Errorf("bingsan_store_read_batch_keys sums %v keys after one read, want 1", got)
 	}
 
 	holder, err := pgx.Connect(ctx, dsn)
