@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/principal"
 	"github.com/bingsan/bingsan/store"
 )
 
@@ -28,10 +29,15 @@ const defaultMaxCommitGroup = 32
 
 // member is one queued commit of a table.
 type member struct {
-	change   TableChange
-	create   bool      // a staged create: always committed alone
-	deadline time.Time // zero: none
-	done     chan memberResult
+	// ctx is the commit's context without its cancellation: a group runs
+	// with its first member's, so that the event it writes names that
+	// member's principal (a group only holds commits of one principal).
+	ctx       context.Context
+	principal string
+	change    TableChange
+	create    bool      // a staged create: always committed alone
+	deadline  time.Time // zero: none
+	done      chan memberResult
 }
 
 type memberResult struct {
@@ -69,13 +75,14 @@ func (q *commitQueues) remove(key string, m *member) bool {
 }
 
 // take removes the next group from the head of the queue: a staged create
-// alone, or else up to limit commits that are not creates.
+// alone, or else up to limit commits of the head's principal that are not
+// creates.
 func (q *commitQueues) take(key string, limit int) []*member {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	queue := q.queues[key]
 	n := 0
-	for n < len(queue) && n < limit && !queue[n].create {
+	for n < len(queue) && n < limit && !queue[n].create && queue[n].principal == queue[0].principal {
 		n++
 	}
 	if n == 0 && len(queue) > 0 {
@@ -101,6 +108,8 @@ func (q *commitQueues) set(key string, queue []*member) {
 func (s *Service) commitQueued(ctx context.Context, m *member) (store.Commit, error) {
 	id := m.change.Ident
 	key := tableKey(id)
+	m.ctx = context.WithoutCancel(ctx)
+	m.principal = principal.From(ctx)
 	s.queues.push(key, m)
 	release, err := s.lockTable(ctx, id, m.deadline)
 	if err != nil {
@@ -124,7 +133,7 @@ func (s *Service) commitQueued(ctx context.Context, m *member) (store.Commit, er
 			r := <-m.done // unreachable: m is queued until answered
 			return r.commit, r.err
 		}
-		s.commitGroup(context.WithoutCancel(ctx), group)
+		s.commitGroup(group)
 	}
 }
 
@@ -136,7 +145,8 @@ func (s *Service) maxCommitGroup() int {
 }
 
 // commitGroup commits group and answers every member.
-func (s *Service) commitGroup(ctx context.Context, group []*member) {
+func (s *Service) commitGroup(group []*member) {
+	ctx := group[0].ctx
 	s.opts.Metrics.CommitGroup(len(group))
 	if len(group) == 1 {
 		m := group[0]

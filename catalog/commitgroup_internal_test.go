@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,7 +50,7 @@ func groupEnv(t *testing.T) (*Service, store.Ident, table.Metadata, string) {
 func newMember(id store.Ident, reqs, upds string) *member {
 	reqsJSON, updsJSON := json.RawMessage(reqs), json.RawMessage(upds)
 	r, _, _ := parseChanges(reqsJSON, updsJSON)
-	return &member{change: TableChange{Ident: id, Requirements: reqsJSON, Updates: updsJSON},
+	return &member{ctx: context.Background(), change: TableChange{Ident: id, Requirements: reqsJSON, Updates: updsJSON},
 		create: hasAssertCreate(r), done: make(chan memberResult, 1)}
 }
 
@@ -79,7 +80,7 @@ func TestCommitGroupAppliesInOrder(t *testing.T) {
 	for i, tc := range tests {
 		group[i] = newMember(id, tc.reqs, tc.upds)
 	}
-	svc.commitGroup(context.Background(), group)
+	svc.commitGroup(group)
 
 	var landed string
 	for i, tc := range tests {
@@ -132,7 +133,7 @@ func TestCommitGroupAllFail(t *testing.T) {
 		newMember(id, `[{"type":"assert-current-schema-id","current-schema-id":5}]`, `[{"action":"set-properties","updates":{"a":"1"}}]`),
 		newMember(id, `[]`, `[{"action":"set-current-schema","schema-id":99}]`),
 	}
-	svc.commitGroup(context.Background(), group)
+	svc.commitGroup(group)
 	for i, want := range []errs.Kind{errs.CommitFailed, errs.BadRequest} {
 		if r := <-group[i].done; !errs.Is(r.err, want) {
 			t.Errorf("commit %d: %v, want %v", i, r.err, want)
@@ -168,5 +169,48 @@ func TestCommitQueuedGivesUpWaiting(t *testing.T) {
 	}
 	if strings.Contains(string(res.Metadata), `"late"`) || !strings.Contains(res.MetadataLocation, "/metadata/00000-") {
 		t.Fatalf("the abandoned commit landed: %s", res.MetadataLocation)
+	}
+}
+
+// A group is a run of the queue's head: commits of one principal, none of
+// them a staged create, at most limit; a create goes alone.
+func TestCommitQueuesTake(t *testing.T) {
+	mk := func(name, who string, create bool) *member {
+		return &member{principal: who, create: create, change: TableChange{Ident: store.Ident{Name: name}}}
+	}
+	tests := []struct {
+		name  string
+		queue []*member
+		limit int
+		want  [][]string
+	}{
+		{"one principal", []*member{mk("a", "p", false), mk("b", "p", false), mk("c", "p", false)}, 10, [][]string{{"a", "b", "c"}}},
+		{"limit", []*member{mk("a", "", false), mk("b", "", false), mk("c", "", false)}, 2, [][]string{{"a", "b"}, {"c"}}},
+		{"principals take turns", []*member{mk("a", "p", false), mk("b", "p", false), mk("c", "q", false), mk("d", "p", false)}, 10,
+			[][]string{{"a", "b"}, {"c"}, {"d"}}},
+		{"a create goes alone", []*member{mk("a", "", true), mk("b", "", false), mk("c", "", true), mk("d", "", false)}, 10,
+			[][]string{{"a"}, {"b"}, {"c"}, {"d"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var q commitQueues
+			for _, m := range tc.queue {
+				q.push("k", m)
+			}
+			var got [][]string
+			for g := q.take("k", tc.limit); len(g) > 0; g = q.take("k", tc.limit) {
+				var names []string
+				for _, m := range g {
+					names = append(names, m.change.Ident.Name)
+				}
+				got = append(got, names)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("groups %v, want %v", got, tc.want)
+			}
+			if len(q.queues) != 0 {
+				t.Fatalf("queue map keeps %d keys", len(q.queues))
+			}
+		})
 	}
 }

@@ -36,9 +36,9 @@ const (
 	// streamPingInterval is how often streams are pinged; a client that
 	// answers neither pings nor anything else for two intervals is gone.
 	streamPingInterval = 30 * time.Second
-	// streamWriteTimeout bounds one write to a stream: a client that
-	// takes longer to read one message is disconnected.
-	streamWriteTimeout = 10 * time.Second
+	// defaultStreamWriteTimeout bounds one write to a stream: a client
+	// that takes longer to read one message is disconnected.
+	defaultStreamWriteTimeout = 10 * time.Second
 	// streamSendBuffer caps the kernel's send buffer of a stream (it
 	// would otherwise grow to megabytes), so that what a slow subscriber
 	// can fall behind stays bounded by events.buffer and this.
@@ -199,7 +199,7 @@ func (s *Server) stream(conn *websocket.Conn, sub *events.Subscription, last int
 		if stopping {
 			return nil
 		}
-		return conn.SetReadDeadline(time.Now().Add(2*streamPingInterval + streamWriteTimeout))
+		return conn.SetReadDeadline(time.Now().Add(2*streamPingInterval + s.streamWriteTimeout()))
 	}
 	_ = alive()
 	conn.SetPongHandler(func(string) error { return alive() })
@@ -235,7 +235,7 @@ func (s *Server) stream(conn *websocket.Conn, sub *events.Subscription, last int
 		}
 		select {
 		case m := <-sub.Messages():
-			_ = conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+			_ = conn.SetWriteDeadline(time.Now().Add(s.streamWriteTimeout()))
 			if err := conn.WriteMessage(websocket.TextMessage, m.JSON); err != nil {
 				return
 			}
@@ -244,13 +244,20 @@ func (s *Server) stream(conn *websocket.Conn, sub *events.Subscription, last int
 			s.closeStream(conn, sub.Err(), last, readDone)
 			return
 		case <-ping.C:
-			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(streamWriteTimeout)); err != nil {
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.streamWriteTimeout())); err != nil {
 				return
 			}
 		case <-readDone:
 			return
 		}
 	}
+}
+
+func (s *Server) streamWriteTimeout() time.Duration {
+	if s.opts.EventWriteTimeout > 0 {
+		return s.opts.EventWriteTimeout
+	}
+	return defaultStreamWriteTimeout
 }
 
 // closeStream sends the close frame that says why the stream ends and
@@ -260,7 +267,7 @@ func (s *Server) closeStream(conn *websocket.Conn, cause error, last int64, read
 	if code == websocket.CloseInternalServerErr {
 		s.log.Warn("event stream failed", "error", cause)
 	}
-	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(streamWriteTimeout))
+	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(s.streamWriteTimeout()))
 	select {
 	case <-readDone:
 	case <-time.After(2 * time.Second):

@@ -294,7 +294,10 @@ func TestEventStream(t *testing.T) {
 func TestEventStreamSlowSubscriber(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
-		srv := servertest.Start(t, b, servertest.Config{EventBuffer: 16})
+		// The subscriber reads nothing until every event exists, which on a
+		// loaded machine takes longer than the default write timeout; past
+		// it the server would drop the connection without a close frame.
+		srv := servertest.Start(t, b, servertest.Config{EventBuffer: 16, EventWriteTimeout: 3 * time.Minute})
 		ctx := context.Background()
 		// A small receive buffer: the server's writes block soon.
 		slow, resp, err := eventstest.DialReceiveBuffer(ctx, srv.URL, "", 4096)

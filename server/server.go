@@ -51,6 +51,10 @@ type Options struct {
 	// Events streams the event outbox (GET /v1/events/stream); nil: streams
 	// answer 503. Listing (GET /v1/events) needs only the store.
 	Events *events.Broker
+	// EventWriteTimeout bounds one write to an event stream: a client that
+	// reads nothing for that long is disconnected without a close frame
+	// (0: 10s).
+	EventWriteTimeout time.Duration
 
 	// Metrics receives the request metrics and is served on GET /metrics;
 	// nil: no metrics, and /metrics is 404.

@@ -59,6 +59,8 @@ type Config struct {
 	// EventBuffer is the per-subscriber queue of event streams (0: the
 	// default).
 	EventBuffer int
+	// EventWriteTimeout is server.Options.EventWriteTimeout.
+	EventWriteTimeout time.Duration
 	// Metrics, when set, collects the server's metrics (and serves them
 	// on /metrics).
 	Metrics *metrics.Metrics
@@ -188,6 +190,7 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		Overrides:           cfg.Overrides,
 		AccessMode:          cfg.AccessMode,
 		Events:              broker,
+		EventWriteTimeout:   cfg.EventWriteTimeout,
 		Metrics:             cfg.Metrics,
 		Auth:                authSvc,
 		ProtectMetrics:      cfg.ProtectMetrics,
