@@ -43,7 +43,8 @@ func TestStore(t *testing.T) {
 func TestMigrateUpDownUp(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := open(t, pgtest.NewDatabase(t))
+	dsn := pgtest.NewDatabase(t)
+	s := open(t, dsn)
 	ns := store.Namespace{Levels: []string{"db"}}
 
 	applied := func(want bool) {
@@ -73,9 +74,13 @@ func TestMigrateUpDownUp(t *testing.T) {
 	if err := s.Migrate(ctx, migrate.Up); err != nil {
 		t.Fatalf("second up: %v", err)
 	}
-	// Down rolls back the latest migration only: the auth tables, which
-	// the catalog does without. A second one rolls back the event outbox; a
-	// mutation must then fail rather than succeed without its event.
+	// Down rolls back the latest migration only: lz4 for stored metadata.
+	// The next rolls back the auth tables, which the catalog does without.
+	// A third one rolls back the event outbox; a mutation must then fail
+	// rather than succeed without its event.
+	if got := metadataCompression(t, dsn); got != "l" {
+		t.Fatalf("entities.metadata compression %q after up, want lz4 (l)", got)
+	}
 	if err := s.Migrate(ctx, migrate.Down); err != nil {
 		t.Fatalf("down: %v", err)
 	}
@@ -88,16 +93,22 @@ func TestMigrateUpDownUp(t *testing.T) {
 			t.Fatalf("after one down: migration %d (%s): applied=%v, want %v", m.Version, m.Source, m.Applied, want)
 		}
 	}
-	if err := s.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"other"}}); err != nil {
-		t.Fatalf("CreateNamespace without the auth tables: %v", err)
+	if got := metadataCompression(t, dsn); got != "" {
+		t.Fatalf("entities.metadata compression %q after down, want the default", got)
 	}
 	if err := s.Migrate(ctx, migrate.Down); err != nil {
 		t.Fatalf("second down: %v", err)
 	}
+	if err := s.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"other"}}); err != nil {
+		t.Fatalf("CreateNamespace without the auth tables: %v", err)
+	}
+	if err := s.Migrate(ctx, migrate.Down); err != nil {
+		t.Fatalf("third down: %v", err)
+	}
 	if err := s.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"third"}}); err == nil {
 		t.Fatal("CreateNamespace succeeded without the event outbox")
 	}
-	for range len(st) - 2 {
+	for range len(st) - 3 {
 		if err := s.Migrate(ctx, migrate.Down); err != nil {
 			t.Fatalf("down: %v", err)
 		}
@@ -113,6 +124,23 @@ func TestMigrateUpDownUp(t *testing.T) {
 	if err := s.CreateNamespace(ctx, "wh", ns); err != nil {
 		t.Fatalf("CreateNamespace after up/down/up: %v", err)
 	}
+}
+
+// metadataCompression is pg_attribute.attcompression of entities.metadata
+// ("" for the server's default).
+func metadataCompression(t *testing.T, dsn string) string {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var c string
+	if err := conn.QueryRow(context.Background(),
+		`SELECT attcompression::text FROM pg_attribute WHERE attrelid = 'entities'::regclass AND attname = 'metadata'`).Scan(&c); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // Three nodes starting at once against an empty database: the advisory lock
