@@ -79,6 +79,10 @@ type Store struct {
 	entities *coalesce.Reader[entityKey, pgdb.Entity]
 }
 
+// readBatchTimeout bounds one coalesced read: far above any healthy point
+// read, it only frees the reads queued behind a query on a dead connection.
+const readBatchTimeout = 30 * time.Second
+
 // lockTimeoutParam is the session setting that bounds lock waits; it is
 // sent with the start-up of every pool connection, so no statement has to
 // set it.
@@ -108,7 +112,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		retry: backend.Retry{MaxRetries: opts.MaxRetries, BaseDelay: opts.BaseDelay, MaxDelay: opts.MaxDelay,
 			OnBusy: func(err error) { opts.Metrics.LockWait(busyReason(err)) }},
 	}
-	s.entities = coalesce.New(s.fetchEntities, coalesce.Options{Observe: opts.Metrics.ReadBatch})
+	s.entities = coalesce.New(s.fetchEntities, coalesce.Options{Timeout: readBatchTimeout, Observe: opts.Metrics.ReadBatch})
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -12,6 +12,7 @@ package coalesce
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Fetch reads keys in one round trip. Keys missing from the result do not
@@ -25,6 +26,7 @@ type Reader[K comparable, V any] struct {
 	fetch       Fetch[K, V]
 	maxInFlight int
 	maxBatch    int
+	timeout     time.Duration
 	observe     func(keys int)
 
 	mu       sync.Mutex
@@ -47,6 +49,9 @@ type Options struct {
 	MaxInFlight int
 	// MaxBatch caps the distinct keys of one batch (default 64).
 	MaxBatch int
+	// Timeout bounds one batch (0: none). A batch runs on no reader's
+	// context, and one stuck batch holds up every read behind it.
+	Timeout time.Duration
 	// Observe, when set, is told the number of distinct keys of each batch.
 	Observe func(keys int)
 }
@@ -59,7 +64,7 @@ func New[K comparable, V any](fetch Fetch[K, V], o Options) *Reader[K, V] {
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 64
 	}
-	return &Reader[K, V]{fetch: fetch, maxInFlight: o.MaxInFlight, maxBatch: o.MaxBatch, observe: o.Observe,
+	return &Reader[K, V]{fetch: fetch, maxInFlight: o.MaxInFlight, maxBatch: o.MaxBatch, timeout: o.Timeout, observe: o.Observe,
 		queue: map[K][]chan<- result[V]{}}
 }
 
@@ -125,7 +130,13 @@ func (r *Reader[K, V]) run(ctx context.Context, batch map[K][]chan<- result[V], 
 	if r.observe != nil {
 		r.observe(len(keys))
 	}
-	vals, err := r.fetch(ctx, keys)
+	fetchCtx := ctx
+	if r.timeout > 0 {
+		var cancel context.CancelFunc
+		fetchCtx, cancel = context.WithTimeout(ctx, r.timeout)
+		defer cancel()
+	}
+	vals, err := r.fetch(fetchCtx, keys)
 	for k, waiters := range batch {
 		res := result[V]{err: err}
 		if err == nil {

@@ -200,3 +200,29 @@ func TestConcurrentReaders(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A batch that outlives Timeout fails its reads with the deadline, and the
+// reads after it get a batch of their own.
+func TestBatchTimeout(t *testing.T) {
+	t.Parallel()
+	stuck := true
+	var mu sync.Mutex
+	fetch := func(ctx context.Context, keys []string) (map[string]int, error) {
+		mu.Lock()
+		block := stuck
+		stuck = false
+		mu.Unlock()
+		if block {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return map[string]int{"a": 1}, nil
+	}
+	r := coalesce.New(fetch, coalesce.Options{Timeout: 20 * time.Millisecond})
+	if _, _, err := r.Get(context.Background(), "a"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("stuck batch: %v, want DeadlineExceeded", err)
+	}
+	if v, ok, err := r.Get(context.Background(), "a"); v != 1 || !ok || err != nil {
+		t.Fatalf("next read: %d, %v, %v", v, ok, err)
+	}
+}
