@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -204,17 +206,58 @@ func BenchmarkCommitSteps(b *testing.B) {
 // leaves out is the store round trips and writing (and syncing) the
 // metadata file.
 func BenchmarkCommitTable(b *testing.B) {
+	svc, id, uuidReq := benchCommitTable(b, 0)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		upds := json.RawMessage(fmt.Sprintf(`[{"action":"set-properties","updates":{"bench.counter":"%d"}}]`, i))
+		if _, err := svc.CommitTable(context.Background(), id, uuidReq, upds); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCommitTableConcurrent is BenchmarkCommitTable from 10 goroutines
+// at once, with group commit (grouped) and without it (one-by-one).
+func BenchmarkCommitTableConcurrent(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		group int
+	}{{"grouped", 0}, {"one-by-one", 1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			svc, id, uuidReq := benchCommitTable(b, bc.group)
+			b.ReportAllocs()
+			b.SetParallelism(max(1, 10/runtime.GOMAXPROCS(0)))
+			var n atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					upds := json.RawMessage(fmt.Sprintf(`[{"action":"set-properties","updates":{"bench.counter-%d":"x"}}]`, n.Add(1)%10))
+					if _, err := svc.CommitTable(context.Background(), id, uuidReq, upds); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// benchCommitTable is a service on SQLite and a local warehouse with a table
+// of 100 snapshots, and the requirement its commits send.
+func benchCommitTable(b *testing.B, group int) (*Service, store.Ident, json.RawMessage) {
+	b.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "catalog.db"), sqlite.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
+	b.Cleanup(func() { _ = st.Close() })
 	if err := st.Migrate(ctx, migrate.Up); err != nil {
 		b.Fatal(err)
 	}
 	whLoc := "file://" + filepath.ToSlash(b.TempDir())
-	svc := New(st, vend.NewLocal(), Options{Warehouses: map[string]string{"wh": whLoc}, MaxRetries: 10})
+	svc := New(st, vend.NewLocal(), Options{Warehouses: map[string]string{"wh": whLoc}, MaxRetries: 10, MaxCommitGroup: group})
 	if _, err := svc.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"db"}}); err != nil {
 		b.Fatal(err)
 	}
@@ -236,15 +279,7 @@ func BenchmarkCommitTable(b *testing.B) {
 		}
 		parent = 1000 + seq
 	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		i++
-		upds := json.RawMessage(fmt.Sprintf(`[{"action":"set-properties","updates":{"bench.counter":"%d"}}]`, i))
-		if _, err := svc.CommitTable(ctx, id, uuidReq, upds); err != nil {
-			b.Fatal(err)
-		}
-	}
+	return svc, id, uuidReq
 }
 
 func mustJSON(tb testing.TB, v any) json.RawMessage {
