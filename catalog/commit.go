@@ -242,21 +242,28 @@ func (s *Service) commitWithRetries(ctx context.Context, changes []TableChange, 
 		if err == nil {
 			return plans, nil
 		}
-		conflict := errs.Is(err, errs.CommitFailed) && plans != nil
-		if conflict {
-			s.opts.Metrics.CommitConflict()
-		}
 		creates := false
 		for _, p := range plans {
 			creates = creates || p.commit.Create
 		}
 		// A create cannot be helped by retrying: the table exists now.
-		if !conflict || (creates && !multi) ||
-			attempt >= s.opts.MaxRetries || !s.backoff(ctx, attempt, deadline) {
+		lostRace := errs.Is(err, errs.CommitFailed) && plans != nil
+		if !s.retryAfter(ctx, attempt, lostRace, !creates || multi, deadline) {
 			return nil, err
 		}
 		s.opts.Metrics.CommitRetry()
 	}
+}
+
+// retryAfter decides whether a commit attempt that failed is tried again:
+// only after a lost race, within MaxRetries, and after a backoff that ends
+// before deadline (zero: none). It counts the lost race; retryable false
+// ends the commit without waiting.
+func (s *Service) retryAfter(ctx context.Context, attempt int, lostRace, retryable bool, deadline time.Time) bool {
+	if lostRace {
+		s.opts.Metrics.CommitConflict()
+	}
+	return lostRace && retryable && attempt < s.opts.MaxRetries && s.backoff(ctx, attempt, deadline)
 }
 
 // attempt prepares every change on the current metadata, writes the new

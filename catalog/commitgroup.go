@@ -172,11 +172,8 @@ func (s *Service) commitGroup(group []*member) {
 			}
 			return
 		}
-		conflict := errs.Is(err, errs.CommitFailed) && p != nil
-		if conflict {
-			s.opts.Metrics.CommitConflict()
-		}
-		if !conflict || attempt >= s.opts.MaxRetries || !s.backoff(ctx, attempt, latestDeadline(group)) {
+		lostRace := errs.Is(err, errs.CommitFailed) && p != nil
+		if !s.retryAfter(ctx, attempt, lostRace, true, latestDeadline(group)) {
 			for _, m := range group {
 				m.done <- memberResult{err: err}
 			}
@@ -209,7 +206,7 @@ func (s *Service) attemptGroup(ctx context.Context, id store.Ident, group []*mem
 		return nil, nil, err
 	}
 	// Decoded anew for each attempt: applying updates mutates them (see
-	// parseChanges). They decoded once already, in CommitTable.
+	// parseChanges). They were decoded once already, in CommitTable.
 	changes := make([]parsedChange, len(group))
 	for i, m := range group {
 		reqs, upds, err := parseChanges(m.change.Requirements, m.change.Updates)

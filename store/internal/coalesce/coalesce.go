@@ -98,17 +98,6 @@ func (r *Reader[K, V]) Get(ctx context.Context, k K) (V, bool, error) {
 	}
 }
 
-// Queued is the number of reads waiting for a batch to begin.
-func (r *Reader[K, V]) Queued() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, k := range r.order {
-		n += len(r.queue[k])
-	}
-	return n
-}
-
 // takeLocked removes up to maxBatch queued keys and their waiters.
 func (r *Reader[K, V]) takeLocked() (map[K][]chan<- result[V], []K) {
 	n := min(len(r.order), r.maxBatch)
