@@ -34,7 +34,41 @@ const (
 	PayloadTooLarge
 	MethodNotAllowed
 	NotAcceptable
+	NoSuchPlanID   // a scan plan id that does not exist (or belongs to another table or caller)
+	NoSuchPlanTask // a plan-task handle that does not exist
 )
+
+// kindNames are stable names of the kinds, for errors that are stored and
+// reported later (failed scan plans). Never reuse a name for another kind.
+var kindNames = map[Kind]string{
+	Internal: "internal", BadRequest: "bad-request", NotAuthorized: "not-authorized", Forbidden: "forbidden",
+	NotFound: "not-found", NoSuchWarehouse: "no-such-warehouse", NoSuchNamespace: "no-such-namespace",
+	NoSuchTable: "no-such-table", NoSuchView: "no-such-view", AlreadyExists: "already-exists",
+	NamespaceNotEmpty: "namespace-not-empty", CommitFailed: "commit-failed", CommitStateUnknown: "commit-state-unknown",
+	Unprocessable: "unprocessable", NotImplemented: "not-implemented", ServiceUnavailable: "service-unavailable",
+	UnsupportedMediaType: "unsupported-media-type", PayloadTooLarge: "payload-too-large",
+	MethodNotAllowed: "method-not-allowed", NotAcceptable: "not-acceptable",
+	NoSuchPlanID: "no-such-plan-id", NoSuchPlanTask: "no-such-plan-task",
+}
+
+// String is the kind's stable name.
+func (k Kind) String() string {
+	if n, ok := kindNames[k]; ok {
+		return n
+	}
+	return "internal"
+}
+
+// ParseKind returns the kind named name (String); unknown names are
+// Internal.
+func ParseKind(name string) Kind {
+	for k, n := range kindNames {
+		if n == name {
+			return k
+		}
+	}
+	return Internal
+}
 
 // Error is a domain error: a kind and a message meant for the client.
 type Error struct {

@@ -39,6 +39,8 @@ var shapes = map[errs.Kind]errorShape{
 	errs.PayloadTooLarge:      {fasthttp.StatusRequestEntityTooLarge, "PayloadTooLargeException"},
 	errs.MethodNotAllowed:     {fasthttp.StatusMethodNotAllowed, "MethodNotAllowedException"},
 	errs.NotAcceptable:        {fasthttp.StatusNotAcceptable, "NotAcceptableException"},
+	errs.NoSuchPlanID:         {fasthttp.StatusNotFound, "NoSuchPlanIdException"},
+	errs.NoSuchPlanTask:       {fasthttp.StatusNotFound, "NoSuchPlanTaskException"},
 }
 
 // classify turns any error reaching the HTTP layer into a domain error:

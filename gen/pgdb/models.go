@@ -127,6 +127,33 @@ type Role struct {
 	CreatedAt   time.Time
 }
 
+type ScanPlan struct {
+	ID               string
+	Warehouse        string
+	Namespace        string
+	TableName        string
+	Principal        string
+	Status           string
+	Request          []byte
+	MetadataLocation string
+	Owner            string
+	LeaseUntil       *time.Time
+	Attempts         int32
+	TaskCount        int64
+	ChunkCount       int32
+	ErrorKind        string
+	ErrorMessage     string
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
+}
+
+type ScanPlanTask struct {
+	PlanID    string
+	Seq       int32
+	TaskCount int32
+	Payload   []byte
+}
+
 type SigningKey struct {
 	Kid        string
 	Algorithm  string

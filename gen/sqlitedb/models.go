@@ -124,6 +124,33 @@ type Role struct {
 	CreatedAt   int64
 }
 
+type ScanPlan struct {
+	ID               string
+	Warehouse        string
+	Namespace        string
+	TableName        string
+	Principal        string
+	Status           string
+	Request          []byte
+	MetadataLocation string
+	Owner            string
+	LeaseUntil       sql.NullInt64
+	Attempts         int64
+	TaskCount        int64
+	ChunkCount       int64
+	ErrorKind        string
+	ErrorMessage     string
+	CreatedAt        int64
+	ExpiresAt        int64
+}
+
+type ScanPlanTask struct {
+	PlanID    string
+	Seq       int64
+	TaskCount int64
+	Payload   []byte
+}
+
 type SigningKey struct {
 	Kid        string
 	Algorithm  string

@@ -74,12 +74,14 @@ func TestMigrateUpDownUp(t *testing.T) {
 	if err := s.Migrate(ctx, migrate.Up); err != nil {
 		t.Fatalf("second up: %v", err)
 	}
-	// Down rolls back the latest migration only: lz4 for stored metadata.
-	// The next rolls back the auth tables, which the catalog does without.
-	// A third one rolls back the event outbox; a mutation must then fail
-	// rather than succeed without its event.
-	if got := metadataCompression(t, dsn); got != "l" {
-		t.Fatalf("entities.metadata compression %q after up, want lz4 (l)", got)
+	// Down rolls back the latest migration only: the scan plans, which the
+	// catalog does without. The next rolls back lz4 for stored metadata,
+	// the next the auth tables. A fourth one rolls back the event outbox; a
+	// mutation must then fail rather than succeed without its event.
+	plan := store.Plan{ID: "p", Table: store.Ident{Warehouse: "wh", Namespace: []string{"a"}, Name: "t"},
+		Status: store.PlanSubmitted, Request: []byte(`{}`), CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreatePlan(ctx, plan); err != nil {
+		t.Fatalf("CreatePlan after up: %v", err)
 	}
 	if err := s.Migrate(ctx, migrate.Down); err != nil {
 		t.Fatalf("down: %v", err)
@@ -92,6 +94,18 @@ func TestMigrateUpDownUp(t *testing.T) {
 		if want := i < len(st)-1; m.Applied != want {
 			t.Fatalf("after one down: migration %d (%s): applied=%v, want %v", m.Version, m.Source, m.Applied, want)
 		}
+	}
+	if err := s.CreatePlan(ctx, plan); err == nil {
+		t.Fatal("CreatePlan succeeded with the scan plans rolled back")
+	}
+	if err := s.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"without-plans"}}); err != nil {
+		t.Fatalf("CreateNamespace without the scan plans: %v", err)
+	}
+	if got := metadataCompression(t, dsn); got != "l" {
+		t.Fatalf("entities.metadata compression %q after up, want lz4 (l)", got)
+	}
+	if err := s.Migrate(ctx, migrate.Down); err != nil {
+		t.Fatalf("down: %v", err)
 	}
 	if got := metadataCompression(t, dsn); got != "" {
 		t.Fatalf("entities.metadata compression %q after down, want the default", got)
@@ -108,7 +122,7 @@ func TestMigrateUpDownUp(t *testing.T) {
 	if err := s.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"third"}}); err == nil {
 		t.Fatal("CreateNamespace succeeded without the event outbox")
 	}
-	for range len(st) - 3 {
+	for range len(st) - 4 {
 		if err := s.Migrate(ctx, migrate.Down); err != nil {
 			t.Fatalf("down: %v", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/store"
@@ -70,9 +71,15 @@ func TestMigrateUpDownUp(t *testing.T) {
 	if err := s.Migrate(ctx, migrate.Up); err != nil {
 		t.Fatalf("second up: %v", err)
 	}
-	// Down rolls back the latest migration only: the auth tables, which
-	// the catalog does without. A second one rolls back the event outbox; a
-	// mutation must then fail rather than succeed without its event.
+	// Down rolls back the latest migration only: the scan plans, which the
+	// catalog does without. The next rolls back the auth tables. A third
+	// one rolls back the event outbox; a mutation must then fail rather
+	// than succeed without its event.
+	plan := store.Plan{ID: "p", Table: store.Ident{Warehouse: "wh", Namespace: []string{"a"}, Name: "t"},
+		Status: store.PlanSubmitted, Request: []byte(`{}`), CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreatePlan(ctx, plan); err != nil {
+		t.Fatalf("CreatePlan after up: %v", err)
+	}
 	if err := s.Migrate(ctx, migrate.Down); err != nil {
 		t.Fatalf("down: %v", err)
 	}
@@ -85,6 +92,12 @@ func TestMigrateUpDownUp(t *testing.T) {
 			t.Fatalf("after one down: migration %d (%s): applied=%v, want %v", m.Version, m.Source, m.Applied, want)
 		}
 	}
+	if err := s.CreatePlan(ctx, plan); err == nil {
+		t.Fatal("CreatePlan succeeded with the scan plans rolled back")
+	}
+	if err := s.Migrate(ctx, migrate.Down); err != nil {
+		t.Fatalf("down: %v", err)
+	}
 	if err := s.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"other"}}); err != nil {
 		t.Fatalf("CreateNamespace without the auth tables: %v", err)
 	}
@@ -94,7 +107,7 @@ func TestMigrateUpDownUp(t *testing.T) {
 	if err := s.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"third"}}); err == nil {
 		t.Fatal("CreateNamespace succeeded without the event outbox")
 	}
-	for range len(st) - 2 {
+	for range len(st) - 3 {
 		if err := s.Migrate(ctx, migrate.Down); err != nil {
 			t.Fatalf("down: %v", err)
 		}

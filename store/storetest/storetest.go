@@ -26,6 +26,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("PurgeJobs", func(t *testing.T) { t.Parallel(); testPurgeJobs(t, newStore) })
 	t.Run("Events", func(t *testing.T) { t.Parallel(); testEvents(t, newStore) })
 	t.Run("Auth", func(t *testing.T) { t.Parallel(); testAuth(t, newStore) })
+	t.Run("Plans", func(t *testing.T) { t.Parallel(); testPlans(t, newStore) })
 }
 
 // bundle is what every test case starts from.
@@ -90,7 +91,7 @@ func kindName(k errs.Kind) string {
 	if n, ok := kindNames[k]; ok {
 		return n
 	}
-	return fmt.Sprintf("Kind(%d)", k)
+	return k.String()
 }
 
 // wantErr checks err's kind and, when msg is not empty, that the client

@@ -374,3 +374,13 @@ func BusyError(err error) error {
 	}
 	return err
 }
+
+// NoSuchPlan is the error for a scan plan that is not stored.
+func NoSuchPlan(id string) error {
+	return errs.New(errs.NoSuchPlanID, "Scan plan does not exist: %s", id)
+}
+
+// NoSuchPlanChunk is the error for a missing chunk of a plan's result.
+func NoSuchPlanChunk(planID string, seq int) error {
+	return errs.New(errs.NoSuchPlanTask, "Plan task does not exist: %d of plan %s", seq, planID)
+}
