@@ -51,6 +51,7 @@ type Config struct {
 	Purge       PurgeConfig
 	Events      EventsConfig
 	Auth        AuthConfig
+	Planning    PlanningConfig
 }
 
 // LogConfig configures logging.
@@ -168,6 +169,21 @@ type EventsConfig struct {
 	Buffer        int
 	Retention     time.Duration // 0: keep events forever
 	PruneInterval time.Duration
+}
+
+// PlanningConfig configures server-side scan planning.
+type PlanningConfig struct {
+	Enabled             bool
+	Workers             int
+	AsyncManifests      int
+	SyncTimeout         time.Duration
+	TasksPerResponse    int
+	WindowManifests     int
+	ManifestConcurrency int
+	PlanLifetime        time.Duration
+	Lease               time.Duration
+	MaxAttempts         int
+	PollInterval        time.Duration
 }
 
 // KeyInfo describes one configuration key.
@@ -405,6 +421,40 @@ var keys = []key{
 	{name: "events.prune-interval", def: time.Minute, rule: positive,
 		desc:  "How often events older than `events.retention` are deleted (by one node at a time).",
 		field: func(c *Config) any { return &c.Events.PruneInterval }},
+
+	{name: "planning.enabled", def: true,
+		desc:  "Plan scans for clients (`planTableScan`, `fetchPlanningResult`, `cancelPlanning`, `fetchScanTasks`, advertised in `GET /v1/config`). Off, the four operations answer 501 and are not advertised.",
+		field: func(c *Config) any { return &c.Planning.Enabled }},
+	{name: "planning.workers", def: 2, rule: nonNegative,
+		desc:  "Scan plans this node plans at once; more wait in the queue, which every node works through. `0`: this node accepts plans but leaves the planning to other nodes.",
+		field: func(c *Config) any { return &c.Planning.Workers }},
+	{name: "planning.async-manifests", def: 16, rule: nonNegative,
+		desc:  "A scan that reads more data manifests than this is answered `submitted` at once and planned in the background (clients poll `fetchPlanningResult`).",
+		field: func(c *Config) any { return &c.Planning.AsyncManifests }},
+	{name: "planning.sync-timeout", def: 5 * time.Second, rule: positive,
+		desc:  "How long `planTableScan` waits for a smaller plan to complete before answering `submitted`; planning goes on in the background.",
+		field: func(c *Config) any { return &c.Planning.SyncTimeout }},
+	{name: "planning.tasks-per-response", def: 1000, rule: positive,
+		desc:  "Most file scan tasks in one response: a larger result is split into plan tasks that clients fetch with `fetchScanTasks` (also bounded to 8 MiB of JSON each).",
+		field: func(c *Config) any { return &c.Planning.TasksPerResponse }},
+	{name: "planning.window-manifests", def: 8, rule: positive,
+		desc:  "Data manifests one planning step reads; the tasks of one step are all a plan holds in memory, so this bounds a plan's memory whatever the table's size.",
+		field: func(c *Config) any { return &c.Planning.WindowManifests }},
+	{name: "planning.manifest-concurrency", def: 4, rule: positive,
+		desc:  "Manifests one plan reads at once.",
+		field: func(c *Config) any { return &c.Planning.ManifestConcurrency }},
+	{name: "planning.plan-lifetime", def: time.Hour, rule: positive,
+		desc:  "How long a plan and its tasks are kept; afterwards its id and plan tasks are unknown (404).",
+		field: func(c *Config) any { return &c.Planning.PlanLifetime }},
+	{name: "planning.lease", def: 30 * time.Second, rule: positive,
+		desc:  "How long a node's claim on a plan it plans lasts without renewal (renewed every third of it). A plan whose node stopped is resumed by another node after this.",
+		field: func(c *Config) any { return &c.Planning.Lease }},
+	{name: "planning.max-attempts", def: 3, rule: positive,
+		desc:  "Times a plan is started (first run and resumptions after its node stopped) before it is failed.",
+		field: func(c *Config) any { return &c.Planning.MaxAttempts }},
+	{name: "planning.poll-interval", def: time.Second, rule: positive,
+		desc:  "How often a node looks for queued plans and plans left by stopped nodes.",
+		field: func(c *Config) any { return &c.Planning.PollInterval }},
 
 	{name: "auth.enabled", def: false,
 		desc:  "Authenticate callers and authorize their requests: every route but `/health/*` and `/v1/oauth/tokens` then needs `Authorization: Bearer <token or API key>`, and the management API (`/management/v1`) is served. Off, every caller may do everything.",

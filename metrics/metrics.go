@@ -52,6 +52,13 @@ type Metrics struct {
 
 	bufGets, bufMisses, bufDiscards *prometheus.CounterVec
 
+	plans         *prometheus.CounterVec
+	plansAsync    prometheus.Counter
+	plansResumed  prometheus.Counter
+	plansRunning  prometheus.Gauge
+	planDuration  prometheus.Histogram
+	planTaskCount prometheus.Histogram
+
 	dbMu   sync.Mutex
 	dbPool func() DBPoolStats
 }
@@ -153,6 +160,39 @@ func New(opts Options) *Metrics {
 	f(m.bufGets)
 	f(m.bufMisses)
 	f(m.bufDiscards)
+
+	m.plans = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bingsan_scan_plans_total",
+		Help: "Scan plans that ended on this node, by outcome (completed, failed, cancelled).",
+	}, []string{"outcome"})
+	m.plansAsync = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "bingsan_scan_plans_submitted_total",
+		Help: "planTableScan requests answered \"submitted\" (planned in the background) rather than with the result.",
+	})
+	m.plansResumed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "bingsan_scan_plans_claimed_total",
+		Help: "Scan plans this node took over from the queue: submitted while no planner had room, or left by a planner that stopped.",
+	})
+	m.plansRunning = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "bingsan_scan_plans_running",
+		Help: "Scan plans being planned on this node now.",
+	})
+	m.planDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "bingsan_scan_plan_duration_seconds",
+		Help:    "Time to plan one scan (reading manifests and storing the result), for plans that completed.",
+		Buckets: latencyBuckets,
+	})
+	m.planTaskCount = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "bingsan_scan_plan_tasks",
+		Help:    "File scan tasks in the result of one completed scan plan.",
+		Buckets: []float64{0, 1, 10, 100, 1000, 10000, 100000, 1000000},
+	})
+	f(m.plans)
+	f(m.plansAsync)
+	f(m.plansResumed)
+	f(m.plansRunning)
+	f(m.planDuration)
+	f(m.planTaskCount)
 
 	f(&dbPoolCollector{m: m})
 
@@ -349,6 +389,72 @@ func (e *Events) SubscriberRemoved() {
 func (e *Events) Lag(n int) {
 	if e != nil {
 		e.m.eventLag.Set(float64(n))
+	}
+}
+
+// Planning is the hook of server-side scan planning (planning.Options.Metrics).
+type Planning struct{ m *Metrics }
+
+// Planning returns the planner's hook (nil-safe).
+func (m *Metrics) Planning() *Planning {
+	if m == nil {
+		return nil
+	}
+	return &Planning{m: m}
+}
+
+// Started counts a plan that began running on this node; claimed when it
+// was taken from the queue rather than from the request that submitted it.
+func (p *Planning) Started(claimed bool) {
+	if p == nil {
+		return
+	}
+	p.m.plansRunning.Inc()
+	if claimed {
+		p.m.plansResumed.Inc()
+	}
+}
+
+// Stopped counts a plan that stopped running on this node without an
+// outcome of its own making (the node shut down, or another node took it
+// over).
+func (p *Planning) Stopped() {
+	if p != nil {
+		p.m.plansRunning.Dec()
+	}
+}
+
+// Completed records a plan that completed in d with tasks file scan tasks.
+func (p *Planning) Completed(d time.Duration, tasks int64) {
+	if p == nil {
+		return
+	}
+	p.m.plansRunning.Dec()
+	p.m.plans.WithLabelValues("completed").Inc()
+	p.m.planDuration.Observe(d.Seconds())
+	p.m.planTaskCount.Observe(float64(tasks))
+}
+
+// Failed records a plan that failed.
+func (p *Planning) Failed() {
+	if p == nil {
+		return
+	}
+	p.m.plansRunning.Dec()
+	p.m.plans.WithLabelValues("failed").Inc()
+}
+
+// Cancelled counts a plan cancelled by a client.
+func (p *Planning) Cancelled() {
+	if p != nil {
+		p.m.plans.WithLabelValues("cancelled").Inc()
+	}
+}
+
+// Submitted counts a planTableScan answered "submitted".
+func (p *Planning) Submitted() {
+	if p != nil {
+		p.m.plansAsync.Inc()
 	}
 }
 

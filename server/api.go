@@ -4,6 +4,7 @@ import (
 	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/gen/iceberg"
+	"github.com/bingsan/bingsan/planning"
 )
 
 // api implements the generated strict server interface; its methods live in
@@ -11,13 +12,16 @@ import (
 type api struct {
 	srv *Server
 	cat *catalog.Service
+	// planner serves scan planning; nil: those operations answer 501.
+	planner *planning.Service
 }
 
 var _ iceberg.StrictServerInterface = (*api)(nil)
 
-// notImplemented lists the operations that answer 501 and are therefore left
-// out of the endpoints advertised by GET /v1/config.
-var notImplemented = map[string]bool{
+// planningOperations answer 501, and are left out of the endpoints
+// advertised by GET /v1/config, on a server without a planner: all four
+// or none, since a client that finds /plan expects the others to work.
+var planningOperations = map[string]bool{
 	"planTableScan":       true,
 	"fetchPlanningResult": true,
 	"cancelPlanning":      true,

@@ -84,8 +84,19 @@ func writeError(ctx *fasthttp.RequestCtx, log *slog.Logger, err error) {
 	ctx.Response.Reset()
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetStatusCode(shape.status)
-	body := iceberg.IcebergErrorResponse{Error: iceberg.ErrorModel{Code: shape.status, Type: shape.typ, Message: de.Message}}
+	body := iceberg.IcebergErrorResponse{Error: errorModel(de)}
 	if err := encodeJSON(ctx, body); err != nil {
 		log.Error("writing error response", "error", err)
 	}
+}
+
+// errorModel is the Iceberg ErrorModel of a domain error (also the error of
+// a failed scan plan).
+func errorModel(err error) iceberg.ErrorModel {
+	de := classify(err)
+	shape, ok := shapes[de.Kind]
+	if !ok {
+		shape = shapes[errs.Internal]
+	}
+	return iceberg.ErrorModel{Code: shape.status, Type: shape.typ, Message: de.Message}
 }

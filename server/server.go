@@ -24,6 +24,7 @@ import (
 	"github.com/bingsan/bingsan/gen/iceberg"
 	"github.com/bingsan/bingsan/internal/bufpool"
 	"github.com/bingsan/bingsan/metrics"
+	"github.com/bingsan/bingsan/planning"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/vend"
 )
@@ -55,6 +56,10 @@ type Options struct {
 	// reads nothing for that long is disconnected without a close frame
 	// (0: 10s).
 	EventWriteTimeout time.Duration
+
+	// Planner plans scans (planTableScan and the operations that follow
+	// it); nil: they answer 501 and are not advertised.
+	Planner *planning.Service
 
 	// Metrics receives the request metrics and is served on GET /metrics;
 	// nil: no metrics, and /metrics is 404.
@@ -111,7 +116,7 @@ func New(opts Options) *Server {
 		writeError(ctx, s.log, errs.New(errs.MethodNotAllowed, "Method %s is not allowed for %s", ctx.Method(), ctx.Path()))
 	}
 
-	a := &api{srv: s, cat: opts.Catalog}
+	a := &api{srv: s, cat: opts.Catalog, planner: opts.Planner}
 	onError := func(ctx *fasthttp.RequestCtx, err error) {
 		if opts.Auth != nil && string(ctx.Path()) == tokenPath {
 			writeOAuthError(ctx, s.log, err)
@@ -125,7 +130,7 @@ func New(opts Options) *Server {
 	}
 	routes := iceberg.Routes(iceberg.NewStrictHandler(a, strict), onError)
 	for _, rt := range routes {
-		if !notImplemented[rt.OperationID] && (opts.Auth != nil || rt.OperationID != "getToken") {
+		if (opts.Planner != nil || !planningOperations[rt.OperationID]) && (opts.Auth != nil || rt.OperationID != "getToken") {
 			s.endpoints = append(s.endpoints, rt.Method+" "+rt.Path)
 		}
 	}

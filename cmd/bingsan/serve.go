@@ -1,20 +1,25 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/config"
 	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/metrics"
+	"github.com/bingsan/bingsan/planning"
 	"github.com/bingsan/bingsan/server"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/store/migrate"
@@ -85,6 +90,10 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var planner *planning.Service
+	if cfg.Planning.Enabled {
+		planner = newPlanner(cfg, st, cat, m, log)
+	}
 	srv := server.New(server.Options{
 		Store:               st,
 		Catalog:             cat,
@@ -94,6 +103,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		Defaults:            cfg.Catalog.Defaults,
 		Overrides:           cfg.Catalog.Overrides,
 		Events:              broker,
+		Planner:             planner,
 		Metrics:             m,
 		Auth:                authSvc,
 		ProtectMetrics:      cfg.Auth.MetricsProtected,
@@ -122,6 +132,12 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	if authSvc != nil {
 		go authSvc.Run(bg)
 	}
+	plannerDone := make(chan struct{})
+	if planner != nil {
+		go func() { defer close(plannerDone); planner.Run(bg) }()
+	} else {
+		close(plannerDone)
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -143,6 +159,9 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Warn("shutdown did not drain in time", "error", err)
 	}
+	// Plans this node was planning are handed back to the queue, for the
+	// other nodes (or this one after a restart) to resume.
+	<-plannerDone
 	log.Info("stopped")
 	return nil
 }
@@ -172,4 +191,31 @@ func pruneIdempotencyKeys(ctx context.Context, st store.Store, log interface {
 			}
 		}
 	}
+}
+
+// newPlanner is the scan planner of this node, named uniquely in the leases
+// it takes on plans.
+func newPlanner(cfg config.Config, st store.Store, cat *catalog.Service, m *metrics.Metrics, log *slog.Logger) *planning.Service {
+	p := cfg.Planning
+	workers := p.Workers
+	if workers == 0 {
+		workers = -1 // plans are only stored here
+	}
+	return planning.New(planning.Options{
+		Store:               st.(store.PlanStore),
+		Tables:              cat,
+		Node:                uuid.NewString(),
+		Workers:             workers,
+		AsyncManifests:      cmp.Or(p.AsyncManifests, -1), // 0: every plan in the background
+		SyncTimeout:         p.SyncTimeout,
+		TasksPerChunk:       p.TasksPerResponse,
+		WindowManifests:     p.WindowManifests,
+		ManifestConcurrency: p.ManifestConcurrency,
+		Lifetime:            p.PlanLifetime,
+		Lease:               p.Lease,
+		MaxAttempts:         p.MaxAttempts,
+		PollInterval:        p.PollInterval,
+		Metrics:             m.Planning(),
+		Logger:              log,
+	})
 }

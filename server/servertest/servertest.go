@@ -13,11 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/bingsan/bingsan/auth"
 	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/internal/pgtest"
 	"github.com/bingsan/bingsan/metrics"
+	"github.com/bingsan/bingsan/planning"
 	"github.com/bingsan/bingsan/server"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/store/migrate"
@@ -68,6 +71,10 @@ type Config struct {
 	// bootstrap client among them); ProtectMetrics protects /metrics too.
 	Auth           *auth.Options
 	ProtectMetrics bool
+	// Planning adjusts the scan planner (Store, Tables, Node, Metrics and
+	// Logger are filled in); nil: the defaults. NoPlanning leaves it out.
+	Planning   *planning.Options
+	NoPlanning bool
 }
 
 // Instance is a running server.
@@ -78,7 +85,8 @@ type Instance struct {
 	Warehouse string // base location of the default warehouse (file://...)
 	Server    *server.Server
 	Events    *events.Broker
-	Auth      *auth.Service // nil without Config.Auth
+	Auth      *auth.Service     // nil without Config.Auth
+	Planner   *planning.Service // nil with Config.NoPlanning
 }
 
 // OpenStore opens and migrates a fresh store of backend b for t.
@@ -180,6 +188,20 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		go func() { defer close(authDone); authSvc.Run(authCtx) }()
 		t.Cleanup(func() { stopAuth(); <-authDone })
 	}
+	var planner *planning.Service
+	if !cfg.NoPlanning {
+		var opts planning.Options
+		if cfg.Planning != nil {
+			opts = *cfg.Planning
+		}
+		opts.Store, opts.Tables, opts.Node = st.(store.PlanStore), cat, uuid.NewString()
+		opts.Metrics, opts.Logger = cfg.Metrics.Planning(), log
+		planner = planning.New(opts)
+		planCtx, stopPlanner := context.WithCancel(context.Background())
+		planDone := make(chan struct{})
+		go func() { defer close(planDone); planner.Run(planCtx) }()
+		t.Cleanup(func() { stopPlanner(); <-planDone })
+	}
 	srv := server.New(server.Options{
 		Store:               st,
 		Catalog:             cat,
@@ -191,6 +213,7 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		AccessMode:          cfg.AccessMode,
 		Events:              broker,
 		EventWriteTimeout:   cfg.EventWriteTimeout,
+		Planner:             planner,
 		Metrics:             cfg.Metrics,
 		Auth:                authSvc,
 		ProtectMetrics:      cfg.ProtectMetrics,
@@ -216,7 +239,7 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 	brokerDone := make(chan struct{})
 	go func() { defer close(brokerDone); broker.Run(brokerCtx) }()
 	t.Cleanup(func() { stopBroker(); <-brokerDone })
-	return &Instance{URL: "http://" + ln.Addr().String(), Store: st, Catalog: cat, Warehouse: warehouses["default"], Server: srv, Events: broker, Auth: authSvc}
+	return &Instance{URL: "http://" + ln.Addr().String(), Store: st, Catalog: cat, Warehouse: warehouses["default"], Server: srv, Events: broker, Auth: authSvc, Planner: planner}
 }
 
 // testWriter sends server logs to the test log, so they show only on failure.
