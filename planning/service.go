@@ -139,13 +139,13 @@ type Service struct {
 	runs sync.WaitGroup
 
 	mu      sync.Mutex
-	running map[string]context.CancelFunc
+	running map[string]context.CancelCauseFunc
 }
 
 // New returns a Service; call Run to work on queued plans.
 func New(opts Options) *Service {
 	opts = opts.withDefaults()
-	s := &Service{opts: opts, wake: make(chan struct{}, 1), running: map[string]context.CancelFunc{}}
+	s := &Service{opts: opts, wake: make(chan struct{}, 1), running: map[string]context.CancelCauseFunc{}}
 	if opts.Workers > 0 {
 		s.slots = make(chan struct{}, opts.Workers)
 	}
@@ -202,12 +202,19 @@ func (s *Service) Plan(ctx context.Context, id store.Ident, req Request, c Calle
 	if err != nil {
 		return Result{}, errs.Wrap(errs.Internal, err, "Cannot encode the planning request")
 	}
+	// A plan the client waits for waits for a planner here too, within the
+	// same time; a large one goes to the queue unless a planner is free.
+	async := len(ms.data) > s.opts.AsyncManifests
+	deadline := time.Now().Add(s.opts.SyncTimeout)
+	slot := s.tryAcquire()
+	if !slot && !async {
+		slot = s.acquire(ctx, deadline)
+	}
 	now := s.opts.Now()
 	p := store.Plan{
 		ID: newPlanID(), Table: id, Principal: c.Principal, Status: store.PlanSubmitted, Request: doc,
 		MetadataLocation: metaLoc, CreatedAt: now, ExpiresAt: now.Add(s.opts.Lifetime),
 	}
-	slot := s.tryAcquire()
 	if slot {
 		p.Owner, p.LeaseUntil, p.Attempts = s.opts.Node, now.Add(s.opts.Lease), 1
 	}
@@ -224,11 +231,11 @@ func (s *Service) Plan(ctx context.Context, id store.Ident, req Request, c Calle
 	}
 	done := make(chan error, 1)
 	s.start(p, spec, fio, ms, false, done)
-	if len(ms.data) > s.opts.AsyncManifests {
+	if async {
 		s.opts.Metrics.Submitted()
 		return Result{PlanID: p.ID, Status: store.PlanSubmitted}, nil
 	}
-	timer := time.NewTimer(s.opts.SyncTimeout)
+	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	select {
 	case err := <-done:
@@ -308,7 +315,7 @@ func (s *Service) Cancel(ctx context.Context, id store.Ident, planID string, c C
 	}
 	s.mu.Lock()
 	if stop, ok := s.running[p.ID]; ok {
-		stop()
+		stop(errLost)
 	}
 	s.mu.Unlock()
 	if cancelled {
@@ -394,7 +401,7 @@ func (s *Service) claim(ctx context.Context) {
 		s.opts.Logger.Warn("planning: claiming plans", "error", err)
 	}
 	for range free - len(plans) {
-		s.release()
+		<-s.slots // unused: no need to wake anyone
 	}
 	for _, p := range plans {
 		s.resume(ctx, p)
@@ -440,7 +447,7 @@ func (s *Service) resume(ctx context.Context, p store.Plan) {
 // start runs plan p in the background; it holds a slot, which it releases
 // when done. done, when not nil, receives the outcome (nil: completed).
 func (s *Service) start(p store.Plan, spec *scanSpec, fio icebergio.IO, ms *manifests, claimed bool, done chan<- error) {
-	ctx, cancel := context.WithCancel(s.base)
+	ctx, cancel := context.WithCancelCause(s.base)
 	s.mu.Lock()
 	s.running[p.ID] = cancel
 	s.mu.Unlock()
@@ -453,9 +460,9 @@ func (s *Service) start(p store.Plan, spec *scanSpec, fio icebergio.IO, ms *mani
 			s.mu.Lock()
 			delete(s.running, p.ID)
 			s.mu.Unlock()
-			cancel()
+			cancel(nil)
 		}()
-		err := s.run(ctx, p, spec, fio, ms)
+		err := s.run(ctx, p, spec, fio, ms, cancel)
 		if done != nil {
 			done <- err
 		}
@@ -467,9 +474,7 @@ func (s *Service) start(p store.Plan, spec *scanSpec, fio icebergio.IO, ms *mani
 var errLost = errors.New("plan no longer owned by this node")
 
 // run plans p and stores its result, renewing the lease as it goes.
-func (s *Service) run(ctx context.Context, p store.Plan, spec *scanSpec, fio icebergio.IO, ms *manifests) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+func (s *Service) run(ctx context.Context, p store.Plan, spec *scanSpec, fio icebergio.IO, ms *manifests, cancel context.CancelCauseFunc) error {
 	go s.renew(ctx, p.ID, cancel)
 
 	err := s.plan(ctx, p, spec, fio, ms)
@@ -586,6 +591,22 @@ func (s *Service) tryAcquire() bool {
 	default:
 		return false
 	}
+}
+
+// acquire waits for a slot until deadline.
+func (s *Service) acquire(ctx context.Context, deadline time.Time) bool {
+	if s.slots == nil {
+		return false
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 func (s *Service) release() {

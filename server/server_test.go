@@ -157,10 +157,17 @@ func TestConfig(t *testing.T) {
 			if cfg.IdempotencyKeyLifetime == nil || cfg.Endpoints == nil || len(*cfg.Endpoints) == 0 {
 				t.Fatalf("lifetime or endpoints missing: %s", body)
 			}
+			planning := 0
 			for _, e := range *cfg.Endpoints {
-				if strings.Contains(e, "/plan") || strings.Contains(e, "oauth") {
+				if strings.Contains(e, "oauth") {
 					t.Errorf("unimplemented endpoint advertised: %s", e)
 				}
+				if strings.Contains(e, "/plan") || strings.HasSuffix(e, "/tasks") {
+					planning++
+				}
+			}
+			if planning != 4 {
+				t.Errorf("%d of the 4 scan planning endpoints advertised: %v", planning, *cfg.Endpoints)
 			}
 		})
 	}
@@ -209,7 +216,7 @@ func TestErrorResponses(t *testing.T) {
 		{"bad page size", "GET", "/v1/namespaces?pageSize=abc", "", nil, 400, "BadRequestException"},
 		{"bad idempotency key", "POST", "/v1/namespaces", "application/json", []byte(`{"namespace":["a"]}`), 400, "BadRequestException"},
 		{"unknown prefix", "GET", "/v1/nope/namespaces", "", nil, 404, "NoSuchWarehouseException"},
-		{"not implemented", "POST", "/v1/namespaces/ns/tables/t/plan", "application/json", []byte(`{}`), 501, "NotImplementedException"},
+		{"not implemented", "POST", "/v1/oauth/tokens", "application/x-www-form-urlencoded", []byte(`grant_type=client_credentials`), 501, "NotImplementedException"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
