@@ -40,7 +40,7 @@ func decodeFilter(raw json.RawMessage, schema *iceberg.Schema, caseSensitive boo
 			}
 		}
 	}
-	return nil, errs.New(errs.BadRequest, "Invalid filter expression %s: %v", quoteDoc(raw), err)
+	return nil, errs.New(errs.BadRequest, "Invalid filter expression %s: %s", quoteDoc(raw), clip(err.Error()))
 }
 
 // specForm rewrites one expression node for ParseExpr (see above).
@@ -167,9 +167,11 @@ func constantObjects(raw json.RawMessage) (json.RawMessage, error) {
 }
 
 // quoteDoc renders a client's document for an error message, cut short.
-func quoteDoc(raw json.RawMessage) string {
+func quoteDoc(raw json.RawMessage) string { return clip(string(bytes.TrimSpace(raw))) }
+
+// clip cuts text that a client controls to a length fit for a message.
+func clip(s string) string {
 	const max = 200
-	s := string(bytes.TrimSpace(raw))
 	if len(s) > max {
 		cut := max
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
