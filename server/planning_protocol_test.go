@@ -12,7 +12,9 @@ import (
 
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/bingsan/bingsan/internal/s3test"
 	"github.com/bingsan/bingsan/metrics"
 	"github.com/bingsan/bingsan/planning"
 	"github.com/bingsan/bingsan/server/servertest"
@@ -464,8 +466,6 @@ func TestPlanningPrincipals(t *testing.T) {
 	})
 }
 
-
-
 // Without a planner, none of the four operations is advertised, and all
 // answer 501: a client that finds one expects the others to work.
 func TestPlanningDisabled(t *testing.T) {
@@ -485,5 +485,61 @@ func TestPlanningDisabled(t *testing.T) {
 		if status != 501 || errorOf(t, status, resp).Type != "NotImplementedException" {
 			t.Errorf("%s %s: %d %s", c.method, c.path, status, resp)
 		}
+	}
+}
+
+// A client that asks for vended credentials gets, with a completed plan,
+// read-only credentials for the table's files; one that does not, none.
+func TestPlanningVendedCredentials(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e := newPlanEnv(ctx, t, servertest.SQLite, true, servertest.Config{})
+	if err := e.cat.CreateNamespace(ctx, catalog.ToIdentifier("db"), nil); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := e.cat.CreateTable(ctx, catalog.ToIdentifier("db", "t"), e2eSchema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tbl, err = e2eAppend(ctx, t, tbl, []e2eRow{{1, "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	planURL := e.base + "/namespaces/db/tables/t/plan"
+	status, m, resp := planBody(t, planURL, `{}`, "X-Iceberg-Access-Delegation", "vended-credentials")
+	if status != 200 || jsonString(t, m["status"]) != "completed" {
+		t.Fatalf("%d %s", status, resp)
+	}
+	var creds []struct {
+		Prefix string            `json:"prefix"`
+		Config map[string]string `json:"config"`
+	}
+	if err := json.Unmarshal(m["storage-credentials"], &creds); err != nil || len(creds) != 1 {
+		t.Fatalf("storage-credentials: %v %s", err, resp)
+	}
+	c := creds[0]
+	if c.Prefix != tbl.Location() || c.Config["s3.access-key-id"] == "" || c.Config["s3.session-token"] == "" {
+		t.Fatalf("credential: %+v", c)
+	}
+	// Read-only: reading a data file works, writing next to it does not.
+	s3srv := s3test.Config()
+	client := s3srv.Client(c.Config["s3.access-key-id"], c.Config["s3.secret-access-key"], c.Config["s3.session-token"])
+	u, err := url.Parse(tbl.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimPrefix(u.Path, "/") + "/data/planted.parquet"
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: &u.Host, Key: &key, Body: strings.NewReader("x")}); err == nil {
+		t.Fatal("planning credentials can write")
+	}
+	files := e2eDataFiles(ctx, t, tbl)
+	fu, _ := url.Parse(files[0])
+	fkey := strings.TrimPrefix(fu.Path, "/")
+	if _, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: &fu.Host, Key: &fkey}); err != nil {
+		t.Fatalf("planning credentials cannot read a data file: %v", err)
+	}
+	_, m, resp = planBody(t, planURL, `{}`)
+	if _, ok := m["storage-credentials"]; ok {
+		t.Fatalf("credentials without asking: %s", resp)
 	}
 }
