@@ -72,6 +72,7 @@ func Groups() []Group {
 		{"table transactions", transactionCases()},
 		{"register", registerCases()},
 		{"views", viewCases()},
+		{"scan planning", planningCases()},
 	}
 }
 

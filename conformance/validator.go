@@ -238,7 +238,7 @@ func violationsOf(base Violation, where string, status int, e *verrors.Validatio
 //     3.1+"). It is rewritten to what the authors meant, `type: [T,
 //     "null"]`, and `nullable: false` is dropped.
 //
-// and two places where the document contradicts itself, resolved the way
+// and three places where the document contradicts itself, resolved the way
 // every Iceberg client reads them:
 //
 //   - 15 error responses (most of the view operations) give `ErrorModel`
@@ -250,6 +250,12 @@ func violationsOf(base Violation, where string, status int, e *verrors.Validatio
 //     format v3 requires `null` for a table without a current snapshot
 //     (apache/iceberg#12335; Java and iceberg-go write null). It is made
 //     nullable.
+//   - PrimitiveTypeValue (literals of filter expressions, partition
+//     values, bounds) is a oneOf whose members overlap by construction:
+//     every integer is both an IntegerTypeValue and a LongTypeValue, every
+//     string a StringTypeValue, a BinaryTypeValue, a FixedTypeValue and
+//     more. No value can match exactly one member, and clients read the
+//     value by the field's type, so it becomes an anyOf.
 func normalizeSpec(src []byte) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
@@ -307,6 +313,15 @@ func normalizeSpec(src []byte) ([]byte, error) {
 				}
 			}
 		}
+	}
+	if ptv := mapGet(mapGet(mapGet(root, "components"), "schemas"), "PrimitiveTypeValue"); ptv != nil {
+		for i := 0; i+1 < len(ptv.Content); i += 2 {
+			if ptv.Content[i].Value == "oneOf" {
+				ptv.Content[i].Value = "anyOf"
+			}
+		}
+	} else {
+		return nil, fmt.Errorf("PrimitiveTypeValue not found: the normalization needs updating")
 	}
 	snap := mapGet(mapGet(mapGet(mapGet(mapGet(root, "components"), "schemas"), "TableMetadata"), "properties"), "current-snapshot-id")
 	if t := mapGet(snap, "type"); t != nil && t.Kind == yaml.ScalarNode {
