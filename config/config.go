@@ -178,7 +178,7 @@ type PlanningConfig struct {
 	AsyncManifests      int
 	SyncTimeout         time.Duration
 	TasksPerResponse    int
-	WindowManifests     int
+	WindowFiles         int
 	ManifestConcurrency int
 	PlanLifetime        time.Duration
 	Lease               time.Duration
@@ -428,7 +428,7 @@ var keys = []key{
 	{name: "planning.workers", def: 2, rule: nonNegative,
 		desc:  "Scan plans this node plans at once; more wait in the queue, which every node works through. `0`: this node accepts plans but leaves the planning to other nodes.",
 		field: func(c *Config) any { return &c.Planning.Workers }},
-	{name: "planning.async-manifests", def: 16, rule: nonNegative,
+	{name: "planning.async-manifests", def: 128, rule: nonNegative,
 		desc:  "A scan that reads more data manifests than this is answered `submitted` at once and planned in the background (clients poll `fetchPlanningResult`).",
 		field: func(c *Config) any { return &c.Planning.AsyncManifests }},
 	{name: "planning.sync-timeout", def: 5 * time.Second, rule: positive,
@@ -437,9 +437,9 @@ var keys = []key{
 	{name: "planning.tasks-per-response", def: 1000, rule: positive,
 		desc:  "Most file scan tasks in one response: a larger result is split into plan tasks that clients fetch with `fetchScanTasks` (also bounded to 8 MiB of JSON each).",
 		field: func(c *Config) any { return &c.Planning.TasksPerResponse }},
-	{name: "planning.window-manifests", def: 8, rule: positive,
-		desc:  "Data manifests one planning step reads; the tasks of one step are all a plan holds in memory, so this bounds a plan's memory whatever the table's size.",
-		field: func(c *Config) any { return &c.Planning.WindowManifests }},
+	{name: "planning.window-files", def: 10000, rule: positive,
+		desc:  "Data files (by the manifest list's counts) one planning step reads; a step's tasks are all a plan holds in memory, so this bounds a plan's memory whatever the table's size. A manifest is never split: one larger than this is a step of its own.",
+		field: func(c *Config) any { return &c.Planning.WindowFiles }},
 	{name: "planning.manifest-concurrency", def: 4, rule: positive,
 		desc:  "Manifests one plan reads at once.",
 		field: func(c *Config) any { return &c.Planning.ManifestConcurrency }},

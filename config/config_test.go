@@ -84,8 +84,8 @@ func TestDefault(t *testing.T) {
 		Purge:       PurgeConfig{Interval: 10 * time.Second, MaxAttempts: 10},
 		Events:      EventsConfig{Buffer: 1024, Retention: 7 * 24 * time.Hour, PruneInterval: time.Minute},
 		Auth:        AuthConfig{TokenTTL: time.Hour, SigningKeyRotation: 7 * 24 * time.Hour, AuditRetention: 90 * 24 * time.Hour},
-		Planning: PlanningConfig{Enabled: true, Workers: 2, AsyncManifests: 16, SyncTimeout: 5 * time.Second, TasksPerResponse: 1000,
-			WindowManifests: 8, ManifestConcurrency: 4, PlanLifetime: time.Hour, Lease: 30 * time.Second, MaxAttempts: 3, PollInterval: time.Second},
+		Planning: PlanningConfig{Enabled: true, Workers: 2, AsyncManifests: 128, SyncTimeout: 5 * time.Second, TasksPerResponse: 1000,
+			WindowFiles: 10000, ManifestConcurrency: 4, PlanLifetime: time.Hour, Lease: 30 * time.Second, MaxAttempts: 3, PollInterval: time.Second},
 	}
 	got := Default()
 	if !reflect.DeepEqual(got, want) {

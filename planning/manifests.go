@@ -29,7 +29,33 @@ import (
 type manifestList struct {
 	snap      table.Snapshot
 	version   int
+	raw       []byte // the file as read
 	manifests []iceberg.ManifestFile
+	data      int // data manifests in it
+}
+
+// readManifestList reads snapshot snap's manifest list through fio.
+func readManifestList(fio icebergio.IO, snap table.Snapshot, version int) (*manifestList, error) {
+	f, err := fio.Open(snap.ManifestList)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(f)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	ms, err := iceberg.ReadManifestList(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	l := &manifestList{snap: snap, version: version, raw: raw, manifests: ms}
+	for _, m := range ms {
+		if m.ManifestContent() != iceberg.ManifestContentDeletes {
+			l.data++
+		}
+	}
+	return l, nil
 }
 
 // windowIO is a read-only FileIO over base for the scans of one plan.
@@ -108,6 +134,9 @@ func (w *windowIO) list(name string, l *manifestList) ([]byte, error) {
 		if m.ManifestContent() == iceberg.ManifestContentDeletes || w.window[m.FilePath()] {
 			keep = append(keep, m)
 		}
+	}
+	if len(keep) == len(l.manifests) {
+		return l.raw, nil // the window is the whole list
 	}
 	var firstRowID int64
 	if l.snap.FirstRowID != nil {

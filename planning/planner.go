@@ -37,12 +37,12 @@ func readManifests(spec *scanSpec, fio icebergio.IO) (*manifests, error) {
 			out.embedded = true
 			continue
 		}
-		ms, err := s.Manifests(fio)
+		l, err := readManifestList(fio, s, spec.meta.Version())
 		if err != nil {
 			return nil, readError(err, "manifest list "+s.ManifestList)
 		}
-		out.lists = append(out.lists, &manifestList{snap: s, version: spec.meta.Version(), manifests: ms})
-		for _, m := range ms {
+		out.lists = append(out.lists, l)
+		for _, m := range l.manifests {
 			if m.ManifestContent() == iceberg.ManifestContentDeletes {
 				out.deletes = true
 				continue
@@ -58,24 +58,24 @@ func readManifests(spec *scanSpec, fio icebergio.IO) (*manifests, error) {
 	return out, nil
 }
 
-// planTasks plans spec with iceberg-go's scans, window data manifests at a
-// time (see windowIO), and hands every file scan task to emit as it comes.
-func planTasks(ctx context.Context, spec *scanSpec, fio icebergio.IO, ms *manifests, window, concurrency int, emit func(table.FileScanTask) error) error {
+// planTasks plans spec with iceberg-go's scans, one window of data
+// manifests at a time (see windowIO), and hands every file scan task to
+// emit as it comes. A window holds manifests of at most windowFiles live
+// data files in all (one manifest, whatever its size, at least).
+func planTasks(ctx context.Context, spec *scanSpec, fio icebergio.IO, ms *manifests, windowFiles, concurrency int, emit func(table.FileScanTask) error) error {
 	if len(spec.snapshots) == 0 {
 		return nil // an empty table
 	}
 	wio := newWindowIO(fio, ms.lists)
 	scanIO := icebergio.IO(wio)
-	windows := [][]iceberg.ManifestFile{}
+	var windows [][]iceberg.ManifestFile
 	switch {
 	case ms.embedded:
 		scanIO, windows = fio, append(windows, nil)
 	case len(ms.data) == 0:
 		return nil
 	default:
-		for start := 0; start < len(ms.data); start += window {
-			windows = append(windows, ms.data[start:min(start+window, len(ms.data))])
-		}
+		windows = splitWindows(ms.data, windowFiles)
 	}
 	fsF := func(context.Context) (icebergio.IO, error) { return scanIO, nil }
 
@@ -122,6 +122,29 @@ func planTasks(ctx context.Context, spec *scanSpec, fio icebergio.IO, ms *manife
 		}
 	}
 	return nil
+}
+
+// splitWindows cuts manifests, in order, into windows of at most
+// windowFiles live data files by their manifest-list counts. A manifest
+// whose counts are unknown (format v1 may leave them out) fills a window.
+func splitWindows(ms []iceberg.ManifestFile, windowFiles int) [][]iceberg.ManifestFile {
+	var (
+		out   [][]iceberg.ManifestFile
+		start int
+		files int64
+	)
+	for i, m := range ms {
+		n := int64(windowFiles)
+		if added, existing := m.AddedDataFiles(), m.ExistingDataFiles(); added >= 0 && existing >= 0 {
+			n = int64(added) + int64(existing)
+		}
+		if i > start && files+n > int64(windowFiles) {
+			out = append(out, ms[start:i])
+			start, files = i, 0
+		}
+		files += n
+	}
+	return append(out, ms[start:])
 }
 
 // planError classifies a failure of iceberg-go's planning.

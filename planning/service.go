@@ -59,7 +59,7 @@ type Options struct {
 	// Negative: none; the node stores plans for the others to run.
 	Workers int
 	// AsyncManifests: a plan that reads more data manifests is answered
-	// "submitted" at once and planned in the background (default 16;
+	// "submitted" at once and planned in the background (default 128;
 	// negative: every plan).
 	AsyncManifests int
 	// SyncTimeout is how long planTableScan waits for a smaller plan before
@@ -68,9 +68,10 @@ type Options struct {
 	// TasksPerChunk is the most file scan tasks in one response (the
 	// inline part of a completed plan, or one plan task) (default 1000).
 	TasksPerChunk int
-	// WindowManifests is how many data manifests one scan window reads,
-	// which bounds the tasks held in memory (default 8).
-	WindowManifests int
+	// WindowFiles bounds the data files one scan window reads (by the
+	// counts in the manifest list; a manifest is never split), which bounds
+	// the tasks a plan holds in memory (default 10000).
+	WindowFiles int
 	// ManifestConcurrency is how many manifests one plan reads at once
 	// (default 4).
 	ManifestConcurrency int
@@ -104,9 +105,9 @@ func (o Options) withDefaults() Options {
 		}
 	}
 	def(&o.Workers, 2)
-	def(&o.AsyncManifests, 16)
+	def(&o.AsyncManifests, 128)
 	def(&o.TasksPerChunk, 1000)
-	def(&o.WindowManifests, 8)
+	def(&o.WindowFiles, 10000)
 	def(&o.ManifestConcurrency, 4)
 	def(&o.MaxAttempts, 3)
 	defDur(&o.SyncTimeout, 5*time.Second)
@@ -524,7 +525,7 @@ func (s *Service) plan(ctx context.Context, p store.Plan, spec *scanSpec, fio ic
 		env = newEnvelope(spec.meta, spec.stats)
 		return nil
 	}
-	err = planTasks(ctx, spec, fio, ms, s.opts.WindowManifests, s.opts.ManifestConcurrency, func(t table.FileScanTask) error {
+	err = planTasks(ctx, spec, fio, ms, s.opts.WindowFiles, s.opts.ManifestConcurrency, func(t table.FileScanTask) error {
 		if err := env.add(t); err != nil {
 			return errs.Wrap(errs.Internal, err, "Cannot encode a scan task")
 		}

@@ -81,7 +81,7 @@ func (f *fixture) service(node string, workers int, tables planning.Tables) *pla
 		tables = f.srv.Catalog
 	}
 	return planning.New(planning.Options{Store: f.plans, Tables: tables, Node: node, Workers: workers,
-		TasksPerChunk: 2, WindowManifests: 1, PollInterval: 20 * time.Millisecond, Lease: time.Second})
+		TasksPerChunk: 2, WindowFiles: 1, PollInterval: 20 * time.Millisecond, Lease: time.Second})
 }
 
 // run runs s's background work until the test ends (or stop is called).

@@ -121,7 +121,7 @@ func TestPlanningParity(t *testing.T) {
 				defer cancel()
 				// Small chunks and windows, so that results span several plan
 				// tasks and several scans of manifests.
-				e := newPlanEnv(ctx, t, b, onS3, servertest.Config{Planning: &planning.Options{TasksPerChunk: 3, WindowManifests: 2}})
+				e := newPlanEnv(ctx, t, b, onS3, servertest.Config{Planning: &planning.Options{TasksPerChunk: 3, WindowFiles: 2}})
 				f := buildPlanFixture(ctx, t, e, "parity")
 				tbl, err := e.cat.LoadTable(ctx, f.ident)
 				if err != nil {

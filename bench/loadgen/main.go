@@ -38,6 +38,7 @@ type options struct {
 	profile  string // directory for CPU profiles of the server per workload
 	pgbench  string // the pgbench binary
 	dataDir  string // parent of the server's data directory (its warehouse)
+	planRuns int    // iterations of each scan planning measurement
 }
 
 func main() {
@@ -52,6 +53,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the databases and the data directory")
 	flag.StringVar(&o.pgbench, "pgbench", "pgbench", "the pgbench binary")
 	flag.StringVar(&o.dataDir, "data-dir", "", "where to put the server's data directory, i.e. the local warehouse its metadata files go to (default: the temporary directory)")
+	flag.IntVar(&o.planRuns, "plan-iterations", 20, "iterations of each scan planning measurement (the \"planning\" section; -only planning runs it alone)")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the server per workload into this directory (the binary must be built with -tags pprof)")
 	flag.Parse()
 
@@ -165,7 +167,16 @@ func run(ctx context.Context, o options) (string, error) {
 		}
 		rows = append(rows, r)
 	}
-	return render(o, seed, idleRSS, srv.rss(), rows), nil
+	report := render(o, seed, idleRSS, srv.rss(), rows)
+	if want("planning", o.only) {
+		logf("planning")
+		section, err := benchPlanning(ctx, srv, o.planRuns)
+		if err != nil {
+			return "", fmt.Errorf("planning: %w", err)
+		}
+		report += section
+	}
+	return report, nil
 }
 
 // want reports whether workload name was selected with -only.

@@ -209,7 +209,7 @@ func newPlanner(cfg config.Config, st store.Store, cat *catalog.Service, m *metr
 		AsyncManifests:      cmp.Or(p.AsyncManifests, -1), // 0: every plan in the background
 		SyncTimeout:         p.SyncTimeout,
 		TasksPerChunk:       p.TasksPerResponse,
-		WindowManifests:     p.WindowManifests,
+		WindowFiles:         p.WindowFiles,
 		ManifestConcurrency: p.ManifestConcurrency,
 		Lifetime:            p.PlanLifetime,
 		Lease:               p.Lease,
