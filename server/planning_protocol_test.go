@@ -220,6 +220,21 @@ func TestPlanningProtocol(t *testing.T) {
 			}
 		})
 
+		t.Run("idempotency key", func(t *testing.T) {
+			// A retried submission (same key, same request) is the same plan;
+			// a fetch of tasks is answered again, not replayed.
+			const key = "01890a5d-ac96-774b-bcce-b302099a8057"
+			_, first, _ := planBody(t, p.url("small")+"/plan", `{}`, "Idempotency-Key", key)
+			_, again, _ := planBody(t, p.url("small")+"/plan", `{}`, "Idempotency-Key", key)
+			if jsonString(t, first["plan-id"]) != jsonString(t, again["plan-id"]) {
+				t.Fatalf("replayed submission has another plan: %s / %s", first["plan-id"], again["plan-id"])
+			}
+			status, resp := callT(t, "POST", p.url("small")+"/plan", `{"select":["id"]}`, "Idempotency-Key", key)
+			if status != 422 {
+				t.Fatalf("same key, other request: %d %s", status, resp)
+			}
+		})
+
 		t.Run("empty table, and a filter that prunes everything", func(t *testing.T) {
 			for _, c := range []struct{ table, body string }{
 				{"empty", `{}`},
