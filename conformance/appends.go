@@ -43,7 +43,13 @@ func appendRows(c *C, tbl *table.Table, rows []row) (*table.Table, error) {
 // scanRows reads the current snapshot of tbl, sorted by id.
 func scanRows(c *C, tbl *table.Table) []row {
 	c.Helper()
-	at, err := tbl.Scan(table.WithSelectedFields("id", "data")).ToArrowTable(c.Ctx())
+	return readRows(c, tbl.Scan(table.WithSelectedFields("id", "data")))
+}
+
+// readRows reads what scan selects (id and data), sorted by id.
+func readRows(c *C, scan *table.Scan) []row {
+	c.Helper()
+	at, err := scan.ToArrowTable(c.Ctx())
 	if err != nil {
 		c.Fatalf("scan: %v", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
@@ -72,24 +71,7 @@ func scanPlans(c *C, tbl *table.Table, mode table.ScanPlanningMode, opts ...tabl
 		files = append(files, fmt.Sprintf("%s [%d+%d]", t.File.FilePath(), t.Start, t.Length))
 	}
 	slices.Sort(files)
-	at, err := scan.ToArrowTable(c.Ctx())
-	if err != nil {
-		c.Fatalf("%s scan: %v", mode, err)
-	}
-	defer at.Release()
-	var rows []row
-	tr := array.NewTableReader(at, 1024)
-	defer tr.Release()
-	for tr.Next() {
-		rec := tr.RecordBatch()
-		ids := rec.Column(rec.Schema().FieldIndices("id")[0]).(*array.Int64)
-		data := rec.Column(rec.Schema().FieldIndices("data")[0]).(*array.String)
-		for i := range int(rec.NumRows()) {
-			rows = append(rows, row{ids.Value(i), data.Value(i)})
-		}
-	}
-	slices.SortFunc(rows, func(a, b row) int { return int(a.ID - b.ID) })
-	return files, rows
+	return files, readRows(c, scan)
 }
 
 // planAnswer is a planning response body.

@@ -12,12 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/catalog/rest"
-	"github.com/apache/iceberg-go/table"
 
 	"github.com/bingsan/bingsan/internal/nodetest"
 	"github.com/bingsan/bingsan/internal/pgtest"
@@ -65,35 +61,7 @@ func TestPlanningAcrossNodes(t *testing.T) {
 	if err := cat.CreateNamespace(ctx, catalog.ToIdentifier("ns"), nil); err != nil {
 		t.Fatal(err)
 	}
-	sc := iceberg.NewSchema(0, iceberg.NestedField{ID: 1, Name: "id", Type: iceberg.PrimitiveTypes.Int64, Required: true})
-	tbl, err := cat.CreateTable(ctx, catalog.ToIdentifier("ns", "t"), sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	as, err := table.SchemaToArrowSchema(tbl.Schema(), nil, false, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 5 {
-		at, err := array.TableFromJSON(memory.DefaultAllocator, as, []string{fmt.Sprintf(`[{"id":%d}]`, i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tbl, err = tbl.AppendTable(ctx, at, 1, nil)
-		at.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	tasks, err := tbl.Scan().PlanFiles(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []string
-	for _, task := range tasks {
-		want = append(want, task.File.FilePath())
-	}
-	slices.Sort(want)
+	want := seedTable(ctx, t, cat, 5)
 
 	do := func(n *nodetest.Node, method, path, body string) (int, map[string]json.RawMessage) {
 		t.Helper()

@@ -44,6 +44,15 @@ func newFixture(ctx context.Context, t *testing.T, b servertest.Backend, files i
 	if err := cat.CreateNamespace(ctx, catalog.ToIdentifier("ns"), nil); err != nil {
 		t.Fatal(err)
 	}
+	f := &fixture{srv: srv, plans: srv.Store.(store.PlanStore), id: store.Ident{Warehouse: "default", Namespace: []string{"ns"}, Name: "t"}}
+	f.files = seedTable(ctx, t, cat, files)
+	return f
+}
+
+// seedTable creates table ns.t with files one-row data files, one append
+// each, and returns their paths as iceberg-go plans them, sorted.
+func seedTable(ctx context.Context, t *testing.T, cat *rest.Catalog, files int) []string {
+	t.Helper()
 	sc := iceberg.NewSchema(0, iceberg.NestedField{ID: 1, Name: "id", Type: iceberg.PrimitiveTypes.Int64, Required: true})
 	tbl, err := cat.CreateTable(ctx, catalog.ToIdentifier("ns", "t"), sc)
 	if err != nil {
@@ -64,16 +73,16 @@ func newFixture(ctx context.Context, t *testing.T, b servertest.Backend, files i
 			t.Fatal(err)
 		}
 	}
-	f := &fixture{srv: srv, plans: srv.Store.(store.PlanStore), id: store.Ident{Warehouse: "default", Namespace: []string{"ns"}, Name: "t"}}
 	tasks, err := tbl.Scan().PlanFiles(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var out []string
 	for _, task := range tasks {
-		f.files = append(f.files, task.File.FilePath())
+		out = append(out, task.File.FilePath())
 	}
-	slices.Sort(f.files)
-	return f
+	slices.Sort(out)
+	return out
 }
 
 func (f *fixture) service(node string, workers int, tables planning.Tables) *planning.Service {

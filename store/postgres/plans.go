@@ -1,9 +1,7 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -108,10 +106,7 @@ func (s *Store) ClaimPlans(ctx context.Context, owner string, n int, now, leaseU
 		}
 		return nil
 	})
-	// RETURNING has no order.
-	slices.SortFunc(plans, func(a, b store.Plan) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
-	})
+	backend.SortPlans(plans) // RETURNING has no order
 	return plans, err
 }
 

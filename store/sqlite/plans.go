@@ -1,10 +1,8 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
-	"slices"
 	"strings"
 	"time"
 
@@ -128,9 +126,7 @@ func (s *Store) ClaimPlans(ctx context.Context, owner string, n int, now, leaseU
 		}
 		return nil
 	})
-	slices.SortFunc(plans, func(a, b store.Plan) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
-	})
+	backend.SortPlans(plans) // RETURNING has no order
 	return plans, err
 }
 

@@ -384,3 +384,10 @@ func NoSuchPlan(id string) error {
 func NoSuchPlanChunk(planID string, seq int) error {
 	return errs.New(errs.NoSuchPlanTask, "Plan task does not exist: %d of plan %s", seq, planID)
 }
+
+// SortPlans orders claimed plans oldest first.
+func SortPlans(plans []store.Plan) {
+	slices.SortFunc(plans, func(a, b store.Plan) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+}
