@@ -27,6 +27,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Events", func(t *testing.T) { t.Parallel(); testEvents(t, newStore) })
 	t.Run("Auth", func(t *testing.T) { t.Parallel(); testAuth(t, newStore) })
 	t.Run("Plans", func(t *testing.T) { t.Parallel(); testPlans(t, newStore) })
+	t.Run("Claims", func(t *testing.T) { t.Parallel(); testClaims(t, newStore) })
 }
 
 // bundle is what every test case starts from.

@@ -1,9 +1,8 @@
 -- +goose Up
 
 -- Server-side scan planning (package planning); see the PostgreSQL
--- migration of the same number. Times are INTEGER microseconds since the
--- epoch. (There is no SQLite migration 00004: that number is PostgreSQL's
--- metadata compression.)
+-- migration 00007_scan_plans.sql. Times are INTEGER microseconds since the
+-- epoch.
 CREATE TABLE scan_plans (
     id                 TEXT PRIMARY KEY,
     warehouse          TEXT NOT NULL,
