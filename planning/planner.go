@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net"
 
 	"github.com/apache/iceberg-go"
 	icebergio "github.com/apache/iceberg-go/io"
@@ -167,6 +168,10 @@ func readError(err error, what string) error {
 		return err
 	case errors.Is(err, fs.ErrNotExist):
 		return errs.Wrap(errs.Internal, err, "Cannot plan the scan: a file of the table is missing (%v)", err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return errs.Wrap(errs.ServiceUnavailable, err, "Cannot plan the scan: storage did not answer reading %s: %v", what, err)
 	}
 	return errs.Wrap(errs.Internal, err, "Cannot plan the scan: reading %s failed: %v", what, err)
 }

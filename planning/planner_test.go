@@ -1,11 +1,17 @@
 package planning
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net"
 	"slices"
 	"testing"
 
 	"github.com/apache/iceberg-go"
+
+	"github.com/bingsan/bingsan/errs"
 )
 
 // Windows bound the files one scan holds; manifests are never split.
@@ -41,5 +47,29 @@ func TestSplitWindows(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(c.want) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// Failures of planning keep their meaning for the client: a bad argument
+// is its fault, storage that does not answer may pass, a missing file is
+// the catalog's problem.
+func TestPlanErrorKinds(t *testing.T) {
+	cases := []struct {
+		err  error
+		want errs.Kind
+	}{
+		{fmt.Errorf("binding: %w", iceberg.ErrInvalidArgument), errs.BadRequest},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, errs.ServiceUnavailable},
+		{&fs.PathError{Op: "open", Path: "s3://b/m.avro", Err: fs.ErrNotExist}, errs.Internal},
+		{errors.New("avro: bad magic"), errs.Internal},
+		{errs.New(errs.ServiceUnavailable, "already classified"), errs.ServiceUnavailable},
+	}
+	for _, c := range cases {
+		if got := errs.KindOf(planError(c.err)); got != c.want {
+			t.Errorf("%v: %s, want %s", c.err, got, c.want)
+		}
+	}
+	if err := planError(context.Canceled); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancellation: %v", err)
 	}
 }

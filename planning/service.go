@@ -240,13 +240,18 @@ func (s *Service) Plan(ctx context.Context, id store.Ident, req Request, c Calle
 	defer timer.Stop()
 	select {
 	case err := <-done:
-		if err != nil && !errors.Is(err, errLost) {
+		switch {
+		case err == nil:
+			return s.Result(ctx, id, p.ID, c)
+		case errors.Is(err, errLost):
+			// This node stops (the plan goes back to the queue): the
+			// client polls, and another node finishes it.
+		default:
 			// A plan that fails while the client waits is answered with
 			// the error itself (retryable ones are 5xx), and not kept.
 			_ = s.opts.Store.DeletePlan(context.WithoutCancel(ctx), p.ID)
 			return Result{}, err
 		}
-		return s.Result(ctx, id, p.ID, c)
 	case <-timer.C:
 	case <-ctx.Done():
 	}

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/iceberg-go/catalog"
+	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -557,4 +559,58 @@ func TestPlanningVendedCredentials(t *testing.T) {
 	if _, ok := m["storage-credentials"]; ok {
 		t.Fatalf("credentials without asking: %s", resp)
 	}
+}
+
+// A plan that cannot be made (here: a manifest of the table is gone) is
+// answered with the error while the client waits, and reads "failed", with
+// the error, when it was planned in the background. Neither is retried.
+func TestPlanningFailures(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, c := range []struct {
+		name  string
+		async int
+	}{{"sync", 0}, {"async", -1}} {
+		t.Run(c.name, func(t *testing.T) {
+			p := startPlanTables(ctx, t, servertest.SQLite, servertest.Config{Planning: &planning.Options{AsyncManifests: c.async}})
+			snap := p.small.CurrentSnapshot()
+			manifests, err := snap.Manifests(mustFS(ctx, t, p.small))
+			if err != nil || len(manifests) == 0 {
+				t.Fatal(manifests, err)
+			}
+			if err := os.Remove(localPath(t, manifests[0].FilePath())); err != nil {
+				t.Fatal(err)
+			}
+			status, m, resp := planBody(t, p.url("small")+"/plan", `{}`)
+			if c.async == 0 {
+				if status != 500 || !strings.Contains(errorOf(t, status, resp).Message, "missing") {
+					t.Fatalf("sync plan over a missing manifest: %d %s", status, resp)
+				}
+				return
+			}
+			if status != 200 || jsonString(t, m["status"]) != "submitted" {
+				t.Fatalf("%d %s", status, resp)
+			}
+			done := p.poll(t, "small", jsonString(t, m["plan-id"]))
+			var e struct {
+				Code    int    `json:"code"`
+				Type    string `json:"type"`
+				Message string `json:"message"`
+			}
+			if err := json.Unmarshal(done["error"], &e); err != nil || jsonString(t, done["status"]) != "failed" ||
+				e.Code != 500 || e.Type != "InternalServerError" || !strings.Contains(e.Message, "missing") || done["file-scan-tasks"] != nil {
+				t.Fatalf("failed plan: %v %s", err, done["error"])
+			}
+		})
+	}
+}
+
+func mustFS(ctx context.Context, t *testing.T, tbl *table.Table) icebergio.IO {
+	t.Helper()
+	fs, err := tbl.FS(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
 }
