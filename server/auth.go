@@ -10,6 +10,7 @@ import (
 
 	"github.com/bingsan/bingsan/auth"
 	"github.com/bingsan/bingsan/authz"
+	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/gen/iceberg"
 	"github.com/bingsan/bingsan/principal"
@@ -142,7 +143,7 @@ func (s *Server) authorizeOperation(f iceberg.StrictHandlerFunc, operation strin
 		if req.Public {
 			return f(ctx, request)
 		}
-		needs, err := s.needs(operation, request)
+		needs, err := s.needs(ctx, operation, request)
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +160,7 @@ func (s *Server) authorizeOperation(f iceberg.StrictHandlerFunc, operation strin
 }
 
 // needs maps an operation's decoded request to what it needs.
-func (s *Server) needs(operation string, request any) ([]need, error) {
+func (s *Server) needs(ctx context.Context, operation string, request any) ([]need, error) {
 	priv := authz.Operations[operation].Privilege
 	wh := func(prefix string) string {
 		if prefix == "" {
@@ -231,22 +232,14 @@ func (s *Server) needs(operation string, request any) ([]need, error) {
 		return table(r.Prefix, r.NamespaceParam, r.Table), nil
 	case iceberg.FetchScanTasksRequestObject:
 		return table(r.Prefix, r.NamespaceParam, r.Table), nil
-	case iceberg.UpdateTableRequestObject:
-		id := pathIdent(wh(r.Prefix), r.NamespaceParam, r.Table)
-		if r.Body == nil {
-			return []need{{priv, authz.Table(id)}}, nil
+	case iceberg.UpdateTableRequestObject, iceberg.CommitTransactionRequestObject:
+		changes, err := s.tableChanges(ctx, request)
+		if err != nil {
+			return nil, err
 		}
-		return []need{commitNeed(id, *r.Body)}, nil
-	case iceberg.CommitTransactionRequestObject:
-		if r.Body == nil || len(r.Body.TableChanges) == 0 {
-			return []need{{priv, authz.Warehouse(wh(r.Prefix))}}, nil
-		}
-		out := make([]need, 0, len(r.Body.TableChanges))
-		for _, c := range r.Body.TableChanges {
-			if c.Identifier == nil {
-				return []need{{priv, authz.Warehouse(wh(r.Prefix))}}, nil
-			}
-			out = append(out, commitNeed(bodyIdent(wh(r.Prefix), *c.Identifier), c))
+		out := make([]need, len(changes))
+		for i, c := range changes {
+			out[i] = commitNeed(c)
 		}
 		return out, nil
 	case iceberg.RenameTableRequestObject:
@@ -280,20 +273,11 @@ func (s *Server) needs(operation string, request any) ([]need, error) {
 // commitNeed is what a table commit needs: write on the table, or create
 // on its namespace when it creates the table (a staged create's commit,
 // with assert-create).
-func commitNeed(id store.Ident, c iceberg.CommitTableRequest) need {
-	for _, r := range c.Requirements {
-		b, err := json.Marshal(r)
-		if err != nil {
-			continue
-		}
-		var t struct {
-			Type string `json:"type"`
-		}
-		if json.Unmarshal(b, &t) == nil && t.Type == "assert-create" {
-			return need{authz.Create, authz.Namespace(id.Warehouse, id.Namespace)}
-		}
+func commitNeed(c catalog.TableChange) need {
+	if c.Create {
+		return need{authz.Create, authz.Namespace(c.Ident.Warehouse, c.Ident.Namespace)}
 	}
-	return need{authz.Write, authz.Table(id)}
+	return need{authz.Write, authz.Table(c.Ident)}
 }
 
 // grantAccessMode makes the delegated storage access follow the grants:
