@@ -157,7 +157,7 @@ func TestCreateTableErrors(t *testing.T) {
 		in           catalog.CreateTableInput
 		schema, spec string // JSON, decoded as the server does
 		kind         errs.Kind
-		msg  string
+		msg          string
 	}{
 		{name: "exists", in: catalog.CreateTableInput{Ident: ident("ns", "exists")}, kind: errs.AlreadyExists, msg: "Table already exists: ns.exists"},
 		{name: "no namespace", in: catalog.CreateTableInput{Ident: ident("missing", "t")}, kind: errs.NoSuchNamespace, msg: "Namespace does not exist: missing"},
