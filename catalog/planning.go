@@ -6,7 +6,6 @@ import (
 	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 
-	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/vend"
 )
@@ -31,15 +30,13 @@ func (s *Service) CurrentTable(ctx context.Context, id store.Ident) (string, tab
 // location (a version the table had).
 func (s *Service) TableAt(ctx context.Context, id store.Ident, location string) (table.Metadata, error) {
 	if m, ok := s.metaCache.get(location); ok {
-		return m, nil
+		if tm, ok := m.(table.Metadata); ok {
+			return tm, nil
+		}
 	}
-	raw, err := s.io.Read(ctx, location)
+	doc, err := s.MetadataDocument(ctx, location)
 	if err != nil {
 		return nil, err
-	}
-	doc, err := decodeMetadataFile(raw)
-	if err != nil {
-		return nil, errs.Wrap(errs.Internal, err, "Cannot read metadata file %s of %s", location, id)
 	}
 	return s.parseCached(id, location, doc)
 }

@@ -15,12 +15,11 @@ import (
 )
 
 // Server-side scan planning: planTableScan, fetchPlanningResult,
-// cancelPlanning and fetchScanTasks (package planning does the work).
+// cancelPlanning and fetchScanTasks (package planning does the work). A
+// server without a planner answers them 501 before they get here
+// (answerUnimplemented).
 
 func (a *api) PlanTableScan(ctx context.Context, req iceberg.PlanTableScanRequestObject) (iceberg.PlanTableScanResponseObject, error) {
-	if a.planner == nil {
-		return nil, notImplementedError("planTableScan")
-	}
 	wh, err := a.warehouse(req.Prefix)
 	if err != nil {
 		return nil, err
@@ -57,9 +56,6 @@ func (a *api) PlanTableScan(ctx context.Context, req iceberg.PlanTableScanReques
 }
 
 func (a *api) FetchPlanningResult(ctx context.Context, req iceberg.FetchPlanningResultRequestObject) (iceberg.FetchPlanningResultResponseObject, error) {
-	if a.planner == nil {
-		return nil, notImplementedError("fetchPlanningResult")
-	}
 	wh, err := a.warehouse(req.Prefix)
 	if err != nil {
 		return nil, err
@@ -75,9 +71,6 @@ func (a *api) FetchPlanningResult(ctx context.Context, req iceberg.FetchPlanning
 }
 
 func (a *api) CancelPlanning(ctx context.Context, req iceberg.CancelPlanningRequestObject) (iceberg.CancelPlanningResponseObject, error) {
-	if a.planner == nil {
-		return nil, notImplementedError("cancelPlanning")
-	}
 	wh, err := a.warehouse(req.Prefix)
 	if err != nil {
 		return nil, err
@@ -89,9 +82,6 @@ func (a *api) CancelPlanning(ctx context.Context, req iceberg.CancelPlanningRequ
 }
 
 func (a *api) FetchScanTasks(ctx context.Context, req iceberg.FetchScanTasksRequestObject) (iceberg.FetchScanTasksResponseObject, error) {
-	if a.planner == nil {
-		return nil, notImplementedError("fetchScanTasks")
-	}
 	wh, err := a.warehouse(req.Prefix)
 	if err != nil {
 		return nil, err
