@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/bingsan/bingsan/planning"
@@ -215,4 +216,53 @@ func jsonString(t *testing.T, raw json.RawMessage) string {
 func planOnly(c planCase) planCase {
 	c.planOnly = true
 	return c
+}
+
+// Deletion vectors (format v3 merge-on-read deletes) travel with their data
+// files, and the rows read through the catalog are those read locally.
+func TestPlanningParityDeletionVectors(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e := newPlanEnv(ctx, t, servertest.SQLite, false, servertest.Config{Planning: &planning.Options{TasksPerChunk: 1}})
+	if err := e.cat.CreateNamespace(ctx, catalog.ToIdentifier("dv"), nil); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := e.cat.CreateTable(ctx, catalog.ToIdentifier("dv", "t"), e2eSchema(),
+		catalog.WithProperties(iceberg.Properties{"format-version": "3", table.WriteDeleteModeKey: table.WriteModeMergeOnRead}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if tbl, err = e2eAppend(ctx, t, tbl, []e2eRow{{int64(10*i + 1), "a"}, {int64(10*i + 2), "b"}, {int64(10*i + 3), "c"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx := tbl.NewTransaction()
+	if err := tx.Delete(ctx, iceberg.IsIn(iceberg.Reference("id"), int64(2), int64(13)), nil); err != nil {
+		t.Fatal(err)
+	}
+	if tbl, err = tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := &planFixture{}
+	for _, tc := range []planCase{
+		{name: "everything", opts: func(*planFixture) []table.ScanOption { return nil }},
+		filterCase("filtered", iceberg.LessThan(ref("id"), int64(20))),
+	} {
+		local := scanBoth(ctx, t, tbl, tc, f, table.ScanPlanningLocal)
+		remote := scanBoth(ctx, t, tbl, tc, f, table.ScanPlanningRemote)
+		if !slices.Equal(local.files, remote.files) || !slices.Equal(local.rows, remote.rows) {
+			t.Errorf("%s: local %v %v, remote %v %v", tc.name, local.files, local.rows, remote.files, remote.rows)
+		}
+		dvs := 0
+		for _, line := range remote.files {
+			if !strings.HasSuffix(line, "dv=") {
+				dvs++
+			}
+		}
+		if tc.name == "everything" && (dvs != 2 || len(remote.rows) != 7) {
+			t.Errorf("expected 2 files with deletion vectors and 7 rows: %v %v", remote.files, remote.rows)
+		}
+	}
 }
