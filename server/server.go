@@ -133,10 +133,11 @@ func New(opts Options) *Server {
 	s.registerEvents(r)
 	s.registerManagement(r)
 
-	r.GET("/health/live", s.live)
-	r.HEAD("/health/live", s.live)
-	r.GET("/health/ready", s.ready)
-	r.HEAD("/health/ready", s.ready)
+	live, ready := s.instrument("healthLive", s.live), s.instrument("healthReady", s.ready)
+	r.GET("/health/live", live)
+	r.HEAD("/health/live", live)
+	r.GET("/health/ready", ready)
+	r.HEAD("/health/ready", ready)
 	if opts.Metrics != nil {
 		if opts.ProtectMetrics {
 			r.GET("/metrics", s.protect("metrics", s.serveMetrics))

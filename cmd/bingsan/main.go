@@ -2,6 +2,7 @@
 //
 //	bingsan serve              run the catalog (embedded SQLite by default)
 //	bingsan migrate up|down|status
+//	bingsan health             exit 0 when the configured server is ready
 //	bingsan version
 package main
 
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = withConfig(rest, stdout, func(cfg config.Config, pos []string) error {
 			return migrateCmd(ctx, cfg, append(direction, pos...), stdout)
 		})
+	case "health":
+		err = withConfig(rest, stdout, func(cfg config.Config, _ []string) error { return healthCmd(ctx, cfg, stdout) })
 	case "version", "--version", "-v":
 		printVersion(stdout)
 	case "help", "-h", "--help":
@@ -89,7 +92,8 @@ usage: bingsan <command> [flags]
 commands:
   serve                    run the catalog server
   migrate up|down|status   apply, roll back one, or list database migrations
-  version                  print the version
+  health                   check that the server at the configured listen address is ready
+  version                  print the version, commit and build date
 Run "bingsan serve --help" for the configuration flags.
 `, "\n"))
 }

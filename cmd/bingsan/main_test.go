@@ -46,6 +46,8 @@ func TestCommands(t *testing.T) {
 		{"postgres without dsn", []string{"serve", "--store.driver=postgres"}, 1, "store.postgres.dsn"},
 		{"migrate without direction", []string{"migrate", "--data-dir", "/nonexistent/x"}, 1, "usage: bingsan migrate"},
 		{"help", []string{"serve", "--help"}, 0, "--store.driver"},
+		{"health of nothing", []string{"health", "--listen", "127.0.0.1:1"}, 1, "health: "},
+		{"health with a bad flag", []string{"health", "--no-such-flag"}, 1, "no-such-flag"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,6 +88,10 @@ func TestServeStartsAndStopsCleanly(t *testing.T) {
 			t.Fatalf("server not ready: %v\n%s", err, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if code, out, errOut := runCLI(context.Background(), "health", "--listen", addr, "--data-dir", dir); code != 0 || !strings.Contains(out, "200 OK") {
+		cancel()
+		t.Fatalf("health of a ready server: exit %d, %q %q", code, out, errOut)
 	}
 	resp, err := http.Post(base+"/v1/namespaces", "application/json", strings.NewReader(`{"namespace":["cli"]}`))
 	if err != nil || resp.StatusCode != 200 {
