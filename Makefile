@@ -21,11 +21,15 @@ SQLC         := $(BIN)/sqlc
 # What `bingsan version` reports (see cmd/bingsan/version.go). The build date
 # is the commit's date, so that building one commit twice gives the same
 # binary and the same image.
-VERSION           ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || echo devel)
-COMMIT            ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+# A work tree with uncommitted changes marks the version and the binary's
+# commit ("(modified)" in `bingsan version`); the image's revision label is
+# the commit alone.
+DIRTY             := $(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+VERSION           ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || echo devel$(DIRTY))
+COMMIT            ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 BUILD_DATE        ?= $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
-LDFLAGS           := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(BUILD_DATE)
+LDFLAGS           := -X main.version=$(VERSION) -X main.commit=$(COMMIT)$(DIRTY) -X main.date=$(BUILD_DATE)
 
 build: ## Build the server binary into bin/bingsan.
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/bingsan ./cmd/bingsan

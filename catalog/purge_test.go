@@ -15,6 +15,7 @@ import (
 
 	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/metrics"
+	"github.com/bingsan/bingsan/metrics/metricstest"
 	"github.com/bingsan/bingsan/store"
 )
 
@@ -299,25 +300,7 @@ func TestPurgeAbandonsAfterMaxAttempts(t *testing.T) {
 
 // purgeJobs reads bingsan_purge_jobs_total by result.
 func purgeJobs(t *testing.T, m *metrics.Metrics) map[string]float64 {
-	t.Helper()
-	fams, err := m.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, f := range fams {
-		if f.GetName() != "bingsan_purge_jobs_total" {
-			continue
-		}
-		for _, s := range f.GetMetric() {
-			for _, l := range s.GetLabel() {
-				if l.GetName() == "result" {
-					got[l.GetValue()] = s.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return got
+	return metricstest.ByLabel(t, m, "bingsan_purge_jobs_total", "result")
 }
 
 func wantPurgeJobs(t *testing.T, m *metrics.Metrics, want map[string]float64) {

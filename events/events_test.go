@@ -14,6 +14,7 @@ import (
 	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/gen/bingsanapi"
 	"github.com/bingsan/bingsan/metrics"
+	"github.com/bingsan/bingsan/metrics/metricstest"
 	"github.com/bingsan/bingsan/principal"
 	"github.com/bingsan/bingsan/server/servertest"
 	"github.com/bingsan/bingsan/store"
@@ -414,19 +415,5 @@ func TestBrokerGoneAndShutdown(t *testing.T) {
 
 // closedSubscribers reads bingsan_event_subscribers_closed_total by reason.
 func closedSubscribers(t *testing.T, m *metrics.Metrics) map[string]float64 {
-	t.Helper()
-	fams, err := m.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, f := range fams {
-		if f.GetName() != "bingsan_event_subscribers_closed_total" {
-			continue
-		}
-		for _, s := range f.GetMetric() {
-			got[s.GetLabel()[0].GetValue()] = s.GetCounter().GetValue()
-		}
-	}
-	return got
+	return metricstest.ByLabel(t, m, "bingsan_event_subscribers_closed_total", "reason")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -94,16 +95,16 @@ func TestImage(t *testing.T) {
 
 	// Exactly these files; in particular no shell and no package manager.
 	files := extract(t, img, t.TempDir())
-	want := []string{"bingsan", "etc/", "etc/group", "etc/passwd", "etc/ssl/", "etc/ssl/certs/", "etc/ssl/certs/ca-certificates.crt", "tmp/", "var/", "var/lib/", "var/lib/bingsan/"}
+	want := []string{"bingsan", "etc", "etc/group", "etc/passwd", "etc/ssl", "etc/ssl/certs", "etc/ssl/certs/ca-certificates.crt", "tmp", "var", "var/lib", "var/lib/bingsan"}
 	var names []string
 	for n := range files.headers {
-		names = append(names, n)
+		names = append(names, strings.TrimSuffix(n, "/"))
 	}
 	slices.Sort(names)
 	if !slices.Equal(names, want) {
 		t.Errorf("image files %v, want %v", names, want)
 	}
-	if h := files.headers["var/lib/bingsan/"]; h == nil || h.Uid != image.UID {
+	if h := files.headers["var/lib/bingsan"]; h == nil || h.Uid != image.UID {
 		t.Errorf("the data directory is not owned by the image's user: %+v", h)
 	}
 	if h := files.headers["bingsan"]; h == nil || h.Mode&0o111 == 0 || h.Uid != 0 {
@@ -149,8 +150,8 @@ func TestImage(t *testing.T) {
 	env = append(env, "BINGSAN_STORE_DRIVER=postgres", "BINGSAN_STORE_POSTGRES_DSN_FILE="+dsnFile, "BINGSAN_LOG_FORMAT=json")
 	env = testbin.FileSecrets(t, env)
 	p := testbin.Start(t, bin, data, env, append(c.Entrypoint[1:], c.Cmd...)...)
-	if p.Addr != "0.0.0.0:"+port {
-		t.Errorf("the image's server listens on %s, want 0.0.0.0:%s", p.Addr, port)
+	if host, _, _ := net.SplitHostPort(p.Addr); !net.ParseIP(host).IsUnspecified() {
+		t.Errorf("the image's server listens on %s, want every interface", p.Addr)
 	}
 	health := exec.Command(bin, c.Healthcheck.Test[2:]...)
 	health.Env = env
@@ -202,12 +203,14 @@ func TestImageReproducible(t *testing.T) {
 	if err := image.Write(img, dir, image.Tag(opts.Version)); err != nil {
 		t.Fatal(err)
 	}
+	// docker load's format has its own manifest; config and layers are the
+	// built image's.
 	fromTar, err := tarball.ImageFromPath(filepath.Join(dir, "bingsan.tar"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, err := fromTar.Digest(); err != nil || d != digests[0] {
-		t.Fatalf("the tarball's image %v (%v) is not the built one %v", d, err, digests[0])
+	if got, want := imageParts(t, fromTar), imageParts(t, img); !slices.Equal(got, want) {
+		t.Fatalf("the tarball holds %v, the built image is %v", got, want)
 	}
 }
 
@@ -257,7 +260,7 @@ func extract(t *testing.T, img v1.Image, dir string) files {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fs.headers[h.Name] = h
+		fs.headers[strings.TrimSuffix(h.Name, "/")] = h
 		path := filepath.Join(dir, h.Name)
 		switch h.Typeflag {
 		case tar.TypeDir:
@@ -315,7 +318,7 @@ func TestDockerfileMatches(t *testing.T) {
 	df := string(b)
 	for _, line := range []string{
 		"FROM scratch",
-		"CGO_ENABLED=0 go build",
+		"RUN CGO_ENABLED=0 go build -trimpath",
 		"COPY --from=build /out/bingsan " + image.BinaryPath,
 		"COPY --from=build --chown=65532:65532 /out/var/lib/bingsan " + image.DataDir,
 		"COPY --from=build /etc/ssl/certs/ca-certificates.crt " + image.CACertsPath,
@@ -338,4 +341,26 @@ func TestDockerfileMatches(t *testing.T) {
 			t.Errorf("Dockerfile lacks the label %s", label)
 		}
 	}
+}
+
+// imageParts are the digests of an image's config and uncompressed layers.
+func imageParts(t *testing.T, img v1.Image) []string {
+	t.Helper()
+	cfg, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := []string{cfg.String()}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range layers {
+		d, err := l.DiffID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, d.String())
+	}
+	return parts
 }

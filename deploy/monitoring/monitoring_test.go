@@ -206,7 +206,7 @@ func TestDashboardAndAlertsUseExportedMetrics(t *testing.T) {
 // unitWords mark a quantity that must be in base units with the unit at
 // the end of the name.
 var (
-	timeWords    = regexp.MustCompile(`(duration|latency|wait|time|age)`)
+	timeWords    = regexp.MustCompile(`(duration|latency|elapsed|_time(_|$)|_wait(_|$)|_age(_|$))`)
 	badUnits     = regexp.MustCompile(`_(ms|milliseconds|microseconds|us|ns|nanoseconds|minutes|hours|kb|mb|gb|kilobytes|megabytes|percent)(_|$)`)
 	validName    = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 	forbiddenLbl = []string{"namespace", "table", "view", "warehouse", "prefix", "path", "url", "uri", "location", "principal", "name", "id", "user"}
