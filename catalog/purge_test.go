@@ -90,8 +90,9 @@ func TestDropWithPurgeDeletesFiles(t *testing.T) {
 	e := setup(t, catalog.Options{ExternalLocations: map[string]bool{warehouse: true}})
 	ctx := context.Background()
 
-	// A table in its catalog-assigned directory: everything below it goes,
-	// also files no metadata mentions.
+	// A table in its catalog-assigned directory: the files its metadata
+	// reaches go; a file no metadata mentions is not known to be the
+	// table's (it stays, and so does its directory).
 	owned := ident("ns", "owned")
 	res := e.mustCreate(t, owned, nil)
 	ownedLoc := parse(t, res.Metadata).Location()
@@ -100,7 +101,8 @@ func TestDropWithPurgeDeletesFiles(t *testing.T) {
 	mustWrite(t, orphan, []byte("x"))
 
 	// A table at a location of the user's choosing outside the warehouse:
-	// exactly the files its metadata references go, a neighbour stays.
+	// the files its metadata references below its location go; a
+	// neighbour, and a referenced file outside its location, stay.
 	outside := "file://" + filepath.ToSlash(t.TempDir())
 	chosen := ident("ns", "chosen")
 	if _, err := e.svc.CreateTable(ctx, catalog.CreateTableInput{
@@ -136,15 +138,21 @@ func TestDropWithPurgeDeletesFiles(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("PurgeOnce = %d, %v; want 2 jobs", n, err)
 	}
-	if _, err := os.Stat(localPath(ownedLoc)); !os.IsNotExist(err) {
-		t.Errorf("owned table directory still there: %v", err)
+	if _, err := os.Stat(localPath(ownedLoc + "/metadata")); !os.IsNotExist(err) {
+		t.Errorf("emptied metadata directory still there: %v", err)
 	}
-	for _, f := range []string{list, manifest, orphan} {
+	for _, f := range []string{list, manifest, ownedLoc + "/data/a.parquet", ownedLoc + "/data/b.parquet"} {
 		if fileExists(f) {
 			t.Errorf("%s not deleted", f)
 		}
 	}
-	gone := []string{chosenList, chosenManifest, outside + "/tbl/data/c.parquet", sharedData, chosenRes.MetadataLocation}
+	if !fileExists(orphan) {
+		t.Error("a file no metadata mentions was deleted")
+	}
+	if !fileExists(sharedData) {
+		t.Error("a referenced file outside the table's location was deleted")
+	}
+	gone := []string{chosenList, chosenManifest, outside + "/tbl/data/c.parquet", chosenRes.MetadataLocation}
 	for l := range chosenMeta.PreviousFiles() {
 		gone = append(gone, l.MetadataFile)
 	}
@@ -173,8 +181,8 @@ func TestPurgeToleratesMissingFiles(t *testing.T) {
 	res := e.mustCreate(t, id, nil)
 	loc := parse(t, res.Metadata).Location()
 	list, manifest := writeSnapshot(t, e, id, 5, []string{loc + "/data/a.parquet"})
-	// Pretend an earlier attempt got halfway.
-	for _, f := range []string{list, manifest} {
+	// Pretend an earlier attempt got halfway (leaves go first).
+	for _, f := range []string{loc + "/data/a.parquet", list, manifest} {
 		if err := os.Remove(localPath(f)); err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +210,7 @@ func TestRunPurgerStops(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() {
-		e.svc.RunPurger(ctx, 10*time.Millisecond, 3)
+		e.svc.RunPurger(ctx, catalog.PurgerOptions{Interval: 10 * time.Millisecond, MaxAttempts: 3})
 		close(done)
 	}()
 	// The first round runs at once.

@@ -84,6 +84,7 @@ type WarehouseConfig struct {
 	Name                   string
 	Location               string
 	AllowExternalLocations bool
+	TableLayout            string // name-uuid or name
 	VendedCredentials      bool
 	RemoteSigning          bool
 	CredentialDuration     time.Duration
@@ -159,8 +160,10 @@ type IdempotencyConfig struct {
 
 // PurgeConfig configures the background purge of dropped tables' files.
 type PurgeConfig struct {
-	Interval    time.Duration
-	MaxAttempts int
+	Interval         time.Duration
+	MaxAttempts      int
+	TemporaryFileAge time.Duration // 0: no sweep
+	SweepInterval    time.Duration
 }
 
 // EventsConfig configures the event outbox and its streams.
@@ -223,6 +226,9 @@ type key struct {
 	rule    rule
 	secret  bool // never echo the value (in errors)
 	field   func(*Config) any
+	// fileFor, on a "<name>-file" key, is the secret key whose value the
+	// named file holds (see secretfiles.go).
+	fileFor *key
 }
 
 var keys = []key{
@@ -246,7 +252,7 @@ var keys = []key{
 	{name: keySQLitePath, derived: derivedSQLitePath,
 		desc:  "SQLite database file, used when `store.driver` is `sqlite`.",
 		field: func(c *Config) any { return &c.Store.SQLite.Path }},
-	{name: "store.postgres.dsn", def: "",
+	{name: "store.postgres.dsn", def: "", secret: true,
 		desc:  "PostgreSQL connection string (e.g. `postgres://user:pass@host:5432/bingsan`); required when `store.driver` is `postgres`.",
 		field: func(c *Config) any { return &c.Store.Postgres.DSN }},
 	{name: "store.postgres.max-conns", def: 16, rule: positive,
@@ -263,8 +269,11 @@ var keys = []key{
 		desc:  "Base location (URI) under which new namespaces and tables are placed: `file://…` (local filesystem), `s3://bucket/path` (S3 and S3-compatible stores, see `warehouse.s3.*`), `gs://bucket/path` (Google Cloud Storage, see `warehouse.gcs.*`) or `abfss://container@account.dfs.core.windows.net/path` (also `abfs`, `wasb`, `wasbs`: Azure Blob Storage and ADLS Gen2, see `warehouse.azure.*`).",
 		field: func(c *Config) any { return &c.Warehouse.Location }},
 	{name: "warehouse.allow-external-locations", def: false,
-		desc:  "Allow table and view locations (and `write.data.path`, `write.metadata.path`) outside the warehouse location; otherwise they are rejected with 400.",
+		desc:  "Allow table and view locations (and `write.data.path`, `write.metadata.path`) outside their namespace's location, and namespace locations outside their parent's; otherwise they are rejected with 400. Locations never overlap another namespace's, table's or view's either way.",
 		field: func(c *Config) any { return &c.Warehouse.AllowExternalLocations }},
+	{name: "warehouse.table-layout", def: "name-uuid", values: []string{"name-uuid", "name"},
+		desc:  "Default location of a new table or view: `<namespace location>/<name>-<uuid>` (a directory of its own even when a name is used again), or `<namespace location>/<name>`, the layout of the Java catalogs that some client test suites assume.",
+		field: func(c *Config) any { return &c.Warehouse.TableLayout }},
 	{name: "warehouse.vended-credentials", def: true,
 		desc:  "Give clients that send `X-Iceberg-Access-Delegation: vended-credentials` credentials limited to one table's location (S3: STS AssumeRole with a session policy; GCS: a token downscoped with a Credential Access Boundary; Azure: a SAS).",
 		field: func(c *Config) any { return &c.Warehouse.VendedCredentials }},
@@ -392,6 +401,12 @@ var keys = []key{
 	{name: "purge.max-attempts", def: 10, rule: positive,
 		desc:  "Attempts at purging one table's files before the job is abandoned.",
 		field: func(c *Config) any { return &c.Purge.MaxAttempts }},
+	{name: "purge.temporary-file-age", def: 15 * time.Minute, rule: nonNegative,
+		desc:  "Temporary metadata files (`*.metadata.json.tmp-<uuid>`) that a node killed mid-write left in a local (`file://`) warehouse are removed at start-up and every `purge.sweep-interval` once older than this; younger ones may be writes in progress. `0` disables the sweep.",
+		field: func(c *Config) any { return &c.Purge.TemporaryFileAge }},
+	{name: "purge.sweep-interval", def: time.Hour, rule: positive,
+		desc:  "How often local warehouses are swept for temporary files left by a crash (see `purge.temporary-file-age`).",
+		field: func(c *Config) any { return &c.Purge.SweepInterval }},
 
 	{name: "events.buffer", def: 1024, rule: positive,
 		desc:  "Events queued for one event-stream subscriber; a subscriber that falls further behind is closed (code 4000) with the id to resume after.",
@@ -448,6 +463,9 @@ func lookupKey(name string) *key {
 
 // typeName names the value syntax a key accepts.
 func (k *key) typeName() string {
+	if k.fileFor != nil {
+		return "path"
+	}
 	switch k.field(&Config{}).(type) {
 	case *string:
 		return "string"
@@ -470,6 +488,13 @@ func (k *key) typeName() string {
 // set parses s and stores it in k's field of c. The error describes the
 // problem with s but names neither key nor value; callers add both.
 func (k *key) set(c *Config, s string) error {
+	if k.fileFor != nil {
+		v, err := readSecretFile(s)
+		if err != nil {
+			return err
+		}
+		return k.fileFor.set(c, v)
+	}
 	switch p := k.field(c).(type) {
 	case *string:
 		*p = s
@@ -523,6 +548,9 @@ func (k *key) set(c *Config, s string) error {
 
 // format renders the value of k's field in c in the syntax set accepts.
 func (k *key) format(c *Config) string {
+	if k.fileFor != nil {
+		return "" // the file was read into fileFor's field
+	}
 	switch p := k.field(c).(type) {
 	case *string:
 		return *p
@@ -645,7 +673,7 @@ func base() Config {
 	var c Config
 	for i := range keys {
 		k := &keys[i]
-		if k.derived != "" {
+		if k.derived != "" || k.fileFor != nil {
 			continue
 		}
 		def := k.def
@@ -716,6 +744,9 @@ func (c Config) Validate() error {
 	}
 	for i := range keys {
 		k := &keys[i]
+		if k.fileFor != nil {
+			continue
+		}
 		if len(k.values) > 0 && !slices.Contains(k.values, k.format(&c)) {
 			bad(k, "must be one of "+strings.Join(k.values, ", "))
 			continue
@@ -894,6 +925,9 @@ func load(args []string, lookupEnv func(string) (string, bool), envNames []strin
 		set[f.k.name] = true
 	}
 
+	if err := errors.Join(bothSecretSources(set, "")...); err != nil {
+		return Config{}, nil, err
+	}
 	derive(&c, set)
 	if err := c.Validate(); err != nil {
 		return Config{}, nil, err
