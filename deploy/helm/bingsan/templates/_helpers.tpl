@@ -89,6 +89,16 @@ BINGSAN_{{ . | upper | replace "." "_" | replace "-" "_" }}
 {{- fail (printf "config %s is set by the chart (service.port, persistence, secrets)" $k) -}}
 {{- end -}}
 {{- end -}}
+{{- range $i, $w := (index .Values.config "warehouses" | default list) -}}
+{{- range $section, $k := dict "s3" "secret-access-key" "gcs" "credentials-json" "azure" "account-key" -}}
+{{- if hasKey (index $w $section | default dict) $k -}}
+{{- fail (printf "config warehouses[%d].%s.%s is a secret: use %s-file with a file mounted from a Kubernetes Secret" $i $section $k $k) -}}
+{{- end -}}
+{{- end -}}
+{{- if hasKey ($w.azure | default dict) "client-secret" -}}
+{{- fail (printf "config warehouses[%d].azure.client-secret is a secret: use client-secret-file with a file mounted from a Kubernetes Secret" $i) -}}
+{{- end -}}
+{{- end -}}
 {{- range .Values.extraEnv -}}
 {{- if hasPrefix "BINGSAN_" .name -}}
 {{- fail (printf "extraEnv %s: set Bingsan's configuration under config (or secrets)" .name) -}}
