@@ -228,7 +228,7 @@ func TestComposeAsProcesses(t *testing.T) {
 		vars = append(vars, name+"="+value)
 	}
 	slices.Sort(vars)
-	srv := testbin.Start(t, testbin.Bingsan(t), data, testbin.FileSecrets(t, vars), "serve")
+	srv := testbin.Start(t, testbin.Bingsan(t), data, vars, "serve")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

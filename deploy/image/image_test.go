@@ -148,7 +148,6 @@ func TestImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	env = append(env, "BINGSAN_STORE_DRIVER=postgres", "BINGSAN_STORE_POSTGRES_DSN_FILE="+dsnFile, "BINGSAN_LOG_FORMAT=json")
-	env = testbin.FileSecrets(t, env)
 	p := testbin.Start(t, bin, data, env, append(c.Entrypoint[1:], c.Cmd...)...)
 	if host, _, _ := net.SplitHostPort(p.Addr); !net.ParseIP(host).IsUnspecified() {
 		t.Errorf("the image's server listens on %s, want every interface", p.Addr)

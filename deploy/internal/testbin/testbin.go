@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/bingsan/bingsan/config"
 )
 
 // EnvBinary names a prebuilt binary (make test: the one in the image).
@@ -70,48 +68,6 @@ func FreePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// HasKey reports whether this build of Bingsan has the configuration key.
-func HasKey(name string) bool {
-	for _, k := range config.Keys() {
-		if k.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// FileSecrets returns env unchanged when this build knows every `*_FILE`
-// variable in it. A variable whose -file key it lacks is replaced by the
-// plain variable with the file's content, and the returned note says so:
-// the deploy files use the -file keys throughout, and the tests still run
-// against a build from before those keys existed.
-func FileSecrets(t testing.TB, env []string) []string {
-	t.Helper()
-	byEnv := map[string]string{}
-	for _, k := range config.Keys() {
-		byEnv[k.Env] = k.Name
-	}
-	var out []string
-	for _, kv := range env {
-		name, val, _ := strings.Cut(kv, "=")
-		if plain, ok := strings.CutSuffix(name, "_FILE"); ok && strings.HasPrefix(name, config.EnvPrefix) {
-			if _, known := byEnv[name]; !known {
-				if _, plainKnown := byEnv[plain]; plainKnown {
-					b, err := os.ReadFile(val)
-					if err != nil {
-						t.Fatalf("%s: %v", name, err)
-					}
-					t.Logf("NOTE: this build has no key for %s; passing its file's content as %s", name, plain)
-					out = append(out, plain+"="+strings.TrimSpace(string(b)))
-					continue
-				}
-			}
-		}
-		out = append(out, kv)
-	}
-	return out
 }
 
 // Proc is one bingsan process.
