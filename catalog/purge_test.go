@@ -317,3 +317,41 @@ func wantPurgeJobs(t *testing.T, m *metrics.Metrics, want map[string]float64) {
 		t.Fatalf("bingsan_purge_jobs_total = %v, want %v", got, want)
 	}
 }
+
+// A table and a twin pointing at the same files (registered before
+// locations were owned, and found by the start-up backfill): purging one
+// leaves the other whole.
+func TestPurgeSparesATwin(t *testing.T) {
+	t.Parallel()
+	e := setup(t, catalog.Options{})
+	ctx := context.Background()
+	id := ident("ns", "t")
+	e.mustCreate(t, id, nil)
+	e.mustCommit(t, id, `[]`, setProps("k", "v"))
+	res, m := e.load(t, id)
+	list, manifest := writeSnapshot(t, e, id, 11, []string{m.Location() + "/data/shared.parquet"})
+	res, _ = e.load(t, id)
+
+	// The twin, as an old catalog made it: same files, no claims, no UUID.
+	twin := ident("ns", "twin")
+	if err := e.st.CreateEntity(ctx, store.Entity{Ident: twin, Kind: store.KindTable, MetadataLocation: res.MetadataLocation, Metadata: res.Metadata}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.BackfillLocations(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.DropTable(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.svc.PurgeOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("PurgeOnce = %d, %v", n, err)
+	}
+	for _, f := range []string{res.MetadataLocation, list, manifest, m.Location() + "/data/shared.parquet"} {
+		if !fileExists(f) {
+			t.Errorf("the twin lost %s", f)
+		}
+	}
+	if _, err := e.svc.LoadTable(ctx, twin, ""); err != nil {
+		t.Fatalf("load the twin: %v", err)
+	}
+}
