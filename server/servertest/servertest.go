@@ -57,7 +57,7 @@ type Config struct {
 	// the test log.
 	LogOutput io.Writer
 	// AccessLog turns the access log on (with AccessLogSample); its lines
-	// go to LogOutput.
+	// go to LogOutput, as JSON.
 	AccessLog       bool
 	AccessLogSample int
 	// EventBuffer is the per-subscriber queue of event streams (0: the
@@ -147,11 +147,10 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 	if cfg.LogOutput != nil {
 		logOut = io.MultiWriter(logOut, cfg.LogOutput)
 	}
-	level := slog.LevelWarn
-	if cfg.AccessLog {
-		level = slog.LevelInfo
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if cfg.AccessLog { // its lines as a production node writes them
+		log = slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
 	cat := catalog.New(st, storage, catalog.Options{
 		Warehouses:     warehouses,
 		CommitTimeout:  30 * time.Second,
