@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/router"
@@ -68,6 +69,12 @@ type Options struct {
 	Auth           *auth.Service
 	ProtectMetrics bool
 
+	// AccessLog logs one line per request at info (see accesslog.go);
+	// AccessLogSample logs only one in that many answers below 400 (0 or
+	// 1: every one).
+	AccessLog       bool
+	AccessLogSample int
+
 	MaxBodyBytes        int
 	ReadTimeout         time.Duration
 	WriteTimeout        time.Duration
@@ -85,6 +92,8 @@ type Server struct {
 	endpoints []string
 	// bufs holds the buffers responses are encoded in.
 	bufs *bufpool.Pool
+	// accessCount counts the requests the access log may skip.
+	accessCount atomic.Uint64
 }
 
 // maxPooledBuffer is the largest response buffer kept for reuse.
@@ -148,7 +157,7 @@ func New(opts Options) *Server {
 		}
 	}
 
-	s.handler = s.recoverPanics(r.Handler)
+	s.handler = s.accessLog(s.recoverPanics(r.Handler))
 	s.http = &fasthttp.Server{
 		Handler:                      s.handler,
 		Name:                         "bingsan",
@@ -183,7 +192,7 @@ func (s *Server) wrapOperation(rt iceberg.Route) fasthttp.RequestHandler {
 		h = s.idempotent(rt.OperationID, h)
 	}
 	h = s.authenticate(rt.OperationID, isMutation(rt.OperationID), h)
-	return s.observe(rt.OperationID, h)
+	return routed(rt.Path, rt.OperationID, s.observe(rt.OperationID, h))
 }
 
 // recoverPanics turns a panic in any handler into a 500 and a log line, so

@@ -75,7 +75,11 @@ func withConfig(args []string, stdout io.Writer, fn func(config.Config, []string
 		fmt.Fprintln(stdout, "Flags (each also BINGSAN_<KEY> and a key in the --config YAML file):")
 		fmt.Fprintln(stdout, "  --config PATH  YAML configuration file (env BINGSAN_CONFIG)")
 		for _, k := range config.Keys() {
-			fmt.Fprintf(stdout, "  --%s (%s, default %q)\n      %s\n", k.Name, k.Type, k.Default, k.Description)
+			typ := k.Type
+			if len(k.Values) > 0 {
+				typ = strings.Join(k.Values, "|")
+			}
+			fmt.Fprintf(stdout, "  --%s (%s, default %q)\n      %s\n", k.Name, typ, k.Default, k.Description)
 		}
 		return err
 	}
@@ -103,6 +107,13 @@ func newLogger(cfg config.LogConfig, w io.Writer) *slog.Logger {
 	_ = level.UnmarshalText([]byte(cfg.Level)) // validated by config
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Format == "json" {
+		// Durations as "1.234ms", not integer nanoseconds.
+		opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				a.Value = slog.StringValue(a.Value.Duration().String())
+			}
+			return a
+		}
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
