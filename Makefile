@@ -91,6 +91,8 @@ fmt:
 	gofmt -l -w $$(git ls-files '*.go')
 
 test: ## Set up PostgreSQL, MinIO, fake-gcs-server and Azurite if needed, check generated code, run every test with -race.
+	scripts/check-test-prerequisites.sh "$(SPEC_FILE)" "$(SPEC_URL)"
+	$(MAKE) spec
 	scripts/ensure-postgres.sh
 	scripts/ensure-minio.sh
 	scripts/ensure-gcs.sh
