@@ -16,7 +16,7 @@ SPEC_PREP := $(SPEC_DIR)/rest-catalog.yaml
 OAPI_CODEGEN := $(BIN)/oapi-codegen
 SQLC         := $(BIN)/sqlc
 
-.PHONY: build image run spec generate check-generated test test-go test-deploy conformance bench vet fmt clean
+.PHONY: build image run spec generate check-generated test test-go test-deploy conformance bench vet fmt clean spec-diff
 
 # What `bingsan version` reports (see cmd/bingsan/version.go). The build date
 # is the commit's date, so that building one commit twice gives the same
@@ -77,6 +77,12 @@ generate: $(SPEC_PREP) $(OAPI_CODEGEN) $(SQLC) ## Regenerate everything under ge
 	$(OAPI_CODEGEN) -templates openapi/templates -config openapi/oapi-codegen-bingsan.yaml openapi/bingsan.yaml
 	$(OAPI_CODEGEN) -templates openapi/templates -config openapi/oapi-codegen-management.yaml openapi/management.yaml
 	$(SQLC) generate
+
+# What changed between two versions of a spec (operations, schemas, fields):
+# the starting list of an upgrade. make spec-diff OLD=old.yaml NEW=new.yaml
+spec-diff: ## List operations, schemas and fields added, removed or changed between OLD and NEW.
+	@test -n "$(OLD)" -a -n "$(NEW)" || { echo "usage: make spec-diff OLD=<file> NEW=<file>" >&2; exit 2; }
+	@$(GO) run ./openapi/specdiff "$(OLD)" "$(NEW)"
 
 check-generated: generate ## Fail when committed generated code differs from a fresh generation.
 	@if [ -n "$$(git status --porcelain -- gen sql)" ]; then \
