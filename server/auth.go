@@ -12,6 +12,7 @@ import (
 	"github.com/bingsan/bingsan/authz"
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/gen/iceberg"
+	"github.com/bingsan/bingsan/internal/reqctx"
 	"github.com/bingsan/bingsan/principal"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/vend"
@@ -48,7 +49,7 @@ func (s *Server) authenticate(operation string, mutation func(*fasthttp.RequestC
 	return func(ctx *fasthttp.RequestCtx) {
 		ctx.SetUserValue(operationKey{}, operation)
 		if !public {
-			p, err := a.Authenticate(ctx, string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)))
+			p, err := a.Authenticate(reqctx.New(ctx), string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)))
 			if err != nil {
 				writeError(ctx, s.log, err)
 				if ctx.Response.StatusCode() == fasthttp.StatusUnauthorized {
