@@ -19,6 +19,7 @@ import (
 
 	"github.com/bingsan/bingsan/auth"
 	"github.com/bingsan/bingsan/catalog"
+	"github.com/bingsan/bingsan/console"
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/gen/iceberg"
@@ -67,6 +68,10 @@ type Options struct {
 	// need a principal too.
 	Auth           *auth.Service
 	ProtectMetrics bool
+
+	// Console, when set, serves the web console under /ui (server.console)
+	// with these sign-in settings; nil: /ui is 404.
+	Console *console.Settings
 
 	MaxBodyBytes        int
 	ReadTimeout         time.Duration
@@ -132,6 +137,10 @@ func New(opts Options) *Server {
 	iceberg.RegisterRoutes(r, routes, s.wrapOperation)
 	s.registerEvents(r)
 	s.registerManagement(r)
+	if err := s.registerConsole(r); err != nil {
+		// The console's files are embedded at build time: this is a broken build.
+		panic("console: " + err.Error())
+	}
 
 	r.GET("/health/live", s.live)
 	r.HEAD("/health/live", s.live)
