@@ -3,8 +3,8 @@ package server
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 
-	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
 	"github.com/bingsan/bingsan/authz"
@@ -36,34 +36,40 @@ type consoleEntry struct {
 	Name      string   `json:"name,omitempty"`
 }
 
-func (s *Server) registerConsole(r *router.Router) error {
+// mountConsole serves /ui and everything below it ahead of the router
+// (whose catch-all routes cannot also take "/ui/" itself) and passes every
+// other request to next. Without Options.Console it is next.
+func (s *Server) mountConsole(next fasthttp.RequestHandler) (fasthttp.RequestHandler, error) {
 	if s.opts.Console == nil {
-		return nil
+		return next, nil
 	}
 	h, err := console.New(*s.opts.Console)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	warehouses := s.protect("consoleWarehouses", s.consoleWarehouses)
-	serve := func(ctx *fasthttp.RequestCtx) {
-		name, _ := ctx.UserValue("path").(string)
-		switch name {
-		case "settings.json":
+	return func(ctx *fasthttp.RequestCtx) {
+		path := string(ctx.Path())
+		name, below := strings.CutPrefix(path, console.Prefix+"/")
+		if !below && path != console.Prefix {
+			next(ctx)
+			return
+		}
+		if !ctx.IsGet() && !ctx.IsHead() {
+			writeError(ctx, s.log, errs.New(errs.MethodNotAllowed, "Method %s is not allowed for %s", ctx.Method(), path))
+			return
+		}
+		switch {
+		case !below:
+			ctx.Redirect(console.Prefix+"/", fasthttp.StatusFound)
+		case name == "settings.json":
 			h.ServeSettings(ctx)
-		case "warehouses.json":
+		case name == "warehouses.json":
 			warehouses(ctx)
 		default:
 			h.ServeFile(ctx, name)
 		}
-	}
-	redirect := func(ctx *fasthttp.RequestCtx) {
-		ctx.Redirect(console.Prefix+"/", fasthttp.StatusFound)
-	}
-	r.GET(console.Prefix, redirect)
-	r.HEAD(console.Prefix, redirect)
-	r.GET(console.Prefix+"/{path:*}", serve)
-	r.HEAD(console.Prefix+"/{path:*}", serve)
-	return nil
+	}, nil
 }
 
 // consoleWarehouses lists the warehouses the caller can browse, by name.

@@ -137,10 +137,6 @@ func New(opts Options) *Server {
 	iceberg.RegisterRoutes(r, routes, s.wrapOperation)
 	s.registerEvents(r)
 	s.registerManagement(r)
-	if err := s.registerConsole(r); err != nil {
-		// The console's files are embedded at build time: this is a broken build.
-		panic("console: " + err.Error())
-	}
 
 	r.GET("/health/live", s.live)
 	r.HEAD("/health/live", s.live)
@@ -154,7 +150,12 @@ func New(opts Options) *Server {
 		}
 	}
 
-	s.handler = s.recoverPanics(r.Handler)
+	handler, err := s.mountConsole(r.Handler)
+	if err != nil {
+		// The console's files are embedded at build time: this is a broken build.
+		panic("console: " + err.Error())
+	}
+	s.handler = s.recoverPanics(handler)
 	s.http = &fasthttp.Server{
 		Handler:                      s.handler,
 		Name:                         "bingsan",
