@@ -122,10 +122,11 @@ func (b *browser) shot(name string) {
 	b.t.Logf("screenshot: %s", path)
 }
 
-// waitJS polls a JavaScript expression until it is true.
+// waitJS polls a JavaScript expression until it is true (an exception,
+// e.g. from an element not there yet, counts as false).
 func waitJS(expr string) chromedp.Action {
 	var ok bool
-	return chromedp.Poll(expr, &ok, chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))
+	return chromedp.Poll("(() => { try { return !!("+expr+") } catch (e) { return false } })()", &ok, chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))
 }
 
 // jsTrue evaluates expr and fails unless it is true.
@@ -218,19 +219,30 @@ func seed(c catalogAPI) {
 		"write-order":{"order-id":1,"fields":[{"transform":"identity","source-id":1,"direction":"asc","null-order":"nulls-first"}]},
 		"properties":{"write.format.default":"parquet"}}`)
 	c.call("POST", "/v1/namespaces/hr/tables", `{"name":"salaries","schema":`+fmt.Sprintf(ordersSchema, "")+`}`)
+	// Schema 1 is schema 0 as the catalog stored it (with the ids it
+	// assigned) plus one column.
 	var loaded struct {
 		Metadata struct {
-			Location string `json:"location"`
+			Location     string           `json:"location"`
+			LastColumnID int              `json:"last-column-id"`
+			Schemas      []map[string]any `json:"schemas"`
 		} `json:"metadata"`
 	}
 	if err := json.Unmarshal(c.call("GET", "/v1/namespaces/sales/tables/orders", ""), &loaded); err != nil {
 		c.t.Fatal(err)
 	}
 	loc := loaded.Metadata.Location
-	note := `,{"id":10,"name":"note","required":false,"type":"string","doc":"Free text"}`
-	c.call("POST", "/v1/namespaces/sales/tables/orders", `{"requirements":[{"type":"assert-current-schema-id","current-schema-id":0}],"updates":[
-		{"action":"add-schema","schema":`+strings.Replace(fmt.Sprintf(ordersSchema, note), `"schema-id":0`, `"schema-id":1`, 1)+`,"last-column-id":10},
-		{"action":"set-current-schema","schema-id":-1}]}`)
+	next := loaded.Metadata.Schemas[0]
+	next["schema-id"] = 1
+	noteID := loaded.Metadata.LastColumnID + 1
+	next["fields"] = append(next["fields"].([]any), map[string]any{"id": noteID, "name": "note", "required": false, "type": "string", "doc": "Free text"})
+	schema1, err := json.Marshal(next)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.call("POST", "/v1/namespaces/sales/tables/orders", fmt.Sprintf(`{"requirements":[{"type":"assert-current-schema-id","current-schema-id":0}],"updates":[
+		{"action":"add-schema","schema":%s,"last-column-id":%d},
+		{"action":"set-current-schema","schema-id":-1}]}`, schema1, noteID))
 	now := time.Now().UnixMilli()
 	c.call("POST", "/v1/namespaces/sales/tables/orders", fmt.Sprintf(`{"requirements":[],"updates":[
 		{"action":"add-snapshot","snapshot":{"snapshot-id":1001,"sequence-number":1,"timestamp-ms":%d,"manifest-list":"%s/metadata/snap-1001.avro",
@@ -255,7 +267,7 @@ func signInWithClientCredentials(b *browser, base, id, secret string) {
 		jsTrue(`localStorage.length === 0 && sessionStorage.length === 0`),
 		chromedp.SendKeys("#signin-client-id", id, chromedp.ByQuery),
 		chromedp.SendKeys("#signin-client-secret", secret, chromedp.ByQuery),
-		chromedp.Submit("#signin-client-secret", chromedp.ByQuery),
+		click("#signin-client-secret ~ button"),
 		waitJS(`document.querySelector("main h1")?.textContent === "Warehouses"`),
 		// The credential lives in memory only.
 		jsTrue(`localStorage.length === 0 && sessionStorage.length === 0`),
@@ -288,8 +300,8 @@ func TestBrowserCatalog(t *testing.T) {
 		waitJS(`[...document.querySelectorAll("#namespaces-list a")].some(a => a.textContent === "sales")`),
 		click(`#namespaces-list a[href="#/w/default/n/sales"]`),
 		waitJS(`document.querySelector("#tables-list a")?.textContent === "orders"`),
-		jsTrue(`document.querySelector("#namespaces-list a")?.textContent === "eu"`),
-		jsTrue(`document.querySelector("#views-list a")?.textContent === "big_orders"`),
+		waitJS(`document.querySelector("#namespaces-list a")?.textContent === "eu"`),
+		waitJS(`document.querySelector("#views-list a")?.textContent === "big_orders"`),
 		jsTrue(`document.querySelector("main table").innerText.includes("data-eng")`),
 	)
 	b.shot("02-namespace")
@@ -300,13 +312,14 @@ func TestBrowserCatalog(t *testing.T) {
 		// The current schema (1), nested fields under their parents, with
 		// ids, required flags and docs.
 		jsTrue(`document.querySelector(".schema-tree").dataset.schemaId === "1"`),
+		// (The catalog assigned the ids on create, depth first.)
 		jsTrue(`JSON.stringify([...document.querySelectorAll(".schema-tree li.field")].map(li => li.dataset.id + ":" + li.dataset.name)) ===
-			'["1:id","2:customer","5:name","6:tags","7:element","3:amounts","8:key","9:value","4:ts","10:note"]'`),
-		jsTrue(`!!document.querySelector('li.field[data-id="2"] li.field[data-id="6"] li.field[data-id="7"]')`),
-		jsTrue(`!!document.querySelector('li.field[data-id="3"] li.field[data-id="9"]')`),
+			'["1:id","2:customer","3:name","4:tags","5:element","6:amounts","7:key","8:value","9:ts","10:note"]'`),
+		jsTrue(`!!document.querySelector('li.field[data-id="2"] li.field[data-id="4"] li.field[data-id="5"]')`),
+		jsTrue(`!!document.querySelector('li.field[data-id="6"] li.field[data-id="8"]')`),
 		jsTrue(`document.querySelector('li.field[data-id="1"] .req')?.textContent === "required"`),
 		jsTrue(`document.querySelector('li.field[data-id="1"] .doc')?.textContent === "Order id"`),
-		jsTrue(`document.querySelector('li.field[data-id="3"] .ftype')?.textContent === "map<string, decimal(10,2)>"`),
+		jsTrue(`document.querySelector('li.field[data-id="6"] .ftype')?.textContent === "map<string, decimal(10, 2)>"`),
 		jsTrue(`document.querySelector('li.field[data-id="1"]').textContent.includes("identifier")`),
 		// The timeline: newest first, the current snapshot marked, counts.
 		jsTrue(`JSON.stringify([...document.querySelectorAll(".timeline li.snapshot")].map(li => li.dataset.snapshotId)) === '["1002","1001"]'`),
@@ -318,7 +331,7 @@ func TestBrowserCatalog(t *testing.T) {
 		jsTrue(`document.querySelector('li[data-snapshot-id="1001"]').textContent.includes("tag v1")`),
 		jsTrue(`document.querySelector('li[data-snapshot-id="1002"]').textContent.includes("branch main")`),
 		// Specs and orders with the default marked; refs; metadata log.
-		jsTrue(`document.querySelector('[data-spec-id="0"]').textContent.includes("default") && document.querySelector('[data-spec-id="0"]').textContent.includes("ts (4)")`),
+		jsTrue(`document.querySelector('[data-spec-id="0"]').textContent.includes("default") && document.querySelector('[data-spec-id="0"]').textContent.includes("ts (9)")`),
 		jsTrue(`document.querySelector('[data-order-id="1"]').textContent.includes("default")`),
 		jsTrue(`document.querySelector("#refs").textContent.includes("v1") && document.querySelector("#refs").textContent.includes("tag")`),
 		jsTrue(`document.querySelectorAll("#metadata-log tbody tr").length >= 4`),
@@ -394,7 +407,7 @@ func TestBrowserCatalog(t *testing.T) {
 		waitJS(`document.querySelectorAll("#audit-table tbody tr").length > 0`),
 		jsTrue(`document.querySelector("#audit-table").innerText.includes("createTable")`),
 		chromedp.SendKeys("#audit-operation", "updateTable", chromedp.ByQuery),
-		chromedp.Submit("#audit-operation", chromedp.ByQuery),
+		click("#audit-outcome ~ button"),
 		waitJS(`[...document.querySelectorAll("#audit-table tbody tr")].length === 6 &&
 			[...document.querySelectorAll("#audit-table tbody tr td:nth-child(4)")].every(td => td.textContent === "updateTable")`),
 	)
@@ -444,13 +457,13 @@ func TestBrowserLimitedPrincipal(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/ui/"),
 		chromedp.WaitVisible("#signin-api-key", chromedp.ByQuery),
 		chromedp.SendKeys("#signin-api-key", "bsk_nothing_here", chromedp.ByQuery),
-		chromedp.Submit("#signin-api-key", chromedp.ByQuery),
+		click("#signin-api-key ~ button"),
 		waitJS(`document.querySelector(".signin .error").textContent.length > 0`),
 	)
 	b.shot("01-refused")
 	b.run("sign in with the API key",
 		chromedp.SendKeys("#signin-api-key", key.Key, chromedp.ByQuery),
-		chromedp.Submit("#signin-api-key", chromedp.ByQuery),
+		click("#signin-api-key ~ button"),
 		waitJS(`document.querySelector("main h1")?.textContent === "Warehouses"`),
 		jsTrue(`document.querySelector("#who").innerText.includes("ana")`),
 		jsTrue(`![...document.querySelectorAll("#nav a")].some(a => a.textContent === "Audit log" || a.textContent === "Access")`),

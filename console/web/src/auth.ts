@@ -99,7 +99,9 @@ export function signInPage(settings: Settings, message: string, onToken: (token:
   const id = h("input", { id: "signin-client-id", name: "client_id", autocomplete: "username", required: true });
   const secret = h("input", { id: "signin-client-secret", name: "client_secret", type: "password", autocomplete: "current-password", required: true });
   const key = h("input", { id: "signin-api-key", name: "api_key", type: "password", autocomplete: "off", required: true });
-  const creds = h("form", { class: "card", onsubmit: guard(async () => {
+  // method=post: should the form ever be submitted without this script,
+  // the secret still never lands in a URL.
+  const creds = h("form", { class: "card", method: "post", onsubmit: guard(async () => {
     const tok = await postForm<TokenResponse>("/v1/oauth/tokens", {
       grant_type: "client_credentials", client_id: id.value, client_secret: secret.value, scope: "catalog",
     });
@@ -111,7 +113,7 @@ export function signInPage(settings: Settings, message: string, onToken: (token:
     h("label", { for: "signin-client-id" }, "Client id"), id,
     h("label", { for: "signin-client-secret" }, "Client secret"), secret,
     h("button", { type: "submit" }, "Sign in"));
-  const apiKey = h("form", { class: "card", onsubmit: guard(async () => {
+  const apiKey = h("form", { class: "card", method: "post", onsubmit: guard(async () => {
     const k = key.value.trim();
     key.value = "";
     await onToken(k);

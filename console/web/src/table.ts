@@ -118,7 +118,8 @@ export async function tablePage(main: HTMLElement, warehouse: string, namespace:
   if (current) walk(current.fields, "");
   const col = (id: number) => names.get(id) ?? `field ${id}`;
   const refs = Object.entries(md.refs ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  const log = [...(md["metadata-log"] ?? [])].sort((a, b) => b["timestamp-ms"] - a["timestamp-ms"]);
+  // The log is in commit order (timestamps can tie or, with clock skew, go back).
+  const log = [...(md["metadata-log"] ?? [])].reverse();
   const parts: [string, string][] = [["overview", "Overview"], ["schema", "Schema"], ["partitioning", "Partition specs"], ["sorting", "Sort orders"],
     ["properties", "Properties"], ["snapshots", "Snapshots"], ["refs", "Refs"], ["metadata-log", "Metadata log"]];
   replace(main,
