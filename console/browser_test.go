@@ -512,4 +512,3 @@ func TestBrowserWithoutAuth(t *testing.T) {
 	)
 	b.shot("01-events")
 }
-
