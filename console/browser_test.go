@@ -122,11 +122,27 @@ func (b *browser) shot(name string) {
 	b.t.Logf("screenshot: %s", path)
 }
 
-// waitJS polls a JavaScript expression until it is true (an exception,
-// e.g. from an element not there yet, counts as false).
+// waitJS evaluates a JavaScript expression until it is true. An
+// exception (an element not there yet) or a navigation in progress counts
+// as false.
 func waitJS(expr string) chromedp.Action {
-	var ok bool
-	return chromedp.Poll("(() => { try { return !!("+expr+") } catch (e) { return false } })()", &ok, chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))
+	wrapped := "(() => { try { return !!(" + expr + ") } catch (e) { return false } })()"
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		deadline := time.Now().Add(60 * time.Second)
+		var lastErr error
+		for time.Now().Before(deadline) {
+			var ok bool
+			if lastErr = chromedp.Evaluate(wrapped, &ok).Do(ctx); lastErr == nil && ok {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		return fmt.Errorf("still false after 60s: %s (last error: %v)", expr, lastErr)
+	})
 }
 
 // jsTrue evaluates expr and fails unless it is true.
