@@ -87,6 +87,7 @@ test: ## Set up PostgreSQL, MinIO, fake-gcs-server, Azurite and Chromium if need
 # the pinned spec, so the tests need it.
 test-go: $(SPEC_RAW)
 	BINGSAN_TEST_REQUIRE_POSTGRES=1 BINGSAN_TEST_REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 -timeout 40m ./...
+	@echo "web console screenshots: $(CURDIR)/test-artifacts/console"
 
 # Check any Iceberg REST catalog: make conformance URL=http://host:8181 [WAREHOUSE=name].
 # Without URL it checks Bingsan on SQLite, on PostgreSQL and as three
