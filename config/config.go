@@ -224,6 +224,9 @@ type key struct {
 	rule    rule
 	secret  bool // never echo the value (in errors)
 	field   func(*Config) any
+	// fileFor, on a "<name>-file" key, is the secret key whose value the
+	// named file holds (see secretfiles.go).
+	fileFor *key
 }
 
 var keys = []key{
@@ -247,7 +250,7 @@ var keys = []key{
 	{name: keySQLitePath, derived: derivedSQLitePath,
 		desc:  "SQLite database file, used when `store.driver` is `sqlite`.",
 		field: func(c *Config) any { return &c.Store.SQLite.Path }},
-	{name: "store.postgres.dsn", def: "",
+	{name: "store.postgres.dsn", def: "", secret: true,
 		desc:  "PostgreSQL connection string (e.g. `postgres://user:pass@host:5432/bingsan`); required when `store.driver` is `postgres`.",
 		field: func(c *Config) any { return &c.Store.Postgres.DSN }},
 	{name: "store.postgres.max-conns", def: 16, rule: positive,
@@ -452,6 +455,9 @@ func lookupKey(name string) *key {
 
 // typeName names the value syntax a key accepts.
 func (k *key) typeName() string {
+	if k.fileFor != nil {
+		return "path"
+	}
 	switch k.field(&Config{}).(type) {
 	case *string:
 		return "string"
@@ -474,6 +480,13 @@ func (k *key) typeName() string {
 // set parses s and stores it in k's field of c. The error describes the
 // problem with s but names neither key nor value; callers add both.
 func (k *key) set(c *Config, s string) error {
+	if k.fileFor != nil {
+		v, err := readSecretFile(s)
+		if err != nil {
+			return err
+		}
+		return k.fileFor.set(c, v)
+	}
 	switch p := k.field(c).(type) {
 	case *string:
 		*p = s
@@ -527,6 +540,9 @@ func (k *key) set(c *Config, s string) error {
 
 // format renders the value of k's field in c in the syntax set accepts.
 func (k *key) format(c *Config) string {
+	if k.fileFor != nil {
+		return "" // the file was read into fileFor's field
+	}
 	switch p := k.field(c).(type) {
 	case *string:
 		return *p
@@ -649,7 +665,7 @@ func base() Config {
 	var c Config
 	for i := range keys {
 		k := &keys[i]
-		if k.derived != "" {
+		if k.derived != "" || k.fileFor != nil {
 			continue
 		}
 		def := k.def
@@ -720,6 +736,9 @@ func (c Config) Validate() error {
 	}
 	for i := range keys {
 		k := &keys[i]
+		if k.fileFor != nil {
+			continue
+		}
 		if len(k.values) > 0 && !slices.Contains(k.values, k.format(&c)) {
 			bad(k, "must be one of "+strings.Join(k.values, ", "))
 			continue
@@ -898,6 +917,9 @@ func load(args []string, lookupEnv func(string) (string, bool), envNames []strin
 		set[f.k.name] = true
 	}
 
+	if err := errors.Join(bothSecretSources(set, "")...); err != nil {
+		return Config{}, nil, err
+	}
 	derive(&c, set)
 	if err := c.Validate(); err != nil {
 		return Config{}, nil, err

@@ -398,6 +398,9 @@ func TestKeys(t *testing.T) {
 	var c Config
 	owned := map[uintptr]string{}
 	for i := range keys {
+		if keys[i].fileFor != nil {
+			continue // fills its secret's field
+		}
 		p := reflect.ValueOf(keys[i].field(&c)).Pointer()
 		if prev, ok := owned[p]; ok {
 			t.Errorf("%s and %s share a field", prev, keys[i].name)
@@ -422,7 +425,7 @@ func TestKeys(t *testing.T) {
 	def := base()
 	for i := range keys {
 		k := &keys[i]
-		if k.derived != "" {
+		if k.derived != "" || k.fileFor != nil {
 			continue
 		}
 		var got Config

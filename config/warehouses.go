@@ -75,6 +75,7 @@ func warehouseList(path string, n *yaml.Node, isNull bool) ([]WarehouseConfig, e
 		set := map[string]bool{}
 		var itemErrs []error
 		walkYAML(&c, path, "warehouse", item, set, &itemErrs)
+		itemErrs = append(itemErrs, bothSecretSources(set, fmt.Sprintf("%s:%d: %s: ", path, item.Line, keyWarehouses))...)
 		for _, k := range []string{"warehouse.name", keyWarehouseLoc} {
 			if !set[k] {
 				itemErrs = append(itemErrs, fmt.Errorf("config: %s:%d: %s: a warehouse needs %s", path, item.Line, keyWarehouses, strings.TrimPrefix(k, "warehouse.")))
