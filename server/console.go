@@ -15,9 +15,22 @@ import (
 )
 
 // The web console (package console) is mounted under /ui. Besides its
-// files it needs two answers the public APIs do not give: how to sign in
-// (settings.json, public) and which warehouses the caller can browse
-// (warehouses.json, authenticated like any API call).
+// files it needs answers the public APIs do not give: how to sign in
+// (settings.json, public), who the caller is and whether it is an admin
+// (session.json: finding out by calling an admin operation would write a
+// denial to the audit log at every sign-in of everybody else), and which
+// warehouses it can browse (warehouses.json). Both of the latter are
+// authenticated like any API call.
+
+// consoleSession is /ui/session.json.
+type consoleSession struct {
+	Name  string   `json:"name"`
+	Via   string   `json:"via"`
+	Roles []string `json:"roles"`
+	// Admin: the caller holds admin on the catalog, so the audit log and
+	// the management API's listings are open to it.
+	Admin bool `json:"admin"`
+}
 
 // consoleWarehouse is one entry of /ui/warehouses.json.
 type consoleWarehouse struct {
@@ -48,6 +61,7 @@ func (s *Server) mountConsole(next fasthttp.RequestHandler) (fasthttp.RequestHan
 		return nil, err
 	}
 	warehouses := s.protect("consoleWarehouses", s.consoleWarehouses)
+	session := s.protect("consoleSession", s.consoleSession)
 	return func(ctx *fasthttp.RequestCtx) {
 		path := string(ctx.Path())
 		name, below := strings.CutPrefix(path, console.Prefix+"/")
@@ -66,6 +80,8 @@ func (s *Server) mountConsole(next fasthttp.RequestHandler) (fasthttp.RequestHan
 			h.ServeSettings(ctx)
 		case name == "warehouses.json":
 			warehouses(ctx)
+		case name == "session.json":
+			session(ctx)
 		default:
 			h.ServeFile(ctx, name)
 		}
@@ -110,9 +126,28 @@ func (s *Server) consoleWarehouses(ctx *fasthttp.RequestCtx) {
 			out = append(out, w)
 		}
 	}
-	body, err := json.Marshal(out)
+	s.consoleJSON(ctx, out)
+}
+
+// consoleSession answers who the caller is (empty without authentication).
+func (s *Server) consoleSession(ctx *fasthttp.RequestCtx) {
+	out := consoleSession{Roles: []string{}}
+	if a := s.opts.Auth; a != nil {
+		if p := principal.Get(ctx); p != nil {
+			out.Name, out.Via = p.Name, p.Via
+			if roles := a.Roles(p); roles != nil {
+				out.Roles = roles
+			}
+			out.Admin = a.Allowed(p, authz.Admin, authz.Catalog())
+		}
+	}
+	s.consoleJSON(ctx, out)
+}
+
+func (s *Server) consoleJSON(ctx *fasthttp.RequestCtx, v any) {
+	body, err := json.Marshal(v)
 	if err != nil {
-		writeError(ctx, s.log, errs.Wrap(errs.Internal, err, "encoding the warehouse list"))
+		writeError(ctx, s.log, errs.Wrap(errs.Internal, err, "encoding a console answer"))
 		return
 	}
 	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")

@@ -91,6 +91,22 @@ func TestConsoleWarehousesFollowGrants(t *testing.T) {
 	}
 
 	tok, _ := e.principal("ana", "analysts")
+	// Who is signed in, and whether the admin pages apply, without a
+	// denial in the audit log.
+	for _, tc := range []struct{ token, want string }{
+		{e.admin, `{"name":"root","via":"token","roles":["admin"],"admin":true}`},
+		{tok, `{"name":"ana","via":"token","roles":["analysts"],"admin":false}`},
+	} {
+		if status, body := e.do("GET", "/ui/session.json", tc.token, nil); status != 200 || strings.TrimSpace(string(body)) != tc.want {
+			t.Errorf("session: %d %s, want %s", status, body, tc.want)
+		}
+	}
+	if status, _ := e.do("GET", "/ui/session.json", "", nil); status != 401 {
+		t.Errorf("session without credentials: %d", status)
+	}
+	if denied := e.audit("outcome=denied&principal=ana"); len(denied) != 0 {
+		t.Errorf("asking who ana is was audited as a denial: %+v", denied)
+	}
 	var none []consoleWarehouse
 	e.must(200, "GET", "/ui/warehouses.json", tok, nil, &none)
 	if len(none) != 0 {
