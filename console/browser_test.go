@@ -462,15 +462,20 @@ func TestBrowserLimitedPrincipal(t *testing.T) {
 	admin.call("POST", "/management/v1/principals", `{"name":"ana","credentials":false,"roles":["analysts"]}`)
 	admin.call("POST", "/management/v1/grants", `{"role":"analysts","privilege":"read","securable":{"type":"namespace","warehouse":"default","namespace":["sales"]}}`)
 	var key struct {
-		Key string `json:"key"`
+		Key    string `json:"key"`
+		APIKey struct {
+			Prefix string `json:"prefix"`
+		} `json:"api-key"`
 	}
 	if err := json.Unmarshal(admin.call("POST", "/management/v1/api-keys", `{"principal":"ana","name":"console"}`), &key); err != nil || key.Key == "" {
 		t.Fatalf("api key: %v", err)
 	}
+	px := startProxy(t, strings.TrimPrefix(srv.URL, "http://"))
+	base := "http://" + px.addr()
 
 	b := newBrowser(t, 1024, 768)
 	b.run("a wrong key is refused",
-		chromedp.Navigate(srv.URL+"/ui/"),
+		chromedp.Navigate(base+"/ui/"),
 		chromedp.WaitVisible("#signin-api-key", chromedp.ByQuery),
 		chromedp.SendKeys("#signin-api-key", "bsk_nothing_here", chromedp.ByQuery),
 		click("#signin-api-key ~ button"),
@@ -499,6 +504,27 @@ func TestBrowserLimitedPrincipal(t *testing.T) {
 		jsTrue(`!document.querySelector(".schema-tree")`),
 	)
 	b.shot("03-forbidden")
+
+	// The key is deleted while the events pane is open: the reconnect is
+	// refused, and the console notices and asks to sign in again.
+	b.run("events as ana",
+		click(`#nav a[href="#/events"]`),
+		waitJS(`document.querySelector("#events-status").dataset.state === "live"`),
+	)
+	px.setDown(true)
+	b.run("disconnected", waitJS(`document.querySelector("#events-status").dataset.state === "down"`))
+	admin.call("DELETE", "/management/v1/api-keys/"+key.APIKey.Prefix, "")
+	px.setDown(false)
+	b.run("signed out once the credential is refused",
+		waitJS(`document.querySelector(".signin .error")?.textContent === "Your session ended; sign in again."`),
+	)
+	b.shot("04-session-ended")
+	b.run("sign in again",
+		chromedp.SendKeys("#signin-client-id", adminID, chromedp.ByQuery),
+		chromedp.SendKeys("#signin-client-secret", adminSecret, chromedp.ByQuery),
+		click("#signin-client-secret ~ button"),
+		waitJS(`document.querySelector("#who")?.innerText.includes("root")`),
+	)
 	b.run("sign out",
 		click("#sign-out"),
 		chromedp.WaitVisible("#signin-api-key", chromedp.ByQuery),

@@ -60,6 +60,15 @@ func TestConsoleRoutes(t *testing.T) {
 			t.Errorf("GET %s: %d %s %.100q, want %d %s holding %q", tc.path, status, h.Get("Content-Type"), body, tc.status, tc.contentType, tc.holds)
 		}
 	}
+	// Hostile paths: never a 5xx nor a file from outside the embedded
+	// build (a name without an extension is an application route and gets
+	// the page; a path too long for the request buffer is 400).
+	for _, path := range []string{"/ui/%00", "/ui/%ff%fe.js", "/ui/" + strings.Repeat("a", 8000), "/ui/..%2F..%2Fgo.mod", "/ui//etc/passwd"} {
+		status, _, body := call(t, "GET", on.URL+path, "", nil)
+		if status >= 500 || strings.Contains(string(body), "module github.com") {
+			t.Errorf("GET %.40s: %d %.80q", path, status, body)
+		}
+	}
 	if status, _, body := call(t, "HEAD", on.URL+"/ui/app.js", "", nil); status != 200 || len(body) != 0 {
 		t.Fatalf("HEAD /ui/app.js: %d, %d bytes", status, len(body))
 	}

@@ -52,7 +52,9 @@ export async function eventsPage(main: HTMLElement): Promise<void> {
     const protocols = ["bingsan.events", ...(tok ? ["bingsan.bearer." + base64url(new TextEncoder().encode(tok))] : [])];
     const sock = new WebSocket(url, protocols);
     ws = sock;
-    sock.onopen = () => { retry = 0; status.textContent = last === null ? "Live: waiting for events" : `Live: resumed after event ${last}`; status.dataset.state = "live"; };
+    let opened = false;
+    sock.onopen = () => {
+      opened = true; retry = 0; status.textContent = last === null ? "Live: waiting for events" : `Live: resumed after event ${last}`; status.dataset.state = "live"; };
     sock.onmessage = (m) => {
       let ev: CloudEvent;
       try { ev = JSON.parse(m.data); } catch { return; }
@@ -67,6 +69,9 @@ export async function eventsPage(main: HTMLElement): Promise<void> {
       const resume = /resume after=(\d+)/.exec(c.reason);
       if (resume) last = resume[1];
       if (c.code === 4001) last = null; // pruned: start again from now
+      // A refused handshake says nothing to the page; if the credential
+      // expired, this request's 401 signs out (api.ts).
+      if (!opened && currentToken()) get("/ui/session.json").catch(() => undefined);
       const wait = Math.min(30, 2 ** retry++);
       status.textContent = `Disconnected (${c.code}${c.reason ? ": " + c.reason : ""}); reconnecting in ${wait}s` + (last !== null ? ` after event ${last}` : "");
       status.dataset.state = "down";
