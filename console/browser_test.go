@@ -480,6 +480,7 @@ func TestBrowserLimitedPrincipal(t *testing.T) {
 		chromedp.SendKeys("#signin-api-key", "bsk_nothing_here", chromedp.ByQuery),
 		click("#signin-api-key ~ button"),
 		waitJS(`document.querySelector(".signin .error").textContent.length > 0`),
+		jsTrue(`document.querySelector(".signin .error").textContent.startsWith("Invalid")`),
 	)
 	b.shot("01-refused")
 	b.run("sign in with the API key",

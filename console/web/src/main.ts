@@ -83,7 +83,13 @@ async function boot(): Promise<void> {
     replace($("main"), h("h1", null, "The console could not start"), errorBox(e));
     return;
   }
-  whenUnauthorized(() => { stopEvents(); setToken(null); session = null; showSignIn("Your session ended; sign in again."); });
+  // A 401 while signed in: the credential expired or was revoked. (While
+  // signing in, the sign-in form shows the refusal itself.)
+  whenUnauthorized(() => {
+    if (session === null) return;
+    stopEvents(); setToken(null); session = null;
+    showSignIn("Your session ended; sign in again.");
+  });
   window.addEventListener("hashchange", () => void route());
   if (!settings.auth) {
     session = { name: "", via: "", roles: [], admin: false };
