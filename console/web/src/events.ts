@@ -78,7 +78,12 @@ export async function eventsPage(main: HTMLElement): Promise<void> {
       timer = window.setTimeout(connect, wait * 1000);
     };
   };
-  const restart = () => { last = null; n = 0; count.textContent = "0"; list.replaceChildren(); ws?.close(1000); connect(); };
+  const restart = () => {
+    last = null; n = 0; count.textContent = "0"; list.replaceChildren();
+    // Not live until the new subscription is: events before it are not shown.
+    status.textContent = "Connecting…"; status.dataset.state = "connecting";
+    ws?.close(1000); connect();
+  };
   active = { close: () => { closed = true; window.clearTimeout(timer); ws?.close(1000); } };
 
   const form = h("form", { class: "filters", onsubmit: (e: Event) => { e.preventDefault(); restart(); } },
