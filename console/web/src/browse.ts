@@ -72,7 +72,10 @@ function pagedList<T>(opts: {
       : `${items.length} ${opts.noun}` + (done ? "" : " loaded so far");
     more.hidden = done;
   };
-  const load = async (size: number) => {
+  // One page request at a time: a search waits for the one in flight
+  // instead of skipping a turn.
+  let inflight: Promise<void> | null = null;
+  const fetchPage = async (size: number) => {
     busy = true; render();
     try {
       const p = await opts.fetch(next, size);
@@ -85,13 +88,15 @@ function pagedList<T>(opts: {
       busy = false; render();
     }
   };
+  const load = (size: number): Promise<void> =>
+    inflight ??= fetchPage(size).finally(() => { inflight = null; });
   more.addEventListener("click", () => { if (!busy) void load(pageSize); });
   let searchRun = 0;
   search.addEventListener("input", async () => {
     const run = ++searchRun;
     render();
     for (let i = 0; search.value.trim() && !done && i < searchPages && run === searchRun; i++) {
-      if (!busy) await load(searchPageSize);
+      await load(searchPageSize);
     }
     if (run === searchRun) announce(status.textContent ?? "");
   });
