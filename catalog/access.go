@@ -4,82 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/url"
-	"path"
-	"strings"
-
-	"github.com/apache/iceberg-go/table"
 
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/vend"
 )
 
-// This file holds where tables may live (inside their warehouse) and the
-// access to their files that clients get (vend.Vendor per warehouse).
-
-// storagePathKeys are the properties that place an entity's files outside
-// its location; they must stay inside the warehouse too.
-var storagePathKeys = []string{
-	table.WriteDataPathKey, table.WriteMetadataPathKey,
-	"write.object-storage.path", "write.folder-storage.path",
-}
-
-// checkLocations refuses a table or view whose location, or a property
-// placing its files, lies outside its warehouse's location, unless the
-// warehouse allows external locations.
-func (s *Service) checkLocations(warehouse, location string, props map[string]string) error {
-	if err := s.checkInside(warehouse, "Location", location); err != nil {
-		return err
-	}
-	for _, k := range storagePathKeys {
-		if v := props[k]; v != "" {
-			if err := s.checkInside(warehouse, "Property "+k, v); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// checkInside refuses loc outside the warehouse (what names it in the
-// message).
-func (s *Service) checkInside(warehouse, what, loc string) error {
-	// Object stores take keys literally while paths are compared cleaned:
-	// "a/../b" must not pass as inside "a" and then be written as is.
-	if u, err := url.Parse(loc); err == nil {
-		if p := strings.TrimSuffix(u.Path, "/"); p != "" && path.Clean(p) != p {
-			return errs.New(errs.BadRequest, "%s %s must not contain empty, '.' or '..' segments", what, loc)
-		}
-	}
-	if s.opts.ExternalLocations[warehouse] {
-		return nil
-	}
-	whLoc, err := s.warehouseLocation(warehouse)
-	if err != nil {
-		return err
-	}
-	if !insideLocation(whLoc, loc) {
-		return errs.New(errs.BadRequest, "%s %s is outside the location %s of warehouse %s", what, loc, whLoc, warehouse)
-	}
-	return nil
-}
-
-// locationsChanged reports whether a commit moves an entity's files: a new
-// location or a changed path property. Only then are locations checked
-// again, so tables placed before the rule (or by an allowed register)
-// keep taking commits.
-func locationsChanged(baseLoc, nextLoc string, baseProps, nextProps map[string]string) bool {
-	if baseLoc != nextLoc {
-		return true
-	}
-	for _, k := range storagePathKeys {
-		if baseProps[k] != nextProps[k] {
-			return true
-		}
-	}
-	return false
-}
+// This file holds the access to tables' files that clients get
+// (vend.Vendor per warehouse); where files may be is locations.go's.
 
 // AccessRequest asks for delegated access to a table's files along with
 // the table: the mechanisms the client accepts and the access it may have.
@@ -109,10 +41,16 @@ func (s *Service) grant(ctx context.Context, warehouse, location string, props m
 // place its files elsewhere.
 func tableScope(location string, props map[string]string, mode vend.Mode) vend.Scope {
 	sc := vend.Scope{Locations: []string{location}, Mode: mode}
+	locKey, _ := vend.LocationKey(location)
 	for _, k := range storagePathKeys {
-		if v := props[k]; v != "" && v != location && !insideLocation(location, v) {
-			sc.Locations = append(sc.Locations, v)
+		v := props[k]
+		if v == "" {
+			continue
 		}
+		if key, err := vend.LocationKey(v); err == nil && locKey != "" && (key == locKey || within(locKey, key)) {
+			continue
+		}
+		sc.Locations = append(sc.Locations, v)
 	}
 	return sc
 }

@@ -63,7 +63,7 @@ func TestTableAccess(t *testing.T) {
 	fv := &fakeVendor{}
 	e := setup(t, catalog.Options{Vendors: vendors{warehouse: fv}})
 	ctx := context.Background()
-	dataPath := e.whLoc + "/shared-data/t"
+	dataPath := e.whLoc + "/ns/shared-data/t"
 	vended := &catalog.AccessRequest{Delegation: vend.ParseDelegation("vended-credentials"), Mode: vend.ReadOnly}
 
 	res, err := e.svc.CreateTable(ctx, catalog.CreateTableInput{
@@ -71,7 +71,7 @@ func TestTableAccess(t *testing.T) {
 		Properties: map[string]string{"write.data.path": dataPath, "write.metadata.path": "ignored-below"},
 	})
 	if err == nil {
-		t.Fatal("a relative write.metadata.path is outside the warehouse")
+		t.Fatal("a relative write.metadata.path is outside the namespace")
 	}
 	res, err = e.svc.CreateTable(ctx, catalog.CreateTableInput{
 		Ident: ident("ns", "t"), Schema: json.RawMessage(schemaJSON), Access: vended,
@@ -131,7 +131,7 @@ func TestTableAccess(t *testing.T) {
 	}
 }
 
-func TestLocationsStayInsideWarehouse(t *testing.T) {
+func TestLocationsStayInsideNamespace(t *testing.T) {
 	t.Parallel()
 	e := setup(t, catalog.Options{})
 	ctx := context.Background()
@@ -145,7 +145,7 @@ func TestLocationsStayInsideWarehouse(t *testing.T) {
 		{"action":"add-spec","spec":{"fields":[]}},{"action":"set-default-spec","spec-id":-1},
 		{"action":"add-sort-order","sort-order":{"order-id":0,"fields":[]}},{"action":"set-default-sort-order","sort-order-id":-1},
 		{"action":"set-location","location":"`+outside+`/staged"}]`)
-	wantMessage(t, err, errs.BadRequest, "Location "+outside+"/staged is outside")
+	wantMessage(t, err, errs.BadRequest, "Location "+outside+"/staged must lie inside")
 
 	// A table commit that leaves the location alone is not checked again.
 	e.mustCommit(t, id, `[]`, setProps("k", "v"))
@@ -159,7 +159,7 @@ func TestLocationsStayInsideWarehouse(t *testing.T) {
 	_, err = e.replaceView(ident("ns", "v"), assertUUID(m), `[{"action":"set-location","location":"`+outside+`/v2"}]`)
 	wantMessage(t, err, errs.BadRequest, "Location")
 	_, err = e.svc.RegisterView(ctx, ident("ns", "reg"), outside+"/v.metadata.json")
-	wantMessage(t, err, errs.BadRequest, "Metadata file")
+	wantMessage(t, err, errs.BadRequest, "Cannot register "+outside+"/v.metadata.json: Location")
 
 	// With the opt-in, all of it is allowed.
 	open := setup(t, catalog.Options{ExternalLocations: map[string]bool{warehouse: true}})

@@ -28,6 +28,12 @@ type Options struct {
 	// live outside the warehouse location; elsewhere such locations are
 	// refused (BadRequest).
 	ExternalLocations map[string]bool
+	// NameOnlyLocations names the warehouses whose tables and views get
+	// "<namespace location>/<name>" as their default location, the layout
+	// of the Java catalogs that some client test suites assume; elsewhere
+	// it is "<namespace location>/<name>-<uuid>", a directory of their own
+	// even when a name is used again.
+	NameOnlyLocations map[string]bool
 	// Vendors gives each warehouse's delegated access to storage (vended
 	// credentials, remote signing); *vend.Storage is one. nil, or a nil
 	// Vendor for a warehouse: clients get no delegated access.
@@ -128,22 +134,10 @@ func (s *Service) checkWarehouse(warehouse string) error {
 	return err
 }
 
-// checkLevels validates namespace levels as the REST spec allows them: at
-// least one level, none empty, none containing the unit separator that joins
-// levels in paths.
+// checkLevels validates namespace levels (store.CheckNamespace: the one
+// set of identifier rules, which the stores apply too).
 func checkLevels(levels []string) error {
-	if len(levels) == 0 {
-		return errs.New(errs.BadRequest, "Namespace must have at least one level")
-	}
-	for _, l := range levels {
-		if l == "" {
-			return errs.New(errs.BadRequest, "Namespace levels must not be empty: %s", strings.Join(levels, "."))
-		}
-		if strings.Contains(l, store.NamespaceSeparator) {
-			return errs.New(errs.BadRequest, "Namespace level must not contain the unit separator (0x1F): %q", l)
-		}
-	}
-	return nil
+	return store.CheckNamespace(levels)
 }
 
 // encodePageToken and decodePageToken make the opaque page-token of list
@@ -157,8 +151,10 @@ func decodePageToken(token string) (string, error) {
 		return "", nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(b) == 0 {
-		return "", errs.New(errs.BadRequest, "Invalid page token: %q", token)
+	// A token holds a name the catalog returned, so one that could not be
+	// a name was not made here.
+	if err != nil || len(b) == 0 || store.CheckName("Page token", string(b)) != nil {
+		return "", errs.New(errs.BadRequest, "Invalid page token: %.64q", token)
 	}
 	return string(b), nil
 }

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/apache/iceberg-go/table"
@@ -56,12 +57,12 @@ func (s *Service) prepare(ctx context.Context, ch TableChange) (*plan, error) {
 		} else if isView {
 			return nil, errs.New(errs.AlreadyExists, "View with same name already exists: %s", ch.Ident)
 		}
-		return s.prepareCreate(ch, reqs, upds)
+		return s.prepareCreate(ctx, ch, reqs, upds)
 	}
 	if err != nil {
 		return nil, err
 	}
-	p, outcomes, err := s.prepareOn(ch.Ident, cur, []parsedChange{{reqs, upds}})
+	p, outcomes, err := s.prepareOn(ctx, ch.Ident, cur, []parsedChange{{reqs, upds}})
 	if err != nil {
 		return nil, err
 	}
@@ -76,13 +77,14 @@ func (s *Service) prepare(ctx context.Context, ch TableChange) (*plan, error) {
 // changes before it, and a change that fails is left out (its error in
 // outcomes) without affecting the others. The plan writes one metadata
 // file holding all the changes that apply, or none if nothing changes.
-func (s *Service) prepareOn(id store.Ident, cur store.Entity, changes []parsedChange) (*plan, []error, error) {
+func (s *Service) prepareOn(ctx context.Context, id store.Ident, cur store.Entity, changes []parsedChange) (*plan, []error, error) {
 	base, err := s.parseCached(id, cur.MetadataLocation, cur.Metadata)
 	if err != nil {
 		return nil, nil, err
 	}
 	outcomes := make([]error, len(changes))
 	meta, changed := base, false
+	var claims []string // the keys of moved locations, if any change moved them
 	for i, ch := range changes {
 		if err := validateRequirements(ch.reqs, meta); err != nil {
 			outcomes[i] = err
@@ -104,7 +106,7 @@ func (s *Service) prepareOn(id store.Ident, cur store.Entity, changes []parsedCh
 			continue
 		}
 		if locationsChanged(meta.Location(), next.Location(), meta.Properties(), next.Properties()) {
-			if err := s.checkLocations(id.Warehouse, next.Location(), next.Properties()); err != nil {
+			if claims, err = s.placeEntity(ctx, id, next.Location(), next.Properties()); err != nil {
 				outcomes[i] = err
 				continue
 			}
@@ -128,27 +130,31 @@ func (s *Service) prepareOn(id store.Ident, cur store.Entity, changes []parsedCh
 	}
 	p.next, p.write = meta, true
 	p.commit.MetadataLocation, p.commit.Metadata = loc, doc
+	if locationsChanged(base.Location(), meta.Location(), base.Properties(), meta.Properties()) {
+		p.commit.Claims = claims
+	}
 	p.commit.SnapshotsAdded = snapshotsAdded(base, meta)
 	return p, outcomes, nil
 }
 
 // prepareCreate builds the first metadata of a staged create.
-func (s *Service) prepareCreate(ch TableChange, reqs table.Requirements, upds table.Updates) (*plan, error) {
+func (s *Service) prepareCreate(ctx context.Context, ch TableChange, reqs table.Requirements, upds table.Updates) (*plan, error) {
 	if err := validateRequirements(reqs, nil); err != nil {
 		return nil, err
 	}
-	whLoc, err := s.warehouseLocation(ch.Ident.Warehouse)
+	nsLoc, err := s.locationOfNamespace(ctx, ch.Ident.Warehouse, ch.Ident.Namespace)
 	if err != nil {
 		return nil, err
 	}
 	// The location a plain create would choose, for updates without
 	// set-location. Its UUID is not the table's (that one may come from
 	// assign-uuid), but it is unique all the same.
-	next, err := buildFromEmpty(ch.Updates, upds, defaultTableLocation(whLoc, ch.Ident, uuid.New()))
+	next, err := buildFromEmpty(ch.Updates, upds, s.defaultEntityLocation(nsLoc, ch.Ident, uuid.New()))
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkLocations(ch.Ident.Warehouse, next.Location(), next.Properties()); err != nil {
+	claims, err := s.entityPlacement(ch.Ident.Warehouse, nsLoc, next.Location(), next.Properties())
+	if err != nil {
 		return nil, err
 	}
 	doc, err := encodeMetadata(next)
@@ -161,7 +167,7 @@ func (s *Service) prepareCreate(ch TableChange, reqs table.Requirements, upds ta
 	}
 	return &plan{id: ch.Ident, next: next, write: true, commit: store.Commit{
 		Ident: ch.Ident, Kind: store.KindTable, Create: true, MetadataLocation: loc, Metadata: doc,
-		SnapshotsAdded: snapshotsAdded(nil, next),
+		SnapshotsAdded: snapshotsAdded(nil, next), UUID: next.TableUUID().String(), Claims: claims,
 	}}, nil
 }
 
@@ -204,7 +210,7 @@ func (s *Service) CommitTransaction(ctx context.Context, changes []TableChange) 
 		if err := s.checkEntityIdent(store.KindTable, ch.Ident); err != nil {
 			return err
 		}
-		key := ch.Ident.Warehouse + "\x00" + ch.Ident.NamespaceKey() + "\x00" + ch.Ident.Name
+		key := tableKey(ch.Ident)
 		if seen[key] {
 			return errs.New(errs.BadRequest, "Transaction changes table %s more than once", ch.Ident)
 		}
@@ -319,7 +325,12 @@ func (s *Service) land(ctx context.Context, plans []*plan) error {
 	}
 	if err := s.st.Commit(ctx, commits); err != nil {
 		cleanup(err)
-		return err
+		for _, p := range plans {
+			if p.commit.Create {
+				return err // a create's conflict stays a 409, as a plain create's
+			}
+		}
+		return movedOntoOwned(err)
 	}
 	for _, p := range plans {
 		if p.write {
@@ -341,4 +352,14 @@ func (s *Service) deleteRemovedMetadata(ctx context.Context, p *plan) {
 			s.log.Warn("could not delete old metadata file", "table", p.id.String(), "location", loc, "error", err)
 		}
 	}
+}
+
+// movedOntoOwned words a commit that failed because it moved a table's or
+// view's files onto a location another one owns: the commit's own fault
+// (400), not a conflict to retry.
+func movedOntoOwned(err error) error {
+	if errors.Is(err, store.ErrLocationOwned) {
+		return errs.Wrap(errs.BadRequest, err, "%s", clientMessage(err))
+	}
+	return err
 }

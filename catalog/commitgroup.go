@@ -34,10 +34,13 @@ type member struct {
 	// member's principal (a group only holds commits of one principal).
 	ctx       context.Context
 	principal string
-	change    TableChange
-	create    bool      // a staged create: always committed alone
-	deadline  time.Time // zero: none
-	done      chan memberResult
+	// idem is the Idempotency-Key of the member's request, marked
+	// committed in the transaction that lands the member's change.
+	idem     store.IdempotencyMark
+	change   TableChange
+	create   bool      // a staged create: always committed alone
+	deadline time.Time // zero: none
+	done     chan memberResult
 }
 
 type memberResult struct {
@@ -110,6 +113,7 @@ func (s *Service) commitQueued(ctx context.Context, m *member) (store.Commit, er
 	key := tableKey(id)
 	m.ctx = context.WithoutCancel(ctx)
 	m.principal = principal.From(ctx)
+	m.idem, _ = store.IdempotencyFrom(ctx)
 	s.queues.push(key, m)
 	release, err := s.lockTable(ctx, id, m.deadline)
 	if err != nil {
@@ -159,6 +163,9 @@ func (s *Service) commitGroup(group []*member) {
 		return
 	}
 	id := group[0].change.Ident
+	// The group lands under its members' keys, each only if its change
+	// applied (attemptGroup), never under the first member's alone.
+	ctx = store.WithIdempotency(ctx, store.IdempotencyMark{})
 	for attempt := 0; ; attempt++ {
 		s.opts.Metrics.CommitAttempt()
 		p, outcomes, err := s.attemptGroup(ctx, id, group)
@@ -215,9 +222,14 @@ func (s *Service) attemptGroup(ctx context.Context, id store.Ident, group []*mem
 		}
 		changes[i] = parsedChange{reqs, upds}
 	}
-	p, outcomes, err := s.prepareOn(id, cur, changes)
+	p, outcomes, err := s.prepareOn(ctx, id, cur, changes)
 	if err != nil {
 		return nil, nil, err
+	}
+	for i, m := range group {
+		if outcomes[i] == nil {
+			p.commit.Idempotency = append(p.commit.Idempotency, m.idem)
+		}
 	}
 	if p.write {
 		if err := s.land(ctx, []*plan{p}); err != nil {

@@ -214,3 +214,48 @@ func TestCommitQueuesTake(t *testing.T) {
 		})
 	}
 }
+
+// A group lands under the Idempotency-Keys of the members whose changes
+// applied, each marked in the group's own transaction; a member whose
+// requirement failed is not marked, whichever member's context the group
+// runs on.
+func TestCommitGroupMarksMembersKeys(t *testing.T) {
+	svc, id, _, _ := groupEnv(t)
+	ctx := context.Background()
+	keys := []string{"00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002", "00000000-0000-0000-0000-000000000003"}
+	for _, k := range keys {
+		if _, began, err := svc.st.BeginIdempotent(ctx, store.IdempotencyRecord{Key: k, Operation: "updateTable", RequestHash: "h", ExpiresAt: time.Now().Add(time.Minute)}); err != nil || !began {
+			t.Fatal(began, err)
+		}
+	}
+	// The failing member comes first: the group runs on its context.
+	fail := newMember(id, `[{"type":"assert-ref-snapshot-id","ref":"main","snapshot-id":1}]`, `[{"action":"set-properties","updates":{"x":"1"}}]`)
+	ok1 := newMember(id, `[]`, `[{"action":"set-properties","updates":{"a":"1"}}]`)
+	ok2 := newMember(id, `[]`, `[{"action":"set-properties","updates":{"b":"1"}}]`)
+	group := []*member{fail, ok1, ok2}
+	for i, m := range group {
+		m.idem = store.IdempotencyMark{Key: keys[i], ExpiresAt: time.Now().Add(time.Hour)}
+		m.ctx = store.WithIdempotency(ctx, m.idem)
+	}
+	svc.commitGroup(group)
+	if r := <-fail.done; !errs.Is(r.err, errs.CommitFailed) {
+		t.Fatalf("failing member: %v", r.err)
+	}
+	var landed string
+	for _, m := range group[1:] {
+		r := <-m.done
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		landed = r.commit.MetadataLocation
+	}
+	for i, want := range []bool{false, true, true} {
+		rec, _, err := svc.st.BeginIdempotent(ctx, store.IdempotencyRecord{Key: keys[i], Operation: "updateTable", RequestHash: "h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Committed != want || (want && rec.Outcome.MetadataLocation != landed) {
+			t.Errorf("member %d: committed %v (%+v), want %v", i, rec.Committed, rec.Outcome, want)
+		}
+	}
+}

@@ -140,10 +140,9 @@ func (l *tableLocks) lock(ctx context.Context, id store.Ident) (func(), error) {
 	}
 }
 
-// tableKey identifies a table in this node's maps.
-func tableKey(id store.Ident) string {
-	return id.Warehouse + "\x00" + id.NamespaceKey() + "\x00" + id.Name
-}
+// tableKey identifies a table in this node's maps; distinct identifiers
+// never share a key, whatever bytes they hold.
+func tableKey(id store.Ident) string { return store.IdentKey(id) }
 
 // lockTable takes this node's commit lock of table id, waiting at most
 // until the commit's deadline (zero: none).

@@ -36,13 +36,7 @@ func (s *Service) checkEntityIdent(kind store.Kind, id store.Ident) error {
 	if err := s.checkWarehouse(id.Warehouse); err != nil {
 		return err
 	}
-	if err := checkLevels(id.Namespace); err != nil {
-		return err
-	}
-	if id.Name == "" {
-		return errs.New(errs.BadRequest, "%s name must not be empty", kindTitle(kind))
-	}
-	return nil
+	return store.CheckIdent(kind, id)
 }
 
 // loadEntity reads an entity's row and, when configured, checks that its

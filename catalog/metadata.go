@@ -7,19 +7,18 @@ package catalog
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"path"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
@@ -267,45 +266,6 @@ func buildFromEmpty(updsJSON json.RawMessage, upds table.Updates, defaultLocatio
 	return m, nil
 }
 
-// defaultTableLocation is <warehouse>/<namespace levels>/<name>-<table uuid>.
-// The UUID makes every table's directory its own: a table created again
-// under a dropped table's name never shares files with it, so purging the
-// dropped one may delete its whole directory. Levels and names are reduced
-// to safe path segments (letters, digits, '.', '-', '_'), so a name cannot
-// leave the warehouse ("..", "/") or be read differently as a URI.
-func defaultTableLocation(warehouseLoc string, id store.Ident, tableUUID uuid.UUID) string {
-	segs := make([]string, 0, len(id.Namespace)+1)
-	for _, l := range id.Namespace {
-		segs = append(segs, pathSegment(l))
-	}
-	segs = append(segs, pathSegment(id.Name)+"-"+uuidHex(tableUUID))
-	return warehouseLoc + "/" + strings.Join(segs, "/")
-}
-
-func uuidHex(u uuid.UUID) string { return hex.EncodeToString(u[:]) }
-
-func pathSegment(s string) string {
-	seg := strings.Map(func(r rune) rune {
-		if r == '.' || r == '-' || r == '_' || (r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r))) {
-			return r
-		}
-		return '_'
-	}, s)
-	if strings.Trim(seg, ".") == "" {
-		seg = strings.Repeat("_", len(seg))
-	}
-	return seg
-}
-
-// ownsDirectory reports whether loc is a catalog-assigned table directory
-// of the table with uuid u: its last segment ends with the UUID.
-func ownsDirectory(loc string, u uuid.UUID) bool {
-	if u == uuid.Nil {
-		return false
-	}
-	return strings.HasSuffix(path.Base(strings.TrimRight(loc, "/")), "-"+uuidHex(u))
-}
-
 // newMetadataLocation names the file of metadata version version with
 // iceberg-go's location provider (which honours write.metadata.path and the
 // compression codec's file extension).
@@ -514,45 +474,21 @@ func removedMetadataFiles(base, next table.Metadata) []string {
 	return out
 }
 
-// insideLocation reports whether loc lies strictly below base. Locations
-// are compared as URIs with cleaned paths, a plain absolute path being the
-// same as its file:// URI.
-func insideLocation(base, loc string) bool {
-	b, okB := normalizeLocation(base)
-	l, okL := normalizeLocation(loc)
-	if !okB || !okL || b.scheme != l.scheme || b.host != l.host {
-		return false
-	}
-	if b.path == "/" {
-		return l.path != "/"
-	}
-	return strings.HasPrefix(l.path, b.path+"/")
-}
+// ETag is the entity tag of a table's metadata file, as loads and commits
+// answer it.
+func ETag(metadataLocation string) string { return etag(metadataLocation, SnapshotsAll) }
 
-type normLoc struct{ scheme, host, path string }
-
-func normalizeLocation(s string) (normLoc, bool) {
-	u, err := url.Parse(s)
+// MetadataDocument returns the metadata document (JSON, decompressed) of
+// the file at loc. Metadata files never change, so this is the document a
+// commit that wrote loc answered with.
+func (s *Service) MetadataDocument(ctx context.Context, loc string) ([]byte, error) {
+	raw, err := s.io.Read(ctx, loc)
 	if err != nil {
-		return normLoc{}, false
+		return nil, err
 	}
-	scheme := strings.ToLower(u.Scheme)
-	host := strings.ToLower(u.Host)
-	if u.User != nil {
-		// Azure names the container there: container@account.host.
-		host = u.User.String() + "@" + host
+	doc, err := decodeMetadataFile(raw)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "Cannot read metadata file %s", loc)
 	}
-	if scheme == "" || scheme == "file" {
-		scheme, host = "file", ""
-		if strings.EqualFold(u.Host, "localhost") || u.Host == "" {
-			host = ""
-		} else {
-			return normLoc{}, false
-		}
-	}
-	p := u.Path
-	if !strings.HasPrefix(p, "/") {
-		p = "/" + p
-	}
-	return normLoc{scheme: scheme, host: host, path: path.Clean(p)}, true
+	return doc, nil
 }

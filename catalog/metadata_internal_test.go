@@ -6,38 +6,7 @@ import (
 
 	"github.com/apache/iceberg-go"
 	"github.com/google/uuid"
-
-	"github.com/bingsan/bingsan/store"
 )
-
-func TestInsideLocation(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		base, loc string
-		want      bool
-	}{
-		{"file:///wh", "file:///wh/ns/t", true},
-		{"file:///wh/", "/wh/ns/t", true},
-		{"/wh", "file:/wh/ns/t", true},
-		{"file:///wh", "file:///wh", false},
-		{"file:///wh", "file:///wh/", false},
-		{"file:///wh", "file:///wh2/t", false},
-		{"file:///wh", "file:///wh/../etc", false},
-		{"file:///wh", "file://otherhost/wh/t", false},
-		{"file:///wh", "s3://bucket/wh/t", false},
-		{"s3://bucket/wh", "s3://bucket/wh/t", true},
-		{"s3://bucket/wh", "s3://other/wh/t", false},
-		{"gs://bucket/wh", "gs://bucket/wh/t", true},
-		{"abfss://c@acct.dfs.core.windows.net/wh", "abfss://c@acct.dfs.core.windows.net/wh/t", true},
-		{"abfss://c@acct.dfs.core.windows.net/wh", "abfss://other@acct.dfs.core.windows.net/wh/t", false},
-		{"abfss://c@acct.dfs.core.windows.net/wh", "abfss://acct.dfs.core.windows.net/wh/t", false},
-	}
-	for _, tt := range tests {
-		if got := insideLocation(tt.base, tt.loc); got != tt.want {
-			t.Errorf("insideLocation(%q, %q) = %v, want %v", tt.base, tt.loc, got, tt.want)
-		}
-	}
-}
 
 func TestMetadataVersion(t *testing.T) {
 	t.Parallel()
@@ -58,33 +27,6 @@ func TestMetadataVersion(t *testing.T) {
 		if got := metadataVersion(tt.loc); got != tt.want {
 			t.Errorf("metadataVersion(%q) = %d, want %d", tt.loc, got, tt.want)
 		}
-	}
-}
-
-func TestDefaultTableLocationStaysInside(t *testing.T) {
-	t.Parallel()
-	u := uuid.New()
-	tests := []struct {
-		ns   []string
-		name string
-		want string
-	}{
-		{[]string{"a", "b"}, "t", "file:///wh/a/b/t-"},
-		{[]string{".."}, "..", "file:///wh/__/__-"},
-		{[]string{"a/b"}, "c\\d", "file:///wh/a_b/c_d-"},
-		{[]string{"sp ace"}, "ünï", "file:///wh/sp_ace/_n_-"},
-	}
-	for _, tt := range tests {
-		loc := defaultTableLocation("file:///wh", store.Ident{Namespace: tt.ns, Name: tt.name}, u)
-		if loc != tt.want+uuidHex(u) {
-			t.Errorf("location(%q, %q) = %s, want %s<uuid>", tt.ns, tt.name, loc, tt.want)
-		}
-		if !insideLocation("file:///wh", loc) || !ownsDirectory(loc, u) {
-			t.Errorf("%s is not a table directory inside the warehouse", loc)
-		}
-	}
-	if ownsDirectory("file:///wh/ns/t-"+uuidHex(u), uuid.New()) {
-		t.Error("a directory named after another table's uuid is not this table's")
 	}
 }
 

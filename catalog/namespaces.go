@@ -18,13 +18,22 @@ func (s *Service) CreateNamespace(ctx context.Context, warehouse string, ns stor
 	if err := checkLevels(ns.Levels); err != nil {
 		return store.Namespace{}, err
 	}
+	if err := store.CheckProperties(ns.Properties); err != nil {
+		return store.Namespace{}, err
+	}
 	ns = store.Namespace{Levels: slices.Clone(ns.Levels), Properties: maps.Clone(ns.Properties)}
 	if ns.Properties == nil {
 		ns.Properties = map[string]string{}
 	}
+	loc, key, err := s.namespaceLocation(ctx, warehouse, ns.Levels, ns.Properties)
+	if err != nil {
+		return store.Namespace{}, err
+	}
+	ns.Location, ns.Key = loc, key
 	if err := s.st.CreateNamespace(ctx, warehouse, ns); err != nil {
 		return store.Namespace{}, err
 	}
+	ns.Key = ""
 	return ns, nil
 }
 
@@ -100,7 +109,19 @@ func (s *Service) UpdateNamespaceProperties(ctx context.Context, warehouse strin
 	if err := checkLevels(levels); err != nil {
 		return store.PropertyChange{}, err
 	}
+	if err := store.CheckProperties(updates); err != nil {
+		return store.PropertyChange{}, err
+	}
+	_, setsLocation := updates[namespaceLocationProperty]
+	if setsLocation || slices.Contains(removals, namespaceLocationProperty) {
+		// Tables and views were placed, and their locations claimed, inside
+		// the location the namespace was created with.
+		return store.PropertyChange{}, errs.New(errs.BadRequest, "The %q property of a namespace is chosen when it is created and cannot change", namespaceLocationProperty)
+	}
 	for _, k := range removals {
+		if err := store.CheckPropertyKey(k); err != nil {
+			return store.PropertyChange{}, err
+		}
 		if _, ok := updates[k]; ok {
 			return store.PropertyChange{}, errs.New(errs.Unprocessable, "Property %q cannot be both updated and removed", k)
 		}

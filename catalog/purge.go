@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/vend"
 )
 
 const (
@@ -24,23 +26,45 @@ const (
 	defaultPurgeMaxAttempts = 10
 )
 
+// PurgerOptions configure RunPurger.
+type PurgerOptions struct {
+	// Interval is how often due purge jobs are looked for (0: 10s).
+	Interval time.Duration
+	// MaxAttempts bounds the attempts at one job (0: 10).
+	MaxAttempts int
+	// TemporaryFileAge is the age past which a temporary metadata file
+	// left by a process killed mid-write is removed (0: never).
+	TemporaryFileAge time.Duration
+	// SweepInterval is how often warehouses are swept for them (0: 1h).
+	SweepInterval time.Duration
+}
+
 // RunPurger deletes the files of tables dropped with purge until ctx ends:
 // every interval it claims due purge jobs and works through them. A job
 // that fails is retried with exponential backoff, and given up (and logged)
 // after maxAttempts attempts. Drops only queue jobs, so they never wait for
-// this loop.
-func (s *Service) RunPurger(ctx context.Context, interval time.Duration, maxAttempts int) {
-	if interval <= 0 {
-		interval = 10 * time.Second
+// this loop. It also sweeps the warehouses for temporary files left by
+// crashes, at start and every SweepInterval.
+func (s *Service) RunPurger(ctx context.Context, o PurgerOptions) {
+	if o.Interval <= 0 {
+		o.Interval = 10 * time.Second
 	}
-	if maxAttempts <= 0 {
-		maxAttempts = defaultPurgeMaxAttempts
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = defaultPurgeMaxAttempts
 	}
-	t := time.NewTicker(interval)
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = time.Hour
+	}
+	t := time.NewTicker(o.Interval)
 	defer t.Stop()
+	var nextSweep time.Time
 	for {
+		if o.TemporaryFileAge > 0 && !s.opts.Now().Before(nextSweep) {
+			s.SweepTemporaryFiles(ctx, o.TemporaryFileAge)
+			nextSweep = s.opts.Now().Add(o.SweepInterval)
+		}
 		for ctx.Err() == nil {
-			claimed, _, err := s.purge(ctx, maxAttempts)
+			claimed, _, err := s.purge(ctx, o.MaxAttempts)
 			if err != nil && claimed == 0 && ctx.Err() == nil {
 				// Failed jobs were logged one by one; this is the claim.
 				s.log.Error("purge: cannot claim jobs", "error", err)
@@ -55,6 +79,24 @@ func (s *Service) RunPurger(ctx context.Context, interval time.Duration, maxAtte
 		case <-t.C:
 		}
 	}
+}
+
+// SweepTemporaryFiles removes, from every warehouse, the temporary
+// metadata files older than age that a process killed mid-write left (only
+// local warehouses have them), and logs what it did.
+func (s *Service) SweepTemporaryFiles(ctx context.Context, age time.Duration) int {
+	total := 0
+	for name, loc := range s.opts.Warehouses {
+		n, err := s.io.SweepTemporary(ctx, loc, s.opts.Now().Add(-age))
+		total += n
+		if n > 0 {
+			s.log.Info("removed temporary files left by interrupted writes", "warehouse", name, "files", n)
+		}
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("sweeping temporary files", "warehouse", name, "error", err)
+		}
+	}
+	return total
 }
 
 // PurgeOnce claims one batch of due purge jobs and works through it. It
@@ -118,24 +160,67 @@ func purgeBackoff(attempts int) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
-// purgeJob deletes every file of a dropped table: the data and delete files
-// its manifests list, the manifests, the manifest lists, statistics files,
-// every metadata file in its log, and finally, when the table's directory
-// was assigned by the catalog inside a warehouse, everything under it.
-// Files already gone count as deleted, so a job can be run again after a
-// partial failure.
+// purgeJob deletes the files a dropped table owned: the data and delete
+// files its manifests list, the manifests, the manifest lists, statistics
+// files and every metadata file in its log, each only if it lies below one
+// of the table's locations (the job's claims) and not below a location of
+// a table that was live when this one was dropped (a twin sharing its
+// files). Files its metadata names elsewhere (imported with add-files, or
+// another table's) stay, and nothing is ever deleted by directory or
+// prefix. Files already gone count as deleted, so a job can be run again
+// after a partial failure. Directories left empty are removed where the
+// storage has directories.
 func (s *Service) purgeJob(ctx context.Context, job store.PurgeJob) error {
 	meta, err := s.purgeMetadata(ctx, job)
 	if err != nil {
 		return err
 	}
+	owned := job.Claims
+	if len(owned) == 0 {
+		// A job queued before claims were recorded: the table's location.
+		loc := job.Location
+		if loc == "" && meta != nil {
+			loc = meta.Location()
+		}
+		if key, err := vend.LocationKey(loc); err == nil {
+			owned = []string{key}
+		}
+	}
+	shared, err := s.st.SharedClaims(ctx, owned, job.CreatedAt)
+	if err != nil {
+		return err
+	}
+	skipped := 0
+	mine := func(p string) bool {
+		key, err := vend.LocationKey(p)
+		if err != nil {
+			return false
+		}
+		for _, k := range shared {
+			if key == k || within(k, key) {
+				return false
+			}
+		}
+		for _, k := range owned {
+			if within(k, key) {
+				return true
+			}
+		}
+		return false
+	}
+
 	var dataFiles, manifests, lists, others []string
 	seen := map[string]bool{}
 	add := func(dst *[]string, p string) {
-		if p != "" && !seen[p] {
-			seen[p] = true
-			*dst = append(*dst, p)
+		if p == "" || seen[p] {
+			return
 		}
+		seen[p] = true
+		if !mine(p) {
+			skipped++
+			return
+		}
+		*dst = append(*dst, p)
 	}
 	if meta != nil {
 		for _, snap := range meta.Snapshots() {
@@ -158,6 +243,9 @@ func (s *Service) purgeJob(ctx context.Context, job store.PurgeJob) error {
 		}
 	}
 	add(&others, job.MetadataLocation)
+	if skipped > 0 {
+		s.log.Info("purge: keeping files the dropped table did not own", "job", job.ID, "files", skipped)
+	}
 
 	// Leaves first, so that a failure leaves the files still referenced
 	// by what remains findable on the next attempt.
@@ -166,13 +254,11 @@ func (s *Service) purgeJob(ctx context.Context, job store.PurgeJob) error {
 			return err
 		}
 	}
-	loc := job.Location
-	if loc == "" && meta != nil {
-		loc = meta.Location()
-	}
-	if meta != nil && loc != "" && ownsDirectory(loc, meta.TableUUID()) && s.insideWarehouse(loc) {
-		if err := s.io.DeletePrefix(ctx, loc+"/"); err != nil {
-			return err
+	for _, k := range owned {
+		if strings.HasPrefix(k, "file://") {
+			if err := s.io.RemoveEmptyDirectories(ctx, k); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -286,14 +372,4 @@ func (s *Service) deleteAll(ctx context.Context, paths []string) error {
 		return first
 	}
 	return ctx.Err()
-}
-
-// insideWarehouse reports whether loc lies below one of the warehouses.
-func (s *Service) insideWarehouse(loc string) bool {
-	for _, wh := range s.opts.Warehouses {
-		if insideLocation(wh, loc) {
-			return true
-		}
-	}
-	return false
 }

@@ -87,8 +87,9 @@ func TestDropWithPurgeDeletesFiles(t *testing.T) {
 	e := setup(t, catalog.Options{ExternalLocations: map[string]bool{warehouse: true}})
 	ctx := context.Background()
 
-	// A table in its catalog-assigned directory: everything below it goes,
-	// also files no metadata mentions.
+	// A table in its catalog-assigned directory: the files its metadata
+	// reaches go; a file no metadata mentions is not known to be the
+	// table's (it stays, and so does its directory).
 	owned := ident("ns", "owned")
 	res := e.mustCreate(t, owned, nil)
 	ownedLoc := parse(t, res.Metadata).Location()
@@ -97,7 +98,8 @@ func TestDropWithPurgeDeletesFiles(t *testing.T) {
 	mustWrite(t, orphan, []byte("x"))
 
 	// A table at a location of the user's choosing outside the warehouse:
-	// exactly the files its metadata references go, a neighbour stays.
+	// the files its metadata references below its location go; a
+	// neighbour, and a referenced file outside its location, stay.
 	outside := "file://" + filepath.ToSlash(t.TempDir())
 	chosen := ident("ns", "chosen")
 	if _, err := e.svc.CreateTable(ctx, catalog.CreateTableInput{
@@ -133,15 +135,21 @@ func TestDropWithPurgeDeletesFiles(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("PurgeOnce = %d, %v; want 2 jobs", n, err)
 	}
-	if _, err := os.Stat(localPath(ownedLoc)); !os.IsNotExist(err) {
-		t.Errorf("owned table directory still there: %v", err)
+	if _, err := os.Stat(localPath(ownedLoc + "/metadata")); !os.IsNotExist(err) {
+		t.Errorf("emptied metadata directory still there: %v", err)
 	}
-	for _, f := range []string{list, manifest, orphan} {
+	for _, f := range []string{list, manifest, ownedLoc + "/data/a.parquet", ownedLoc + "/data/b.parquet"} {
 		if fileExists(f) {
 			t.Errorf("%s not deleted", f)
 		}
 	}
-	gone := []string{chosenList, chosenManifest, outside + "/tbl/data/c.parquet", sharedData, chosenRes.MetadataLocation}
+	if !fileExists(orphan) {
+		t.Error("a file no metadata mentions was deleted")
+	}
+	if !fileExists(sharedData) {
+		t.Error("a referenced file outside the table's location was deleted")
+	}
+	gone := []string{chosenList, chosenManifest, outside + "/tbl/data/c.parquet", chosenRes.MetadataLocation}
 	for l := range chosenMeta.PreviousFiles() {
 		gone = append(gone, l.MetadataFile)
 	}
@@ -170,8 +178,8 @@ func TestPurgeToleratesMissingFiles(t *testing.T) {
 	res := e.mustCreate(t, id, nil)
 	loc := parse(t, res.Metadata).Location()
 	list, manifest := writeSnapshot(t, e, id, 5, []string{loc + "/data/a.parquet"})
-	// Pretend an earlier attempt got halfway.
-	for _, f := range []string{list, manifest} {
+	// Pretend an earlier attempt got halfway (leaves go first).
+	for _, f := range []string{loc + "/data/a.parquet", list, manifest} {
 		if err := os.Remove(localPath(f)); err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +207,7 @@ func TestRunPurgerStops(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() {
-		e.svc.RunPurger(ctx, 10*time.Millisecond, 3)
+		e.svc.RunPurger(ctx, catalog.PurgerOptions{Interval: 10 * time.Millisecond, MaxAttempts: 3})
 		close(done)
 	}()
 	// The first round runs at once.
@@ -256,5 +264,43 @@ func TestPurgeRetriesFailedJobs(t *testing.T) {
 	}
 	if fileExists(res.MetadataLocation) {
 		t.Error("metadata file survived the purge")
+	}
+}
+
+// A table and a twin pointing at the same files (registered before
+// locations were owned, and found by the start-up backfill): purging one
+// leaves the other whole.
+func TestPurgeSparesATwin(t *testing.T) {
+	t.Parallel()
+	e := setup(t, catalog.Options{})
+	ctx := context.Background()
+	id := ident("ns", "t")
+	e.mustCreate(t, id, nil)
+	e.mustCommit(t, id, `[]`, setProps("k", "v"))
+	res, m := e.load(t, id)
+	list, manifest := writeSnapshot(t, e, id, 11, []string{m.Location() + "/data/shared.parquet"})
+	res, _ = e.load(t, id)
+
+	// The twin, as an old catalog made it: same files, no claims, no UUID.
+	twin := ident("ns", "twin")
+	if err := e.st.CreateEntity(ctx, store.Entity{Ident: twin, Kind: store.KindTable, MetadataLocation: res.MetadataLocation, Metadata: res.Metadata}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.BackfillLocations(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.DropTable(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.svc.PurgeOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("PurgeOnce = %d, %v", n, err)
+	}
+	for _, f := range []string{res.MetadataLocation, list, manifest, m.Location() + "/data/shared.parquet"} {
+		if !fileExists(f) {
+			t.Errorf("the twin lost %s", f)
+		}
+	}
+	if _, err := e.svc.LoadTable(ctx, twin, ""); err != nil {
+		t.Fatalf("load the twin: %v", err)
 	}
 }

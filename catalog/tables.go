@@ -58,8 +58,6 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 	if err := s.checkEntityIdent(store.KindTable, id); err != nil {
 		return TableResult{}, err
 	}
-	whLoc, _ := s.warehouseLocation(id.Warehouse)
-
 	if !present(in.Schema) {
 		return TableResult{}, errs.New(errs.BadRequest, "Create table request must have a schema")
 	}
@@ -102,13 +100,20 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 		order = u.SortOrder
 	}
 
+	// The namespace is read before anything is written: a create in a
+	// namespace that does not exist touches no storage.
+	nsLoc, err := s.locationOfNamespace(ctx, id.Warehouse, id.Namespace)
+	if err != nil {
+		return TableResult{}, err
+	}
 	tableUUID := uuid.New()
 	loc := strings.TrimRight(in.Location, "/")
 	if loc == "" {
-		loc = defaultTableLocation(whLoc, id, tableUUID)
+		loc = s.defaultEntityLocation(nsLoc, id, tableUUID)
 	}
 	props := entityProperties(store.KindTable, s.opts.Defaults, in.Properties, s.opts.Overrides)
-	if err := s.checkLocations(id.Warehouse, loc, props); err != nil {
+	claims, err := s.entityPlacement(id.Warehouse, nsLoc, loc, props)
+	if err != nil {
 		return TableResult{}, err
 	}
 	meta, err := table.NewMetadataWithUUID(&sc, spec, order, loc, props, tableUUID)
@@ -144,12 +149,14 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 	}
 	err = s.st.CreateEntity(ctx, store.Entity{
 		Ident: id, Kind: store.KindTable, MetadataLocation: metaLoc, Metadata: doc,
+		UUID: tableUUID.String(), Claims: claims,
 	})
 	if err != nil {
 		s.discardFile(ctx, metaLoc, err)
-		if in.Location == "" && discardable(err) {
-			// The directory was made for this table alone.
-			_ = s.io.DeletePrefix(context.WithoutCancel(ctx), loc)
+		if discardable(err) {
+			// Writing the file made its directories; a failed create
+			// leaves none behind (those holding other files stay).
+			_ = s.io.RemoveEmptyDirectories(context.WithoutCancel(ctx), loc)
 		}
 		return TableResult{}, err
 	}
@@ -273,33 +280,26 @@ func (s *Service) RegisterTable(ctx context.Context, id store.Ident, metadataLoc
 	if err := s.checkEntityIdent(store.KindTable, id); err != nil {
 		return TableResult{}, err
 	}
-	if metadataLocation == "" {
-		return TableResult{}, errs.New(errs.BadRequest, "Metadata location must not be empty")
-	}
-	if err := s.checkInside(id.Warehouse, "Metadata file", metadataLocation); err != nil {
-		return TableResult{}, err
-	}
-	raw, err := s.io.Read(ctx, metadataLocation)
+	doc, nsLoc, err := s.readRegistered(ctx, id, metadataLocation)
 	if err != nil {
-		if errs.Is(err, errs.NotFound) {
-			// 404 would read as "no such namespace" to clients.
-			return TableResult{}, errs.New(errs.BadRequest, "Metadata file does not exist: %s", metadataLocation)
-		}
 		return TableResult{}, err
-	}
-	doc, err := decodeMetadataFile(raw)
-	if err != nil {
-		return TableResult{}, errs.New(errs.BadRequest, "Cannot read metadata file %s: %s", metadataLocation, err.Error())
 	}
 	meta, err := table.ParseMetadataBytes(doc)
 	if err != nil {
 		return TableResult{}, errs.New(errs.BadRequest, "Not a valid Iceberg table metadata file: %s: %s", metadataLocation, err.Error())
 	}
-	if err := s.checkLocations(id.Warehouse, meta.Location(), meta.Properties()); err != nil {
+	if err := inOwnLocation(metadataLocation, meta.Location(), meta.Properties()); err != nil {
+		return TableResult{}, err
+	}
+	claims, err := s.entityPlacement(id.Warehouse, nsLoc, meta.Location(), meta.Properties())
+	if err != nil {
 		return TableResult{}, err
 	}
 	res := TableResult{MetadataLocation: metadataLocation, Metadata: doc, ETag: etag(metadataLocation, SnapshotsAll)}
-	entity := store.Entity{Ident: id, Kind: store.KindTable, MetadataLocation: metadataLocation, Metadata: doc, EventType: store.EventTableRegistered}
+	entity := store.Entity{
+		Ident: id, Kind: store.KindTable, MetadataLocation: metadataLocation, Metadata: doc, EventType: store.EventTableRegistered,
+		UUID: meta.TableUUID().String(), Claims: claims, Register: true,
+	}
 	if !overwrite {
 		if err := s.st.CreateEntity(ctx, entity); err != nil {
 			return TableResult{}, err
@@ -317,6 +317,7 @@ func (s *Service) RegisterTable(ctx context.Context, id store.Ident, metadataLoc
 			err = s.st.Commit(ctx, []store.Commit{{
 				Ident: id, Kind: store.KindTable, BaseVersion: cur.Version,
 				MetadataLocation: metadataLocation, Metadata: doc, EventType: store.EventTableRegistered,
+				UUID: entity.UUID, Claims: claims, Register: true,
 			}})
 		}
 		if err == nil {
@@ -327,4 +328,35 @@ func (s *Service) RegisterTable(ctx context.Context, id store.Ident, metadataLoc
 			return TableResult{}, err
 		}
 	}
+}
+
+// readRegistered reads the metadata file a register names, after checking
+// that the namespace exists and that the file lies where a table or view of
+// that namespace may live, so that a register never reads (and answers
+// with) the files of another namespace. It returns the document and the
+// namespace's location.
+func (s *Service) readRegistered(ctx context.Context, id store.Ident, metadataLocation string) ([]byte, string, error) {
+	if metadataLocation == "" {
+		return nil, "", errs.New(errs.BadRequest, "Metadata location must not be empty")
+	}
+	nsLoc, err := s.locationOfNamespace(ctx, id.Warehouse, id.Namespace)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := s.entityPlacement(id.Warehouse, nsLoc, metadataLocation, nil); err != nil {
+		return nil, "", errs.New(errs.BadRequest, "Cannot register %s: %s", metadataLocation, clientMessage(err))
+	}
+	raw, err := s.io.Read(ctx, metadataLocation)
+	if err != nil {
+		if errs.Is(err, errs.NotFound) {
+			// 404 would read as "no such namespace" to clients.
+			return nil, "", errs.New(errs.BadRequest, "Metadata file does not exist: %s", metadataLocation)
+		}
+		return nil, "", err
+	}
+	doc, err := decodeMetadataFile(raw)
+	if err != nil {
+		return nil, "", errs.New(errs.BadRequest, "Cannot read metadata file %s: %s", metadataLocation, err.Error())
+	}
+	return doc, nsLoc, nil
 }

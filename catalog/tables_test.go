@@ -305,6 +305,17 @@ func TestRegisterTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.mustCreate(t, ident("ns", "taken"), nil)
+	notIcebergInNs := strings.Replace(srcRes.MetadataLocation, ".metadata.json", ".other.json", 1)
+	if err := os.WriteFile(localPath(notIcebergInNs), []byte(`{"hello":"world"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spare := func(name string) string { // the last file of a dropped table
+		res := e.mustCreate(t, ident("ns", name), nil)
+		if err := e.svc.DropTable(ctx, ident("ns", name), false); err != nil {
+			t.Fatal(err)
+		}
+		return res.MetadataLocation
+	}
 
 	tests := []struct {
 		name      string
@@ -314,8 +325,11 @@ func TestRegisterTable(t *testing.T) {
 		kind      errs.Kind // 0: success
 	}{
 		{name: "good file", id: ident("ns", "registered"), loc: srcRes.MetadataLocation},
-		{name: "older file", id: ident("ns", "older"), loc: created.MetadataLocation},
-		{name: "not iceberg", id: ident("ns", "bad"), loc: notIceberg, kind: errs.BadRequest},
+		// The table is live (as ns.registered): a second entry for it, even
+		// of an older version, would share its files.
+		{name: "older file of a live table", id: ident("ns", "older"), loc: created.MetadataLocation, kind: errs.AlreadyExists},
+		{name: "not iceberg", id: ident("ns", "bad"), loc: notIcebergInNs, kind: errs.BadRequest},
+		{name: "file of another namespace", id: ident("ns", "bad"), loc: notIceberg, kind: errs.BadRequest},
 		{name: "missing file", id: ident("ns", "bad"), loc: srcRes.MetadataLocation + ".nope", kind: errs.BadRequest},
 		{name: "existing name", id: ident("ns", "taken"), loc: srcRes.MetadataLocation, kind: errs.AlreadyExists},
 		{name: "missing namespace", id: ident("nons", "t"), loc: srcRes.MetadataLocation, kind: errs.NoSuchNamespace},
@@ -334,7 +348,7 @@ func TestRegisterTable(t *testing.T) {
 			if loaded.MetadataLocation != tt.loc || res.MetadataLocation != tt.loc {
 				t.Errorf("metadata location = %s, want %s", loaded.MetadataLocation, tt.loc)
 			}
-			if m.TableUUID() != srcMeta.TableUUID() {
+			if m.TableUUID() != srcMeta.TableUUID() && tt.loc == srcRes.MetadataLocation {
 				t.Errorf("uuid = %s, want %s", m.TableUUID(), srcMeta.TableUUID())
 			}
 		})
@@ -347,16 +361,20 @@ func TestRegisterTable(t *testing.T) {
 	}
 
 	// Overwrite points an existing table at another file.
-	res, err := e.svc.RegisterTable(ctx, ident("ns", "taken"), srcRes.MetadataLocation, true)
+	other := spare("spare")
+	res, err := e.svc.RegisterTable(ctx, ident("ns", "taken"), other, true)
 	if err != nil {
 		t.Fatalf("overwrite: %v", err)
 	}
-	if loaded, _ := e.load(t, ident("ns", "taken")); loaded.MetadataLocation != srcRes.MetadataLocation || res.ETag != loaded.ETag {
+	if loaded, _ := e.load(t, ident("ns", "taken")); loaded.MetadataLocation != other || res.ETag != loaded.ETag {
 		t.Errorf("after overwrite: %s", loaded.MetadataLocation)
 	}
-	if _, err := e.svc.RegisterTable(ctx, ident("ns", "fresh"), srcRes.MetadataLocation, true); err != nil {
+	if _, err := e.svc.RegisterTable(ctx, ident("ns", "fresh"), spare("spare2"), true); err != nil {
 		t.Errorf("overwrite of a missing table: %v", err)
 	}
+	// Not onto a live table's files, overwrite or not.
+	_, err = e.svc.RegisterTable(ctx, ident("ns", "fresh"), srcRes.MetadataLocation, true)
+	wantKind(t, err, errs.AlreadyExists)
 }
 
 func TestRenameTable(t *testing.T) {
@@ -453,6 +471,9 @@ func TestCompressedMetadataFiles(t *testing.T) {
 		t.Errorf("next metadata location = %s", next.MetadataLocation)
 	}
 	// The database serves plain JSON; registering reads the gzip file.
+	if err := e.svc.DropTable(ctx, id, false); err != nil {
+		t.Fatal(err)
+	}
 	reg, err := e.svc.RegisterTable(ctx, ident("ns", "copy"), next.MetadataLocation, false)
 	if err != nil {
 		t.Fatalf("RegisterTable: %v", err)

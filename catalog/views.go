@@ -44,7 +44,6 @@ func (s *Service) CreateView(ctx context.Context, in CreateViewInput) (ViewResul
 	if err := s.checkEntityIdent(store.KindView, id); err != nil {
 		return ViewResult{}, err
 	}
-	whLoc, _ := s.warehouseLocation(id.Warehouse)
 
 	if !present(in.Schema) {
 		return ViewResult{}, errs.New(errs.BadRequest, "Create view request must have a schema")
@@ -61,13 +60,18 @@ func (s *Service) CreateView(ctx context.Context, in CreateViewInput) (ViewResul
 		return ViewResult{}, err
 	}
 
+	nsLoc, err := s.locationOfNamespace(ctx, id.Warehouse, id.Namespace)
+	if err != nil {
+		return ViewResult{}, err
+	}
 	viewUUID := uuid.New()
 	loc := strings.TrimRight(in.Location, "/")
 	if loc == "" {
-		loc = defaultTableLocation(whLoc, id, viewUUID)
+		loc = s.defaultEntityLocation(nsLoc, id, viewUUID)
 	}
 	props := entityProperties(store.KindView, s.opts.Defaults, in.Properties, s.opts.Overrides)
-	if err := s.checkLocations(id.Warehouse, loc, props); err != nil {
+	claims, err := s.entityPlacement(id.Warehouse, nsLoc, loc, props)
+	if err != nil {
 		return ViewResult{}, err
 	}
 	// The builder numbers the version 1 and the schema 0 whatever the
@@ -89,6 +93,7 @@ func (s *Service) CreateView(ctx context.Context, in CreateViewInput) (ViewResul
 	}
 	err = s.st.CreateEntity(ctx, store.Entity{
 		Ident: id, Kind: store.KindView, MetadataLocation: metaLoc, Metadata: doc,
+		UUID: viewUUID.String(), Claims: claims,
 	})
 	if err != nil {
 		s.discardFile(ctx, metaLoc, err)
@@ -141,32 +146,25 @@ func (s *Service) RegisterView(ctx context.Context, id store.Ident, metadataLoca
 	if err := s.checkEntityIdent(store.KindView, id); err != nil {
 		return ViewResult{}, err
 	}
-	if metadataLocation == "" {
-		return ViewResult{}, errs.New(errs.BadRequest, "Metadata location must not be empty")
-	}
-	if err := s.checkInside(id.Warehouse, "Metadata file", metadataLocation); err != nil {
-		return ViewResult{}, err
-	}
-	raw, err := s.io.Read(ctx, metadataLocation)
+	doc, nsLoc, err := s.readRegistered(ctx, id, metadataLocation)
 	if err != nil {
-		if errs.Is(err, errs.NotFound) {
-			// 404 would read as "no such namespace" to clients.
-			return ViewResult{}, errs.New(errs.BadRequest, "Metadata file does not exist: %s", metadataLocation)
-		}
 		return ViewResult{}, err
-	}
-	doc, err := decodeMetadataFile(raw)
-	if err != nil {
-		return ViewResult{}, errs.New(errs.BadRequest, "Cannot read metadata file %s: %s", metadataLocation, err.Error())
 	}
 	meta, err := view.ParseMetadataBytes(doc)
 	if err != nil {
 		return ViewResult{}, errs.New(errs.BadRequest, "Not a valid Iceberg view metadata file: %s: %s", metadataLocation, err.Error())
 	}
-	if err := s.checkLocations(id.Warehouse, meta.Location(), meta.Properties()); err != nil {
+	if err := inOwnLocation(metadataLocation, meta.Location(), meta.Properties()); err != nil {
 		return ViewResult{}, err
 	}
-	err = s.st.CreateEntity(ctx, store.Entity{Ident: id, Kind: store.KindView, MetadataLocation: metadataLocation, Metadata: doc, EventType: store.EventViewRegistered})
+	claims, err := s.entityPlacement(id.Warehouse, nsLoc, meta.Location(), meta.Properties())
+	if err != nil {
+		return ViewResult{}, err
+	}
+	err = s.st.CreateEntity(ctx, store.Entity{
+		Ident: id, Kind: store.KindView, MetadataLocation: metadataLocation, Metadata: doc, EventType: store.EventViewRegistered,
+		UUID: meta.ViewUUID().String(), Claims: claims, Register: true,
+	})
 	if err != nil {
 		return ViewResult{}, err
 	}
@@ -230,8 +228,9 @@ func (s *Service) commitViewOnce(ctx context.Context, id store.Ident, reqsJSON, 
 	if !changed {
 		return ViewResult{MetadataLocation: cur.MetadataLocation, Metadata: cur.Metadata}, false, nil
 	}
+	var claims []string
 	if locationsChanged(base.Location(), next.Location(), base.Properties(), next.Properties()) {
-		if err := s.checkLocations(id.Warehouse, next.Location(), next.Properties()); err != nil {
+		if claims, err = s.placeEntity(ctx, id, next.Location(), next.Properties()); err != nil {
 			return ViewResult{}, false, err
 		}
 	}
@@ -247,11 +246,11 @@ func (s *Service) commitViewOnce(ctx context.Context, id store.Ident, reqsJSON, 
 		return ViewResult{}, false, err
 	}
 	err = s.st.Commit(ctx, []store.Commit{{
-		Ident: id, Kind: store.KindView, BaseVersion: cur.Version, MetadataLocation: loc, Metadata: doc,
+		Ident: id, Kind: store.KindView, BaseVersion: cur.Version, MetadataLocation: loc, Metadata: doc, Claims: claims,
 	}})
 	if err != nil {
 		s.discardFile(ctx, loc, err)
-		return ViewResult{}, errs.Is(err, errs.CommitFailed), err
+		return ViewResult{}, errs.Is(err, errs.CommitFailed), movedOntoOwned(err)
 	}
 	return ViewResult{MetadataLocation: loc, Metadata: doc}, false, nil
 }

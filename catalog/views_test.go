@@ -245,7 +245,7 @@ func TestCreateViewLocations(t *testing.T) {
 	t.Parallel()
 	forEachViewBackend(t, func(t *testing.T, b string) {
 		e := viewSetup(t, b, catalog.Options{}, nil)
-		loc := e.whLoc + "/custom/place"
+		loc := e.whLoc + "/ns/custom/place"
 		res, err := e.createView(ident("ns", "located"), loc+"/", nil)
 		if err != nil {
 			t.Fatal(err)
@@ -254,8 +254,8 @@ func TestCreateViewLocations(t *testing.T) {
 			t.Errorf("location %s, metadata %s", m.Location(), res.MetadataLocation)
 		}
 
-		custom := e.whLoc + "/custom-metadata"
-		res, err = e.createView(ident("ns", "custom"), e.whLoc+"/somewhere", map[string]string{"write.metadata.path": custom})
+		custom := e.whLoc + "/ns/custom-metadata"
+		res, err = e.createView(ident("ns", "custom"), e.whLoc+"/ns/somewhere", map[string]string{"write.metadata.path": custom})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -396,7 +396,7 @@ func TestReplaceView(t *testing.T) {
 		}
 
 		// Properties and location; versions and log stay as they are.
-		newLoc := e.whLoc + "/updated/ns/v"
+		newLoc := e.whLoc + "/ns/updated/v"
 		res, m = e.mustReplaceView(t, id, assertUUID(m1), `[{"action":"set-properties","updates":{"key1":"val1","key2":"val2"}},
 			{"action":"remove-properties","removals":["prop1","non-existing"]},
 			{"action":"set-location","location":"`+newLoc+`"},
@@ -790,6 +790,7 @@ func TestRegisterView(t *testing.T) {
 		}
 		tbl := e.mustCreate(t, ident("ns", "t"), nil)
 		e.mustCreateView(t, ident("ns", "other"), nil)
+		e.mustNamespace(t, "ns2")
 
 		reg, err := e.svc.RegisterView(ctx, ident("ns", "registered"), res.MetadataLocation)
 		if err != nil {
@@ -816,7 +817,8 @@ func TestRegisterView(t *testing.T) {
 			{"onto a view", ident("ns", "other"), res.MetadataLocation, errs.AlreadyExists, "View already exists: ns.other"},
 			{"onto a table", ident("ns", "t"), res.MetadataLocation, errs.AlreadyExists, "Table with same name already exists: ns.t"},
 			{"missing namespace", ident("missing", "v"), res.MetadataLocation, errs.NoSuchNamespace, "Namespace does not exist: missing"},
-			{"missing file", ident("ns", "x"), e.whLoc + "/nope.metadata.json", errs.BadRequest, "Metadata file does not exist"},
+			{"missing file", ident("ns", "x"), e.whLoc + "/ns/nope.metadata.json", errs.BadRequest, "Metadata file does not exist"},
+			{"another namespace's file", ident("ns2", "x"), res.MetadataLocation, errs.BadRequest, "Cannot register"},
 			{"a table's file", ident("ns", "x"), tbl.MetadataLocation, errs.BadRequest, "Not a valid Iceberg view metadata file"},
 			{"no location", ident("ns", "x"), "", errs.BadRequest, "Metadata location must not be empty"},
 		}

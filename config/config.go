@@ -84,6 +84,7 @@ type WarehouseConfig struct {
 	Name                   string
 	Location               string
 	AllowExternalLocations bool
+	TableLayout            string // name-uuid or name
 	VendedCredentials      bool
 	RemoteSigning          bool
 	CredentialDuration     time.Duration
@@ -160,8 +161,10 @@ type IdempotencyConfig struct {
 
 // PurgeConfig configures the background purge of dropped tables' files.
 type PurgeConfig struct {
-	Interval    time.Duration
-	MaxAttempts int
+	Interval         time.Duration
+	MaxAttempts      int
+	TemporaryFileAge time.Duration // 0: no sweep
+	SweepInterval    time.Duration
 }
 
 // EventsConfig configures the event outbox and its streams.
@@ -267,8 +270,11 @@ var keys = []key{
 		desc:  "Base location (URI) under which new namespaces and tables are placed: `file://…` (local filesystem), `s3://bucket/path` (S3 and S3-compatible stores, see `warehouse.s3.*`), `gs://bucket/path` (Google Cloud Storage, see `warehouse.gcs.*`) or `abfss://container@account.dfs.core.windows.net/path` (also `abfs`, `wasb`, `wasbs`: Azure Blob Storage and ADLS Gen2, see `warehouse.azure.*`).",
 		field: func(c *Config) any { return &c.Warehouse.Location }},
 	{name: "warehouse.allow-external-locations", def: false,
-		desc:  "Allow table and view locations (and `write.data.path`, `write.metadata.path`) outside the warehouse location; otherwise they are rejected with 400.",
+		desc:  "Allow table and view locations (and `write.data.path`, `write.metadata.path`) outside their namespace's location, and namespace locations outside their parent's; otherwise they are rejected with 400. Locations never overlap another namespace's, table's or view's either way.",
 		field: func(c *Config) any { return &c.Warehouse.AllowExternalLocations }},
+	{name: "warehouse.table-layout", def: "name-uuid", values: []string{"name-uuid", "name"},
+		desc:  "Default location of a new table or view: `<namespace location>/<name>-<uuid>` (a directory of its own even when a name is used again), or `<namespace location>/<name>`, the layout of the Java catalogs that some client test suites assume.",
+		field: func(c *Config) any { return &c.Warehouse.TableLayout }},
 	{name: "warehouse.vended-credentials", def: true,
 		desc:  "Give clients that send `X-Iceberg-Access-Delegation: vended-credentials` credentials limited to one table's location (S3: STS AssumeRole with a session policy; GCS: a token downscoped with a Credential Access Boundary; Azure: a SAS).",
 		field: func(c *Config) any { return &c.Warehouse.VendedCredentials }},
@@ -399,6 +405,12 @@ var keys = []key{
 	{name: "purge.max-attempts", def: 10, rule: positive,
 		desc:  "Attempts at purging one table's files before the job is abandoned.",
 		field: func(c *Config) any { return &c.Purge.MaxAttempts }},
+	{name: "purge.temporary-file-age", def: 15 * time.Minute, rule: nonNegative,
+		desc:  "Temporary metadata files (`*.metadata.json.tmp-<uuid>`) that a node killed mid-write left in a local (`file://`) warehouse are removed at start-up and every `purge.sweep-interval` once older than this; younger ones may be writes in progress. `0` disables the sweep.",
+		field: func(c *Config) any { return &c.Purge.TemporaryFileAge }},
+	{name: "purge.sweep-interval", def: time.Hour, rule: positive,
+		desc:  "How often local warehouses are swept for temporary files left by a crash (see `purge.temporary-file-age`).",
+		field: func(c *Config) any { return &c.Purge.SweepInterval }},
 
 	{name: "events.buffer", def: 1024, rule: positive,
 		desc:  "Events queued for one event-stream subscriber; a subscriber that falls further behind is closed (code 4000) with the id to resume after.",

@@ -60,7 +60,7 @@ func TestDefault(t *testing.T) {
 			Postgres:       PostgresConfig{DSN: "", MaxConns: 16},
 			MigrateOnStart: true,
 		},
-		Warehouse: WarehouseConfig{Name: "default", Location: fileURL(t, "./bingsan-data"),
+		Warehouse: WarehouseConfig{Name: "default", Location: fileURL(t, "./bingsan-data"), TableLayout: "name-uuid",
 			VendedCredentials: true, RemoteSigning: true, CredentialDuration: time.Hour, S3: S3Config{Region: "us-east-1"},
 			Azure: AzureConfig{SASScope: "directory"}},
 		Server: ServerConfig{
@@ -82,7 +82,7 @@ func TestDefault(t *testing.T) {
 			Timeout:        30 * time.Second,
 		},
 		Idempotency: IdempotencyConfig{Lifetime: 30 * time.Minute},
-		Purge:       PurgeConfig{Interval: 10 * time.Second, MaxAttempts: 10},
+		Purge:       PurgeConfig{Interval: 10 * time.Second, MaxAttempts: 10, TemporaryFileAge: 15 * time.Minute, SweepInterval: time.Hour},
 		Events:      EventsConfig{Buffer: 1024, Retention: 7 * 24 * time.Hour, PruneInterval: time.Minute},
 		Auth:        AuthConfig{TokenTTL: time.Hour, SigningKeyRotation: 7 * 24 * time.Hour, AuditRetention: 90 * 24 * time.Hour},
 	}

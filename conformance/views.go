@@ -136,7 +136,8 @@ func viewCases() []Case {
 			ns := c.Namespace("view")
 			base := c.createView(ns, "probe")
 			loc := strings.TrimSuffix(base.Metadata.Location, "/") + "_custom"
-			metaLoc := loc + "/custom-metadata"
+			// Next to the view's location, not inside another view's.
+			metaLoc := loc + "_w_metadata"
 			res := c.createView(ns, "v", fmt.Sprintf(`"location":%q`, loc))
 			_ = res
 			r := c.Do("POST", c.path("namespaces", nsSeg(ns), "views"), fmt.Sprintf(`{"name":"w","schema":%s,"view-version":%s,"location":%q,"properties":{"write.metadata.path":%q}}`,

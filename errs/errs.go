@@ -30,6 +30,9 @@ const (
 	Unprocessable // well-formed request that cannot be applied (422)
 	NotImplemented
 	ServiceUnavailable
+	// InsufficientStorage: the storage is full or over quota (507); unlike
+	// ServiceUnavailable it does not invite an immediate retry.
+	InsufficientStorage
 	UnsupportedMediaType
 	PayloadTooLarge
 	MethodNotAllowed

@@ -35,6 +35,7 @@ var shapes = map[errs.Kind]errorShape{
 	errs.Unprocessable:        {fasthttp.StatusUnprocessableEntity, "UnprocessableEntityException"},
 	errs.NotImplemented:       {fasthttp.StatusNotImplemented, "NotImplementedException"},
 	errs.ServiceUnavailable:   {fasthttp.StatusServiceUnavailable, "ServiceUnavailableException"},
+	errs.InsufficientStorage:  {fasthttp.StatusInsufficientStorage, "InsufficientStorageException"},
 	errs.UnsupportedMediaType: {fasthttp.StatusUnsupportedMediaType, "UnsupportedMediaTypeException"},
 	errs.PayloadTooLarge:      {fasthttp.StatusRequestEntityTooLarge, "PayloadTooLargeException"},
 	errs.MethodNotAllowed:     {fasthttp.StatusMethodNotAllowed, "MethodNotAllowedException"},
@@ -75,7 +76,7 @@ func writeError(ctx *fasthttp.RequestCtx, log *slog.Logger, err error) {
 	case shape.status == fasthttp.StatusInternalServerError:
 		log.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()),
 			"status", shape.status, "error", de.Error())
-	case shape.status == fasthttp.StatusServiceUnavailable:
+	case shape.status == fasthttp.StatusServiceUnavailable, shape.status == fasthttp.StatusInsufficientStorage:
 		log.Warn("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()),
 			"status", shape.status, "error", de.Error())
 	}

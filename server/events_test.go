@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/google/uuid"
 
 	"github.com/bingsan/bingsan/gen/bingsanapi"
 	"github.com/bingsan/bingsan/internal/eventstest"
@@ -90,7 +93,9 @@ func TestEventsOverREST(t *testing.T) {
 		evMust(t, 200, "POST", u+"/namespaces/ns%1Fsub/views", fmt.Sprintf(`{"name":"v","schema":%s,"view-version":{"version-id":1,"schema-id":0,
 			"timestamp-ms":%d,"summary":{},"default-namespace":["ns"],"representations":[{"type":"sql","dialect":"spark","sql":"select 1"}]}}`, evSchema, time.Now().UnixMilli()))
 		evMust(t, 204, "POST", u+"/tables/rename", `{"source":{"namespace":["ns"],"name":"t"},"destination":{"namespace":["ns","sub"],"name":"moved"}}`)
-		evMust(t, 200, "POST", u+"/namespaces/ns/register", fmt.Sprintf(`{"name":"again","metadata-location":%q}`, committed))
+		// A live table cannot be registered twice: register an imported
+		// copy of it (its own UUID and directory in the namespace).
+		evMust(t, 200, "POST", u+"/namespaces/ns/register", fmt.Sprintf(`{"name":"again","metadata-location":%q}`, importedCopy(t, committed)))
 		evMust(t, 204, "DELETE", u+"/namespaces/ns%1Fsub/tables/moved?purgeRequested=true", "")
 		evMust(t, 204, "DELETE", u+"/namespaces/ns%1Fsub/views/v", "")
 		evMust(t, 404, "DELETE", u+"/namespaces/ns%1Fsub/views/v", "")
@@ -299,6 +304,9 @@ func TestEventStreamSlowSubscriber(t *testing.T) {
 		// it the server would drop the connection without a close frame.
 		srv := servertest.Start(t, b, servertest.Config{EventBuffer: 16, EventWriteTimeout: 3 * time.Minute})
 		ctx := context.Background()
+		if status, _, b := call(t, "POST", srv.URL+"/v1/namespaces", "application/json", []byte(`{"namespace":["big"]}`)); status != 200 {
+			t.Fatalf("create: %d %s", status, b)
+		}
 		// A small receive buffer: the server's writes block soon.
 		slow, resp, err := eventstest.DialReceiveBuffer(ctx, srv.URL, "", 4096)
 		if err != nil {
@@ -307,7 +315,8 @@ func TestEventStreamSlowSubscriber(t *testing.T) {
 		defer slow.Close()
 		head, _ := strconv.ParseInt(resp.Header.Get(server.EventHeadHeader), 10, 64)
 
-		// Long names make big events: the socket buffers fill quickly.
+		// Long property keys make big events (each update names its
+		// keys): the socket buffers fill quickly.
 		const total = 1200
 		long := strings.Repeat("x", 1000)
 		generated := make(chan struct{})
@@ -317,9 +326,9 @@ func TestEventStreamSlowSubscriber(t *testing.T) {
 			for w := range 4 {
 				wg.Go(func() {
 					for i := w; i < total; i += 4 {
-						body := fmt.Sprintf(`{"namespace":["%s%04d"]}`, long, i)
-						if status, _, b := call(t, "POST", srv.URL+"/v1/namespaces", "application/json", []byte(body)); status != 200 {
-							t.Errorf("create %d: %d %s", i, status, b)
+						body := fmt.Sprintf(`{"updates":{"%s%04d":"v"}}`, long, i)
+						if status, _, b := call(t, "POST", srv.URL+"/v1/namespaces/big/properties", "application/json", []byte(body)); status != 200 {
+							t.Errorf("update %d: %d %s", i, status, b)
 							return
 						}
 					}
@@ -333,7 +342,7 @@ func TestEventStreamSlowSubscriber(t *testing.T) {
 		select {
 		case <-generated:
 		case <-time.After(2 * time.Minute):
-			t.Fatal("creating the namespaces took over 2 minutes")
+			t.Fatal("updating the properties took over 2 minutes")
 		}
 
 		last := head
@@ -377,4 +386,33 @@ func TestEventStreamSlowSubscriber(t *testing.T) {
 			last = id
 		}
 	})
+}
+
+// importedCopy writes a copy of the local metadata file at loc as another
+// table's: a new UUID, and a location next to the original's.
+func importedCopy(t *testing.T, loc string) string {
+	t.Helper()
+	raw, err := os.ReadFile(strings.TrimPrefix(loc, "file://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["table-uuid"] = uuid.NewString()
+	doc["location"] = doc["location"].(string) + "-imported"
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := doc["location"].(string) + "/metadata/00001-" + uuid.NewString() + ".metadata.json"
+	path := strings.TrimPrefix(copied, "file://")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return copied
 }

@@ -3,12 +3,16 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
+	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/gen/iceberg"
+	"github.com/bingsan/bingsan/internal/failpoint"
 	"github.com/bingsan/bingsan/principal"
 	"github.com/bingsan/bingsan/store"
 )
@@ -29,6 +33,12 @@ const inFlightLease = 2 * time.Minute
 // idempotent replays the stored final response of a request that was already
 // completed with the same Idempotency-Key, instead of running it again.
 // 2xx and 4xx responses are final; 5xx are not stored so a retry runs again.
+//
+// The mutation itself marks the key committed, with its outcome, in its own
+// database transaction (store.IdempotencyMark); the answer is recorded after
+// it. A process that dies in between leaves a committed key without an
+// answer: a retry then gets the answer rebuilt from the outcome
+// (replayCommitted), never a second run of the mutation.
 func (s *Server) idempotent(operation string, next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		raw := ctx.Request.Header.Peek("Idempotency-Key")
@@ -36,11 +46,13 @@ func (s *Server) idempotent(operation string, next fasthttp.RequestHandler) fast
 			next(ctx)
 			return
 		}
-		key := string(raw)
-		if _, err := uuid.Parse(key); err != nil || len(key) != 36 {
+		u, err := uuid.ParseBytes(raw)
+		if err != nil || len(raw) != 36 {
 			writeError(ctx, s.log, errs.New(errs.BadRequest, "Invalid Idempotency-Key: expected a UUID"))
 			return
 		}
+		// UUIDs are case-insensitive: one key, however it is spelled.
+		key := u.String()
 		sum := sha256.New()
 		sum.Write([]byte(operation))
 		sum.Write([]byte{0})
@@ -75,6 +87,13 @@ func (s *Server) idempotent(operation string, next fasthttp.RequestHandler) fast
 				ctx.SetStatusCode(existing.Status)
 				ctx.SetBody(existing.Body)
 				return
+			case existing.Committed:
+				if err := s.replayCommitted(ctx, operation, existing.Outcome); err != nil {
+					writeError(ctx, s.log, err)
+					return
+				}
+				s.finishIdempotent(ctx, rec)
+				return
 			case existing.ExpiresAt.Before(time.Now()) && attempt == 0:
 				if err := s.opts.Store.AbandonIdempotent(ctx, key); err != nil {
 					writeError(ctx, s.log, err)
@@ -87,21 +106,80 @@ func (s *Server) idempotent(operation string, next fasthttp.RequestHandler) fast
 			}
 		}
 
+		store.SetIdempotency(ctx, store.IdempotencyMark{Key: key, ExpiresAt: time.Now().Add(s.opts.IdempotencyLifetime)})
 		next(ctx)
 
 		status := ctx.Response.StatusCode()
 		if status >= 500 {
+			// A mutation that committed keeps its key (the store refuses
+			// to abandon it): a retry replays it.
 			if err := s.opts.Store.AbandonIdempotent(ctx, key); err != nil {
 				s.log.Error("releasing idempotency key", "key", key, "error", err)
 			}
 			return
 		}
-		rec.Status = status
-		rec.Body = append([]byte(nil), ctx.Response.Body()...)
-		rec.Done = true
-		rec.ExpiresAt = time.Now().Add(s.opts.IdempotencyLifetime)
-		if err := s.opts.Store.FinishIdempotent(ctx, rec); err != nil {
-			s.log.Error("recording idempotent response", "key", key, "error", err)
+		if status < 300 {
+			failpoint.Kill(failpoint.MutationCommitted)
 		}
+		s.finishIdempotent(ctx, rec)
 	}
+}
+
+// finishIdempotent records the response written to ctx as rec's answer.
+func (s *Server) finishIdempotent(ctx *fasthttp.RequestCtx, rec store.IdempotencyRecord) {
+	rec.Status = ctx.Response.StatusCode()
+	rec.Body = append([]byte(nil), ctx.Response.Body()...)
+	rec.Done = true
+	rec.ExpiresAt = time.Now().Add(s.opts.IdempotencyLifetime)
+	if err := s.opts.Store.FinishIdempotent(ctx, rec); err != nil {
+		s.log.Error("recording idempotent response", "key", rec.Key, "error", err)
+	}
+}
+
+// replayCommitted writes the answer of operation, whose mutation committed
+// with outcome o but whose answer was never recorded. Answers that carry
+// metadata carry the metadata file the mutation left current, read again
+// (metadata files never change); vended credentials are not repeated (a
+// client gets fresh ones by loading the table).
+func (s *Server) replayCommitted(ctx *fasthttp.RequestCtx, operation string, o store.IdempotentOutcome) error {
+	switch operation {
+	case "createNamespace":
+		var req iceberg.CreateNamespaceRequest
+		if err := json.Unmarshal(ctx.Request.Body(), &req); err != nil {
+			return errs.Wrap(errs.Internal, err, "replaying createNamespace")
+		}
+		props := nonNilProps(derefMap(req.Properties))
+		return iceberg.CreateNamespace200JSONResponse{CreateNamespaceResponseJSONResponse: iceberg.CreateNamespaceResponseJSONResponse{
+			Namespace: req.Namespace, Properties: &props,
+		}}.VisitCreateNamespaceResponse(ctx)
+	case "updateProperties":
+		ch := o.PropertyChange
+		if ch == nil {
+			ch = &store.PropertyChange{}
+		}
+		r := iceberg.UpdateNamespacePropertiesResponse{Updated: nonNil(ch.Updated), Removed: nonNil(ch.Removed)}
+		if len(ch.Missing) > 0 {
+			r.Missing = &ch.Missing
+		}
+		return iceberg.UpdateProperties200JSONResponse{UpdateNamespacePropertiesResponseJSONResponse: iceberg.UpdateNamespacePropertiesResponseJSONResponse(r)}.VisitUpdatePropertiesResponse(ctx)
+	case "createTable", "registerTable", "updateTable", "createView", "registerView", "replaceView":
+		doc, err := s.opts.Catalog.MetadataDocument(ctx, o.MetadataLocation)
+		if err != nil {
+			return err
+		}
+		a := &api{srv: s, cat: s.opts.Catalog}
+		loc, tag := o.MetadataLocation, catalog.ETag(o.MetadataLocation)
+		switch operation {
+		case "updateTable":
+			return a.commitTableResponse(iceberg.CommitTableResponse{MetadataLocation: loc, Metadata: doc}, &tag).write(ctx)
+		case "createTable", "registerTable":
+			return a.loadTableResponse(iceberg.LoadTableResult{MetadataLocation: &loc, Metadata: doc}, &tag).write(ctx)
+		}
+		return iceberg.LoadView200JSONResponse{LoadViewResponseJSONResponse: iceberg.LoadViewResponseJSONResponse{
+			MetadataLocation: loc, Metadata: doc,
+		}}.VisitLoadViewResponse(ctx)
+	}
+	// Drops, renames and transactions answer 204 without a body.
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
 }

@@ -399,7 +399,9 @@ func TestRemoteSigningOverREST(t *testing.T) {
 	}
 }
 
-func TestTableLocationsStayInWarehouse(t *testing.T) {
+// Tables and views stay inside their namespace's location (and so inside
+// the warehouse) unless the warehouse allows external locations.
+func TestTableLocationsStayInNamespace(t *testing.T) {
 	t.Parallel()
 	srv := servertest.Start(t, servertest.SQLite, servertest.Config{ExtraWarehouses: []string{"open"},
 		ExternalLocations: map[string]bool{"open": true}})
@@ -416,15 +418,18 @@ func TestTableLocationsStayInWarehouse(t *testing.T) {
 			[]byte(`{"name":"`+name+`","schema":`+s3SchemaJSON+extra+`}`))
 		return status, body
 	}
+	const why = "must lie inside"
 	cases := []struct{ name, extra, why string }{
-		{"outside", `,"location":"` + outside + `/t"`, "outside"},
-		{"the warehouse itself", `,"location":"` + srv.Warehouse + `"`, "outside"},
-		{"escaping with dots", `,"location":"` + srv.Warehouse + `/../x"`, "segments"},
-		{"dots inside", `,"location":"` + srv.Warehouse + `/a/./t"`, "segments"},
-		{"other scheme", `,"location":"s3://bucket/x"`, "outside"},
-		{"data path outside", `,"properties":{"write.data.path":"` + outside + `/data"}`, "outside"},
-		{"metadata path outside", `,"properties":{"write.metadata.path":"` + outside + `/meta"}`, "outside"},
-		{"staged outside", `,"stage-create":true,"location":"` + outside + `/t"`, "outside"},
+		{"outside", `,"location":"` + outside + `/t"`, why},
+		{"the warehouse itself", `,"location":"` + srv.Warehouse + `"`, why},
+		{"the namespace itself", `,"location":"` + srv.Warehouse + `/ns"`, why},
+		{"another namespace's directory", `,"location":"` + srv.Warehouse + `/other/t"`, why},
+		{"escaping with dots", `,"location":"` + srv.Warehouse + `/ns/../x"`, "segments"},
+		{"dots inside", `,"location":"` + srv.Warehouse + `/ns/a/./t"`, "segments"},
+		{"other scheme", `,"location":"s3://bucket/x"`, why},
+		{"data path outside", `,"properties":{"write.data.path":"` + outside + `/data"}`, why},
+		{"metadata path outside", `,"properties":{"write.metadata.path":"` + outside + `/meta"}`, why},
+		{"staged outside", `,"stage-create":true,"location":"` + outside + `/t"`, why},
 	}
 	for _, tc := range cases {
 		status, body := create("default", "x", tc.extra)
@@ -432,7 +437,7 @@ func TestTableLocationsStayInWarehouse(t *testing.T) {
 			t.Errorf("%s: %d %s", tc.name, status, body)
 		}
 	}
-	if status, body := create("default", "inside", `,"location":"`+srv.Warehouse+`/custom/t"`); status != 200 {
+	if status, body := create("default", "inside", `,"location":"`+srv.Warehouse+`/ns/custom/t"`); status != 200 {
 		t.Errorf("inside: %d %s", status, body)
 	}
 	// The explicit opt-in allows them.
@@ -468,12 +473,12 @@ func TestTableLocationsStayInWarehouse(t *testing.T) {
 	}())
 	status, _, body = call(t, "POST", srv.URL+"/v1/namespaces/ns/register", "application/json",
 		[]byte(`{"name":"reg","metadata-location":"`+*opened.MetadataLocation+`"}`))
-	if status != 400 || !strings.Contains(errorOf(t, status, body).Message, "outside") {
+	if status != 400 || !strings.Contains(errorOf(t, status, body).Message, why) {
 		t.Errorf("register outside: %d %s", status, body)
 	}
 	status, _, body = call(t, "POST", srv.URL+"/v1/namespaces/ns/register", "application/json",
 		[]byte(`{"name":"reg","metadata-location":"file:///etc/passwd"}`))
-	if status != 400 || !strings.Contains(errorOf(t, status, body).Message, "outside") {
+	if status != 400 || !strings.Contains(errorOf(t, status, body).Message, why) {
 		t.Errorf("register of an arbitrary file: %d %s", status, body)
 	}
 	// Nothing was created by the refused requests.

@@ -281,7 +281,7 @@ func TestViewErrorsOverHTTP(t *testing.T) {
 		viewErr(t, "POST", base+"/namespaces/ns/register-view", register("v", res.MetadataLocation), 409, "AlreadyExistsException", "View already exists: ns.v")
 		viewErr(t, "POST", base+"/namespaces/ns/register-view", register("t", res.MetadataLocation), 409, "AlreadyExistsException", "Table with same name already exists: ns.t")
 		viewErr(t, "POST", base+"/namespaces/missing/register-view", register("x", res.MetadataLocation), 404, "NoSuchNamespaceException", "Namespace does not exist: missing")
-		viewErr(t, "POST", base+"/namespaces/ns/register-view", register("x", srv.Warehouse+"/nope.metadata.json"), 400, "BadRequestException", "Metadata file does not exist")
+		viewErr(t, "POST", base+"/namespaces/ns/register-view", register("x", srv.Warehouse+"/ns/nope.metadata.json"), 400, "BadRequestException", "Metadata file does not exist")
 
 		// Nothing changed.
 		if after := viewReq(t, "GET", views+"/v", "", 200); string(after) != string(before) {
@@ -356,7 +356,7 @@ func TestReplaceViewOverHTTP(t *testing.T) {
 		}
 
 		// Properties and location: versions stay.
-		loc := srv.Warehouse + "/updated/ns/v"
+		loc := srv.Warehouse + "/ns/updated/v"
 		_, pm := loadViewOf(t, viewReq(t, "POST", views+"/v", `{"requirements":[{"type":"assert-view-uuid","uuid":"`+uuid+`"}],"updates":[
 			{"action":"set-properties","updates":{"key1":"val1"}},{"action":"remove-properties","removals":["non-existing"]},
 			{"action":"set-location","location":"`+loc+`"}]}`, 200))

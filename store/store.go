@@ -9,6 +9,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 )
@@ -45,6 +46,13 @@ func (i Ident) String() string {
 type Namespace struct {
 	Levels     []string
 	Properties map[string]string
+	// Location is where the namespace's tables and views live by default
+	// and, unless the warehouse allows external locations, must live: set
+	// by the catalog at creation, claimed (Key) like a table's location. ""
+	// for a namespace created before locations were recorded and not yet
+	// backfilled.
+	Location string
+	Key      string // the claim key of Location (vend.LocationKey); write only
 }
 
 // Entity is a stored table or view: the pointer to its current metadata file
@@ -57,9 +65,17 @@ type Entity struct {
 	// Version increases by one on every commit; commits compare it to detect
 	// that another writer won.
 	Version int64
+	// UUID is the table-uuid or view-uuid of the metadata, unique in the
+	// catalog ("" for entities created before it was recorded).
+	UUID string
 	// EventType is, for CreateEntity only, the type of the event written
 	// with the entity; zero: table.created or view.created by Kind.
 	EventType EventType
+	// Claims, for CreateEntity only, are the claim keys of the entity's
+	// storage locations (see Store); Register marks a register, which may
+	// not claim the files of a table being purged.
+	Claims   []string
+	Register bool
 }
 
 // Page is a keyset page request: names strictly after After, at most Limit
@@ -88,6 +104,12 @@ type Commit struct {
 	BaseVersion      int64
 	MetadataLocation string
 	Metadata         []byte
+	// UUID is the new entity's UUID, with Create.
+	UUID string
+	// Claims, when not nil (always with Create), replace the entity's
+	// claim keys: its storage locations moved. Register as for Entity.
+	Claims   []string
+	Register bool
 	// EventType is the type of the event the commit writes; zero:
 	// table.created / view.created with Create, table.committed /
 	// view.replaced otherwise.
@@ -95,6 +117,9 @@ type Commit struct {
 	// SnapshotsAdded lists the snapshots the new metadata adds, for the
 	// event (the store never reads the metadata).
 	SnapshotsAdded []int64
+	// Idempotency are the keys of the requests this commit answers besides
+	// the one its context carries (the members of a group commit).
+	Idempotency []IdempotencyMark
 }
 
 // IdempotencyRecord is the stored outcome of a mutation sent with an
@@ -107,6 +132,51 @@ type IdempotencyRecord struct {
 	Body        []byte
 	Done        bool
 	ExpiresAt   time.Time
+	// Committed is set by the mutation itself, in its own transaction,
+	// with Outcome: the answer can be rebuilt even if the process died
+	// before recording it (Done).
+	Committed bool
+	Outcome   IdempotentOutcome
+}
+
+// IdempotentOutcome is what a committed mutation did, as far as its answer
+// depends on it.
+type IdempotentOutcome struct {
+	// MetadataLocation is the metadata file a create, commit or register
+	// of a table or view left current.
+	MetadataLocation string `json:"metadata-location,omitempty"`
+	// PropertyChange is what a namespace property update did.
+	PropertyChange *PropertyChange `json:"property-change,omitempty"`
+}
+
+// IdempotencyMark names the Idempotency-Key of the request a mutation runs
+// for. Every mutation finds it in its context (WithIdempotency) and marks
+// the key committed, with its outcome, in its own transaction; Commit also
+// marks the keys of its commits (Commit.Idempotency).
+type IdempotencyMark struct {
+	Key string
+	// ExpiresAt is when the record may be forgotten.
+	ExpiresAt time.Time
+}
+
+type idempotencyKey struct{}
+
+// WithIdempotency returns ctx carrying m; a zero m hides a mark ctx
+// carried (a group commit runs on one member's context).
+func WithIdempotency(ctx context.Context, m IdempotencyMark) context.Context {
+	return context.WithValue(ctx, idempotencyKey{}, m)
+}
+
+// SetIdempotency is WithIdempotency on a request whose handler context
+// reads its values (a fasthttp request).
+func SetIdempotency(ctx interface{ SetUserValue(key, value any) }, m IdempotencyMark) {
+	ctx.SetUserValue(idempotencyKey{}, m)
+}
+
+// IdempotencyFrom returns the mark ctx carries, if any.
+func IdempotencyFrom(ctx context.Context) (IdempotencyMark, bool) {
+	m, ok := ctx.Value(idempotencyKey{}).(IdempotencyMark)
+	return m, ok && m.Key != ""
 }
 
 // PurgeJob asks for every file of a dropped table or view to be deleted.
@@ -116,9 +186,51 @@ type PurgeJob struct {
 	MetadataLocation string
 	Metadata         []byte // last metadata, to find manifests and data files
 	Attempts         int
+	// Claims are the claim keys the entity owned, held by the job until it
+	// ends: the purge deletes files only below them (none for jobs queued
+	// before claims were recorded).
+	Claims []string
+	// CreatedAt is when the entity was dropped.
+	CreatedAt time.Time
 }
 
-// Store is implemented by every backend. Errors are errs kinds:
+// LocationOwner is a namespace or an entity whose location claims a
+// backfill sets (see BackfillLocations).
+type LocationOwner struct {
+	Warehouse  string
+	Namespace  []string // the namespace, or the one holding the entity
+	Name       string   // "" for a namespace
+	Kind       Kind     // "" for a namespace
+	Properties map[string]string
+	// ParentLocation is the location of the parent namespace ("" at the top
+	// level), for namespaces; Metadata is the current metadata of an entity.
+	ParentLocation string
+	Metadata       []byte
+}
+
+// Placement is what a backfill decides for an owner: its location (for a
+// namespace), UUID (for an entity) and claim keys.
+type Placement struct {
+	Location string
+	UUID     string
+	Keys     []string
+}
+
+// ErrLocationOwned is the cause of the AlreadyExists error of a claim that
+// overlaps another owner's location.
+var ErrLocationOwned = errors.New("storage location owned by another namespace, table or view")
+
+// Store is implemented by every backend.
+//
+// Storage locations: every namespace, table and view claims the keys of its
+// locations (Namespace.Key, Entity.Claims, Commit.Claims) in the transaction
+// that creates or moves it. A claim fails with AlreadyExists when a key
+// equals, lies inside or contains a key of another owner, except that the
+// keys of the namespaces holding an owner may contain its keys. Dropping an
+// owner releases its claims; dropping with purge hands them to the purge
+// job until it ends (refusing registers of the files meanwhile).
+//
+// Errors are errs kinds:
 // NoSuchNamespace, NoSuchTable / NoSuchView (by kind), AlreadyExists,
 // NamespaceNotEmpty, CommitFailed (a version moved, a created entity
 // appeared, or Commit's lock-timeout retries ran out), CommitStateUnknown
@@ -166,6 +278,17 @@ type Store interface {
 	CompletePurgeJob(ctx context.Context, id int64) error
 	// RetryPurgeJob records a failed attempt and makes the job due again at retryAt.
 	RetryPurgeJob(ctx context.Context, id int64, retryAt time.Time, lastError string) error
+	// SharedClaims returns the claim keys of live tables and views created
+	// before before that overlap any of keys: files below them are not the
+	// purge's to delete (a twin registered before the fix of issue 13).
+	SharedClaims(ctx context.Context, keys []string, before time.Time) ([]string, error)
+
+	// BackfillLocations gives the namespaces and entities stored before
+	// locations were recorded their location, UUID and claims, as place
+	// decides (parents before children); it is a no-op once none is left.
+	// An owner whose claims overlap another's is claimed all the same (it
+	// exists already) and reported to conflict.
+	BackfillLocations(ctx context.Context, place func(LocationOwner) (Placement, error), conflict func(LocationOwner, error)) error
 
 	// Every mutation above (namespace create, property update and drop;
 	// entity create, rename, drop and Commit) writes its events in its own

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +20,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/io/gocloud/blobfs"
@@ -154,7 +152,7 @@ type azureBackend struct {
 	token   azcore.TokenCredential      // nil without Azure AD
 }
 
-var _ FileIO = (*azureBackend)(nil)
+var _ objectIO = (*azureBackend)(nil)
 
 // newAzureBackend builds the clients; it contacts no server.
 func newAzureBackend(base location, cfg AzureConfig) (*azureBackend, error) {
@@ -310,74 +308,6 @@ func (b *azureBackend) Delete(ctx context.Context, loc string) error {
 	return nil
 }
 
-// DeletePrefix implements FileIO: every blob below prefix/ is listed and
-// deleted; on accounts with hierarchical namespace the directories are
-// deleted after their contents, deepest first. The container root is
-// refused.
-func (b *azureBackend) DeletePrefix(ctx context.Context, prefix string) error {
-	ctx, cancel := detach(ctx)
-	defer cancel()
-	cont, key, err := b.containerKey(prefix)
-	if err != nil {
-		return err
-	}
-	if key == "" {
-		return errs.New(errs.BadRequest, "Refusing to delete everything under %q", prefix)
-	}
-	cc := b.svc.NewContainerClient(cont)
-	del := newDeleter(ctx, func(ctx context.Context, name string) error {
-		if _, err := cc.NewBlobClient(name).Delete(ctx, nil); err != nil {
-			if err = azureError(err, "delete", prefix+" ("+name+")"); !errs.Is(err, errs.NotFound) {
-				return err
-			}
-		}
-		return nil
-	})
-	var dirs []string
-	pager := cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
-		Prefix: to.Ptr(key + "/"), Include: container.ListBlobsInclude{Metadata: true},
-	})
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			if werr := del.wait(); werr != nil {
-				return werr
-			}
-			err = azureError(err, "list", prefix)
-			if errs.Is(err, errs.NotFound) { // no such container: nothing to delete
-				return nil
-			}
-			return err
-		}
-		for _, item := range page.Segment.BlobItems {
-			if item.Name == nil {
-				continue
-			}
-			if isAzureDirectory(item.Metadata) {
-				dirs = append(dirs, *item.Name)
-				continue
-			}
-			if !del.add(*item.Name) {
-				return del.wait()
-			}
-		}
-	}
-	if err := del.wait(); err != nil {
-		return err
-	}
-	// Children sort after their parents: reversed, they go first.
-	slices.Sort(dirs)
-	slices.Reverse(dirs)
-	for _, d := range dirs {
-		if _, err := cc.NewBlobClient(d).Delete(ctx, nil); err != nil {
-			if err = azureError(err, "delete", prefix+" ("+d+")"); !errs.Is(err, errs.NotFound) {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // isAzureDirectory reports whether a listed blob is a directory of an
 // account with hierarchical namespace (metadata hdi_isfolder=true).
 func isAzureDirectory(md map[string]*string) bool {
@@ -437,7 +367,7 @@ func azureError(err error, op, loc string) error {
 		if re.StatusCode == http.StatusNotFound && op != "write" {
 			return errs.Wrap(errs.NotFound, err, "File does not exist: %s", loc)
 		}
-		return errs.Wrap(errs.ServiceUnavailable, err, "Storage refused to %s %s: %s", op, loc, azureErrorText(re))
+		return refusal(err, re.StatusCode, re.ErrorCode, azureErrorText(re), op, loc)
 	}
 	var te *azureTokenError
 	if errors.As(err, &te) {

@@ -21,7 +21,6 @@ import (
 	"gocloud.dev/blob/gcsblob"
 	"gocloud.dev/gcp"
 	"google.golang.org/api/googleapi"
-	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 
 	"github.com/bingsan/bingsan/errs"
@@ -103,7 +102,7 @@ type gcsBackend struct {
 	creds *auth.Credentials // resolved on first use
 }
 
-var _ FileIO = (*gcsBackend)(nil)
+var _ objectIO = (*gcsBackend)(nil)
 
 // newGCSBackend builds the client; it contacts no server and looks for
 // credentials only when they are first needed.
@@ -315,52 +314,6 @@ func (b *gcsBackend) Delete(ctx context.Context, loc string) error {
 // (GCS and Azure have no bulk delete in their Go clients).
 const deleteConcurrency = 8
 
-// DeletePrefix implements FileIO: every object below prefix/ is listed and
-// deleted. The bucket root is refused.
-func (b *gcsBackend) DeletePrefix(ctx context.Context, prefix string) error {
-	ctx, cancel := detach(ctx)
-	defer cancel()
-	l, err := parseLocation(prefix)
-	if err != nil {
-		return err
-	}
-	if l.kind != kindGCS || l.bucket == "" {
-		return errs.New(errs.BadRequest, "Not a GCS location: %s", prefix)
-	}
-	if l.key == "" {
-		return errs.New(errs.BadRequest, "Refusing to delete everything under %q", prefix)
-	}
-	bkt := b.client.Bucket(l.bucket)
-	it := bkt.Objects(ctx, &storage.Query{Prefix: l.key + "/", Projection: storage.ProjectionNoACL})
-	del := newDeleter(ctx, func(ctx context.Context, key string) error {
-		err := bkt.Object(key).Delete(ctx)
-		if err != nil {
-			if err = gcsError(err, "delete", "gs://"+l.bucket+"/"+key); errs.Is(err, errs.NotFound) {
-				return nil
-			}
-		}
-		return err
-	})
-	for {
-		attrs, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			break
-		}
-		if err != nil {
-			del.wait()
-			err = gcsError(err, "list", prefix)
-			if errs.Is(err, errs.NotFound) { // no such bucket: nothing to delete
-				return nil
-			}
-			return err
-		}
-		if !del.add(attrs.Name) {
-			break
-		}
-	}
-	return del.wait()
-}
-
 // deleter deletes keys with bounded concurrency and keeps the first error.
 type deleter struct {
 	ctx  context.Context
@@ -449,7 +402,11 @@ func gcsError(err error, op, loc string) error {
 		case ge.Code == http.StatusNotFound && op != "write":
 			return errs.Wrap(errs.NotFound, err, "File does not exist: %s", loc)
 		}
-		return errs.Wrap(errs.ServiceUnavailable, err, "Storage refused to %s %s: %s", op, loc, googleErrorText(ge))
+		reason := ""
+		if len(ge.Errors) > 0 {
+			reason = ge.Errors[0].Reason
+		}
+		return refusal(err, ge.Code, reason, googleErrorText(ge), op, loc)
 	}
 	return errs.Wrap(errs.ServiceUnavailable, err, "Storage is unreachable: cannot %s %s: %s", op, loc, networkCause(err))
 }

@@ -5,13 +5,17 @@ import (
 	"errors"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 
 	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/google/uuid"
 
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/internal/failpoint"
 )
 
 // Local is the FileIO of the local filesystem (file:// URIs and absolute
@@ -29,39 +33,49 @@ func (s *Local) fsFor(ctx context.Context, location string) (icebergio.IO, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if location == "" {
-		return nil, errs.New(errs.BadRequest, "Storage location must not be empty")
-	}
-	u, err := url.Parse(location)
-	if err != nil {
-		return nil, errs.Wrap(errs.BadRequest, err, "Invalid storage location: %s", location)
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "":
-		// A plain path: iceberg-go's LocalFS would resolve a relative path
-		// against the server's working directory; never do that.
-		if !filepath.IsAbs(location) {
-			return nil, errs.New(errs.BadRequest, "Storage location must be an absolute path or a URI: %s", location)
-		}
-	case "file":
-		if u.Host != "" && !strings.EqualFold(u.Host, "localhost") {
-			return nil, errs.New(errs.BadRequest, "Unsupported file URI authority %q in %s", u.Host, location)
-		}
-		if u.Path == "" || !strings.HasPrefix(u.Path, "/") {
-			return nil, errs.New(errs.BadRequest, "File URI must have an absolute path: %s", location)
-		}
-	default:
-		// Object stores are served by their own backends (see Open).
-		return nil, errs.New(errs.BadRequest, "Unsupported storage scheme %q in %s", u.Scheme, location)
+	if _, err := localPath(location); err != nil {
+		return nil, err
 	}
 	fsys, err := icebergio.LoadFS(ctx, nil, location)
 	if err != nil {
+		u, _ := url.Parse(location)
 		if errors.Is(err, icebergio.ErrIOSchemeNotFound) {
 			return nil, errs.Wrap(errs.BadRequest, err, "Unsupported storage scheme %q in %s", u.Scheme, location)
 		}
 		return nil, errs.Wrap(errs.ServiceUnavailable, err, "Storage for %s is unavailable", location)
 	}
 	return fsys, nil
+}
+
+// localPath returns the file system path of location, a file:// URI or an
+// absolute path, refusing what this package does not serve.
+func localPath(location string) (string, error) {
+	if location == "" {
+		return "", errs.New(errs.BadRequest, "Storage location must not be empty")
+	}
+	u, err := url.Parse(location)
+	if err != nil {
+		return "", errs.Wrap(errs.BadRequest, err, "Invalid storage location: %s", location)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "":
+		// A plain path: iceberg-go's LocalFS would resolve a relative path
+		// against the server's working directory; never do that.
+		if !filepath.IsAbs(location) {
+			return "", errs.New(errs.BadRequest, "Storage location must be an absolute path or a URI: %s", location)
+		}
+		return location, nil
+	case "file":
+		if u.Host != "" && !strings.EqualFold(u.Host, "localhost") {
+			return "", errs.New(errs.BadRequest, "Unsupported file URI authority %q in %s", u.Host, location)
+		}
+		if u.Path == "" || !strings.HasPrefix(u.Path, "/") {
+			return "", errs.New(errs.BadRequest, "File URI must have an absolute path: %s", location)
+		}
+		return filepath.FromSlash(u.Path), nil
+	}
+	// Object stores are served by their own backends (see Open).
+	return "", errs.New(errs.BadRequest, "Unsupported storage scheme %q in %s", u.Scheme, location)
 }
 
 // FS implements FileIO.
@@ -83,7 +97,7 @@ func (s *Local) WriteNew(ctx context.Context, location string, data []byte) (err
 	if !okW || !okR {
 		return errs.New(errs.NotImplemented, "Exclusive create is not supported for %s", location)
 	}
-	tmp := location + ".tmp-" + uuid.NewString()
+	tmp := location + temporarySuffix + uuid.NewString()
 	w, err := wfs.Create(tmp)
 	if err != nil {
 		return storageError(err, "write", tmp)
@@ -108,6 +122,7 @@ func (s *Local) WriteNew(ctx context.Context, location string, data []byte) (err
 	if err = w.Close(); err != nil {
 		return storageError(err, "write", tmp)
 	}
+	failpoint.Kill(failpoint.MetadataWritten)
 	if err = rfs.RenameNoReplace(tmp, location); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return errs.Wrap(errs.AlreadyExists, err, "File already exists: %s", location)
@@ -178,23 +193,88 @@ func (s *Local) Delete(ctx context.Context, location string) error {
 	return nil
 }
 
-// DeletePrefix implements FileIO.
-func (s *Local) DeletePrefix(ctx context.Context, prefix string) error {
-	dir := strings.TrimRight(prefix, "/")
-	fsys, err := s.fsFor(ctx, dir)
+// temporarySuffix marks the temporary sibling WriteNew writes first. A
+// process killed before publishing it leaves it behind; SweepTemporary
+// removes such leftovers.
+const temporarySuffix = ".tmp-"
+
+// isTemporary reports whether name is a temporary sibling: its name ends
+// with temporarySuffix and a UUID.
+func isTemporary(name string) bool {
+	i := strings.LastIndex(name, temporarySuffix)
+	if i < 0 {
+		return false
+	}
+	_, err := uuid.Parse(name[i+len(temporarySuffix):])
+	return err == nil && len(name)-i-len(temporarySuffix) == 36
+}
+
+// SweepTemporary implements FileIO: it walks the directory tree at
+// location and removes the temporary files last modified before before.
+func (s *Local) SweepTemporary(ctx context.Context, location string, before time.Time) (int, error) {
+	root, err := localPath(location)
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed meanwhile (a purge)
+			}
+			return err
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		if d.IsDir() || !isTemporary(d.Name()) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil || !info.ModTime().Before(before) {
+			return nil // gone, or young enough to be a write in progress
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		removed++
+		return nil
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return removed, storageError(err, "sweep", location)
+	}
+	return removed, err
+}
+
+// RemoveEmptyDirectories implements FileIO: directories are removed
+// deepest first, and only when empty, so a file anywhere keeps its
+// directory and every parent up to location.
+func (s *Local) RemoveEmptyDirectories(ctx context.Context, location string) error {
+	root, err := localPath(location)
 	if err != nil {
 		return err
 	}
-	// Refuse to wipe a filesystem root however the prefix was spelled.
-	if u, _ := url.Parse(dir); u == nil || strings.Trim(u.Path, "/") == "" {
-		return errs.New(errs.BadRequest, "Refusing to delete everything under %q", prefix)
+	var dirs []string
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return storageError(err, "tidy", location)
 	}
-	ra, ok := fsys.(icebergio.RemoveAllIO)
-	if !ok {
-		return errs.New(errs.NotImplemented, "Deleting a prefix is not supported for %s", prefix)
-	}
-	if err := ra.RemoveAll(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return storageError(err, "delete", prefix)
+	for i := len(dirs) - 1; i >= 0; i-- {
+		// Remove refuses a directory that is not empty: exactly the rule.
+		if err := os.Remove(dirs[i]); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
+			return storageError(err, "tidy", location)
+		}
 	}
 	return nil
 }

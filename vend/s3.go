@@ -21,8 +21,8 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/bingsan/bingsan/errs"
 )
@@ -70,7 +70,7 @@ type s3Backend struct {
 	client *s3.Client
 }
 
-var _ FileIO = (*s3Backend)(nil)
+var _ objectIO = (*s3Backend)(nil)
 
 // newS3Backend builds the clients; it contacts no server.
 func newS3Backend(ctx context.Context, cfg S3Config) (*s3Backend, error) {
@@ -206,56 +206,6 @@ func (b *s3Backend) Delete(ctx context.Context, loc string) error {
 	return nil
 }
 
-// DeletePrefix implements FileIO: every key below prefix/ is listed and
-// deleted in batches. The bucket root is refused.
-func (b *s3Backend) DeletePrefix(ctx context.Context, prefix string) error {
-	ctx, cancel := detach(ctx)
-	defer cancel()
-	l, err := parseLocation(prefix)
-	if err != nil {
-		return err
-	}
-	if l.kind != kindS3 || l.bucket == "" {
-		return errs.New(errs.BadRequest, "Not an S3 location: %s", prefix)
-	}
-	if l.key == "" {
-		return errs.New(errs.BadRequest, "Refusing to delete everything under %q", prefix)
-	}
-	p := s3.NewListObjectsV2Paginator(b.client, &s3.ListObjectsV2Input{
-		Bucket: aws.String(l.bucket), Prefix: aws.String(l.key + "/"),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			err = s3Error(err, "list", prefix)
-			if errs.Is(err, errs.NotFound) { // no such bucket: nothing to delete
-				return nil
-			}
-			return err
-		}
-		if len(page.Contents) == 0 {
-			continue
-		}
-		ids := make([]s3types.ObjectIdentifier, 0, len(page.Contents))
-		for _, o := range page.Contents {
-			ids = append(ids, s3types.ObjectIdentifier{Key: o.Key})
-		}
-		out, err := b.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
-			Bucket: aws.String(l.bucket),
-			Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)},
-		})
-		if err != nil {
-			return s3Error(err, "delete", prefix)
-		}
-		if len(out.Errors) > 0 {
-			e := out.Errors[0]
-			return errs.New(errs.ServiceUnavailable, "Storage refused to delete s3://%s/%s: %s: %s (and %d more)",
-				l.bucket, aws.ToString(e.Key), aws.ToString(e.Code), aws.ToString(e.Message), len(out.Errors)-1)
-		}
-	}
-	return nil
-}
-
 // FS implements FileIO with iceberg-go's S3 IO, given the catalog's own AWS
 // configuration (credentials included) through the context.
 func (b *s3Backend) FS(ctx context.Context, loc string) (icebergio.IO, error) {
@@ -316,7 +266,12 @@ func s3Error(err error, op, loc string) error {
 		case code == "PreconditionFailed" || code == "ConditionalRequestConflict":
 			return errs.Wrap(errs.AlreadyExists, err, "File already exists: %s", loc)
 		}
-		return errs.Wrap(errs.ServiceUnavailable, err, "Storage refused to %s %s: %s", op, loc, apiErrorText(ae))
+		status := 0
+		var re *smithyhttp.ResponseError
+		if errors.As(err, &re) {
+			status = re.HTTPStatusCode()
+		}
+		return refusal(err, status, ae.ErrorCode(), apiErrorText(ae), op, loc)
 	}
 	return errs.Wrap(errs.ServiceUnavailable, err, "Storage is unreachable: cannot %s %s: %s", op, loc, networkCause(err))
 }

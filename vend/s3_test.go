@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -142,51 +141,6 @@ func TestS3WriteNewConcurrentOneWinner(t *testing.T) {
 	}
 	if wins != 1 {
 		t.Fatalf("want one winner, got %d", wins)
-	}
-}
-
-func TestS3DeletePrefix(t *testing.T) {
-	t.Parallel()
-	e := s3Setup(t, nil)
-	ctx := context.Background()
-	table := e.wh + "/ns/t"
-	sibling := e.wh + "/ns/t2/data/f.parquet"
-	var files []string
-	for i := range 1005 { // more than one DeleteObjects batch
-		files = append(files, fmt.Sprintf("%s/data/f-%04d.parquet", table, i))
-	}
-	files = append(files, table+"/metadata/00000-a.metadata.json", sibling)
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for _, f := range files {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := e.st.WriteNew(ctx, f, []byte("x")); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if err := e.st.DeletePrefix(ctx, table+"/"); err != nil {
-		t.Fatalf("DeletePrefix: %v", err)
-	}
-	out, err := e.srv.Root().ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(e.bucket), Prefix: aws.String("wh/ns/")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out.Contents) != 1 || aws.ToString(out.Contents[0].Key) != "wh/ns/t2/data/f.parquet" {
-		var keys []string
-		for _, o := range out.Contents {
-			keys = append(keys, aws.ToString(o.Key))
-		}
-		t.Fatalf("left after DeletePrefix: %v", keys)
-	}
-	if err := e.st.DeletePrefix(ctx, table); err != nil {
-		t.Fatalf("DeletePrefix of a missing prefix: %v", err)
-	}
-	if err := e.st.DeletePrefix(ctx, "s3://"+e.bucket+"/"); !errs.Is(err, errs.BadRequest) {
-		t.Fatalf("DeletePrefix of the bucket: want BadRequest, got %v", err)
 	}
 }
 

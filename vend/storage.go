@@ -69,7 +69,7 @@ type Storage struct {
 type warehouseStorage struct {
 	wh     Warehouse
 	base   location
-	io     FileIO
+	io     objectIO
 	vendor Vendor // nil: the storage needs no delegated access (local)
 }
 
@@ -157,7 +157,7 @@ func (s *Storage) Vendor(warehouse string) Vendor {
 // (the deepest, when warehouses nest), else to the first warehouse on the
 // same bucket, else to the first warehouse of the same kind of storage
 // (tables a warehouse allows outside its location, register sources).
-func (s *Storage) backend(loc string) (FileIO, error) {
+func (s *Storage) backend(loc string) (objectIO, error) {
 	l, err := parseLocation(loc)
 	if err != nil {
 		return nil, err
@@ -224,13 +224,20 @@ func (s *Storage) Delete(ctx context.Context, location string) error {
 	return b.Delete(ctx, location)
 }
 
-// DeletePrefix implements FileIO.
-func (s *Storage) DeletePrefix(ctx context.Context, prefix string) error {
-	b, err := s.backend(prefix)
-	if err != nil {
+// SweepTemporary implements FileIO.
+func (s *Storage) SweepTemporary(ctx context.Context, location string, before time.Time) (int, error) {
+	if l, err := parseLocation(location); err != nil || l.kind != kindFile {
+		return 0, err
+	}
+	return s.local.SweepTemporary(ctx, location, before)
+}
+
+// RemoveEmptyDirectories implements FileIO.
+func (s *Storage) RemoveEmptyDirectories(ctx context.Context, location string) error {
+	if l, err := parseLocation(location); err != nil || l.kind != kindFile {
 		return err
 	}
-	return b.DeletePrefix(ctx, prefix)
+	return s.local.RemoveEmptyDirectories(ctx, location)
 }
 
 // FS implements FileIO.
@@ -344,4 +351,53 @@ func (l location) contains(o location) bool {
 // object keys: "a/b" is within "a", "ab" is not.
 func keyWithin(prefix, key string) bool {
 	return prefix == "" || key == prefix || strings.HasPrefix(key, prefix+"/")
+}
+
+// LocationKey returns the canonical form of a storage location, for
+// comparing who owns what: "<kind>://<bucket>/<key>/" with the scheme's
+// aliases folded (s3a, s3n: s3; abfs, abfss, wasb, wasbs: azure, whose
+// bucket is container@account, whichever endpoint names the account), and
+// always one trailing slash, so that one location lies inside another
+// exactly when the other's key is a prefix of its key. Locations that the
+// stores would take differently from how they read are refused: empty,
+// "." and ".." segments (object stores keep them literally), and '%', '?',
+// '#' and '\', which URI parsing would decode or cut.
+func LocationKey(loc string) (string, error) {
+	if strings.ContainsAny(loc, "%?#\\") {
+		return "", errs.New(errs.BadRequest, "Location %s must not contain '%%', '?', '#' or '\\'", loc)
+	}
+	l, err := parseLocation(loc)
+	if err != nil {
+		return "", err
+	}
+	p := l.key
+	if l.kind == kindFile {
+		if !strings.HasPrefix(p, "/") {
+			return "", errs.New(errs.BadRequest, "Location %s must be an absolute path or a URI", loc)
+		}
+		p = strings.TrimPrefix(p, "/")
+	} else if l.bucket == "" {
+		return "", errs.New(errs.BadRequest, "Location %s names no bucket", loc)
+	}
+	p = strings.TrimSuffix(p, "/")
+	if p != "" {
+		for seg := range strings.SplitSeq(p, "/") {
+			if seg == "" || seg == "." || seg == ".." {
+				return "", errs.New(errs.BadRequest, "Location %s must not contain empty, '.' or '..' segments", loc)
+			}
+		}
+		p += "/"
+	}
+	bucket := l.bucket
+	if l.kind == kindAzure {
+		// container@account.blob.core.windows.net and
+		// container@account.dfs.core.windows.net are the same storage.
+		container, host, _ := strings.Cut(bucket, "@")
+		account, _, _ := strings.Cut(host, ".")
+		bucket = container + "@" + account
+	}
+	if l.kind == kindFile {
+		bucket = ""
+	}
+	return l.kind + "://" + bucket + "/" + p, nil
 }

@@ -128,3 +128,29 @@ func TestSignAWSAddressing(t *testing.T) {
 		}
 	}
 }
+
+func TestLocationKey(t *testing.T) {
+	t.Parallel()
+	ok := map[string]string{
+		"s3://b/wh/ns/t":                         "s3://b/wh/ns/t/",
+		"s3a://b/wh/ns/t/":                       "s3://b/wh/ns/t/",
+		"s3://b":                                 "s3://b/",
+		"gs://b/x":                               "gcs://b/x/",
+		"file:///data/wh":                        "file:///data/wh/",
+		"/data/wh/":                              "file:///data/wh/",
+		"abfss://c@acct.dfs.core.windows.net/wh": "azure://c@acct/wh/",
+		"wasbs://c@acct.blob.core.windows.net/wh/t":           "azure://c@acct/wh/t/",
+		"abfss://c@devstoreaccount1.blob.localhost:10000/p/q": "azure://c@devstoreaccount1/p/q/",
+	}
+	for in, want := range ok {
+		got, err := vend.LocationKey(in)
+		if err != nil || got != want {
+			t.Errorf("LocationKey(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "s3://b/a/../b", "s3://b/a//b", "s3://b/./a", "s3://b/a%2Fb", "s3://b/a?x", "s3://b/a#x", `s3://b/a\b`, "relative/path", "s3:///nobucket", "ftp://h/x"} {
+		if _, err := vend.LocationKey(bad); !errs.Is(err, errs.BadRequest) {
+			t.Errorf("LocationKey(%q): want BadRequest, got %v", bad, err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/vend"
@@ -108,41 +109,6 @@ func TestWriteNewConcurrentOneWinner(t *testing.T) {
 	}
 }
 
-func TestDeletePrefix(t *testing.T) {
-	t.Parallel()
-	for name, loc := range locations(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			dir := t.TempDir()
-			fio := vend.NewLocal()
-			table := filepath.Join(dir, "ns", "t")
-			sibling := filepath.Join(dir, "ns", "t2", "data", "f.parquet")
-			for _, f := range []string{
-				filepath.Join(table, "metadata", "00000-a.metadata.json"),
-				filepath.Join(table, "data", "x", "f.parquet"),
-				sibling,
-			} {
-				if err := fio.WriteNew(ctx, loc(f), []byte("x")); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := fio.DeletePrefix(ctx, loc(table)+"/"); err != nil {
-				t.Fatalf("DeletePrefix: %v", err)
-			}
-			if _, err := os.Stat(table); !os.IsNotExist(err) {
-				t.Fatalf("table dir still there: %v", err)
-			}
-			if _, err := os.Stat(sibling); err != nil {
-				t.Fatalf("sibling table touched: %v", err)
-			}
-			if err := fio.DeletePrefix(ctx, loc(table)); err != nil {
-				t.Fatalf("DeletePrefix of a missing prefix: %v", err)
-			}
-		})
-	}
-}
-
 func TestLocationErrors(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -168,11 +134,6 @@ func TestLocationErrors(t *testing.T) {
 			}
 		})
 	}
-	for _, root := range []string{"/", "file:///", "file://"} {
-		if err := fio.DeletePrefix(ctx, root); !errs.Is(err, errs.BadRequest) {
-			t.Errorf("DeletePrefix(%q): want BadRequest, got %v", root, err)
-		}
-	}
 }
 
 func TestUnreachableStorage(t *testing.T) {
@@ -186,9 +147,11 @@ func TestUnreachableStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+	// The catalog's own storage refusing it is for an operator to fix: not
+	// a 503 that clients would retry forever.
 	err := vend.NewLocal().WriteNew(ctx, filepath.Join(dir, "sub", "x.json"), []byte("x"))
-	if !errs.Is(err, errs.ServiceUnavailable) {
-		t.Fatalf("want ServiceUnavailable, got %v", err)
+	if !errs.Is(err, errs.Internal) || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("want Internal naming the cause, got %v", err)
 	}
 }
 
@@ -201,9 +164,61 @@ func TestStorageErrorOnFileAsDirectory(t *testing.T) {
 	if err := os.WriteFile(blocker, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// A parent that is a regular file makes the storage refuse the write.
+	// A parent that is a regular file: the location cannot exist.
 	err := fio.WriteNew(ctx, filepath.Join(blocker, "x.json"), []byte("x"))
-	if !errs.Is(err, errs.ServiceUnavailable) {
-		t.Fatalf("want ServiceUnavailable, got %v", err)
+	if !errs.Is(err, errs.BadRequest) {
+		t.Fatalf("want BadRequest, got %v", err)
+	}
+	// A name longer than the file system takes is the request's fault.
+	long := filepath.Join(dir, strings.Repeat("n", 300)+".metadata.json")
+	if err := fio.WriteNew(ctx, long, []byte("x")); !errs.Is(err, errs.BadRequest) || !strings.Contains(err.Error(), "too long") {
+		t.Fatalf("long name: want BadRequest, got %v", err)
+	}
+}
+
+func TestSweepTemporaryAndEmptyDirectories(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	fio := vend.NewLocal()
+	meta := filepath.Join(dir, "ns", "t", "metadata")
+	if err := os.MkdirAll(meta, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(meta, "00001-a.metadata.json.tmp-0f8fad5b-d9cb-469f-a165-70867728950e")
+	young := filepath.Join(meta, "00002-b.metadata.json.tmp-7c9e6679-7425-40de-944b-e07fc1f90ae7")
+	lookalike := filepath.Join(meta, "notes.tmp-x")
+	kept := filepath.Join(meta, "00000-c.metadata.json")
+	for _, p := range []string{old, young, lookalike, kept} {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(old, past, past); err != nil {
+		t.Fatal(err)
+	}
+	n, err := fio.SweepTemporary(ctx, "file://"+dir, time.Now().Add(-time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("SweepTemporary = %d, %v; want 1", n, err)
+	}
+	for p, want := range map[string]bool{old: false, young: true, lookalike: true, kept: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", filepath.Base(p), err == nil, want)
+		}
+	}
+
+	empty := filepath.Join(dir, "ns", "empty", "metadata")
+	if err := os.MkdirAll(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := fio.RemoveEmptyDirectories(ctx, "file://"+filepath.Join(dir, "ns")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ns", "empty")); !os.IsNotExist(err) {
+		t.Errorf("empty directory kept: %v", err)
+	}
+	if _, err := os.Stat(kept); err != nil {
+		t.Errorf("a file's directory was removed: %v", err)
 	}
 }

@@ -57,12 +57,12 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 			return err
 		}
 	}
-	storage, warehouses, external, err := openStorage(ctx, cfg, m)
+	storage, pl, err := openStorage(ctx, cfg, m)
 	if err != nil {
 		return err
 	}
 	cat := catalog.New(st, storage, catalog.Options{
-		Warehouses:     warehouses,
+		Warehouses:     pl.locations,
 		CommitTimeout:  cfg.Commit.Timeout,
 		MaxRetries:     cfg.Commit.MaxRetries,
 		MaxCommitGroup: cfg.Commit.MaxGroupSize,
@@ -76,10 +76,15 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		VerifyMetadataOnLoad: cfg.Catalog.VerifyMetadataOnLoad,
 		VerifiedFor:          cfg.Catalog.VerifiedFor,
 
-		ExternalLocations: external,
+		ExternalLocations: pl.external,
+		NameOnlyLocations: pl.nameOnly,
 		Vendors:           storage,
 		Metrics:           m,
 	})
+	// Before serving: the ownership rules need every owner's locations.
+	if err := cat.BackfillLocations(ctx); err != nil {
+		return fmt.Errorf("recording storage locations: %w", err)
+	}
 	broker := events.NewBroker(st, events.Options{Buffer: cfg.Events.Buffer, Logger: log, Metrics: m.Events()})
 	authSvc, err := openAuth(ctx, cfg, st, log)
 	if err != nil {
@@ -90,7 +95,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		Catalog:             cat,
 		Logger:              log,
 		DefaultWarehouse:    cfg.Warehouse.Name,
-		Warehouses:          warehouses,
+		Warehouses:          pl.locations,
 		Defaults:            cfg.Catalog.Defaults,
 		Overrides:           cfg.Catalog.Overrides,
 		Events:              broker,
@@ -115,7 +120,10 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 
 	bg, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
-	go cat.RunPurger(bg, cfg.Purge.Interval, cfg.Purge.MaxAttempts)
+	go cat.RunPurger(bg, catalog.PurgerOptions{
+		Interval: cfg.Purge.Interval, MaxAttempts: cfg.Purge.MaxAttempts,
+		TemporaryFileAge: cfg.Purge.TemporaryFileAge, SweepInterval: cfg.Purge.SweepInterval,
+	})
 	go pruneIdempotencyKeys(bg, st, log)
 	brokerDone := make(chan struct{})
 	go func() { defer close(brokerDone); broker.Run(bg) }()

@@ -14,19 +14,24 @@ import (
 // directories are created up front, so a misconfigured path fails at
 // start-up rather than on the first create; object stores are not
 // contacted (one that is down answers 503 per request).
-func openStorage(ctx context.Context, cfg config.Config, m *metrics.Metrics) (*vend.Storage, map[string]string, map[string]bool, error) {
+// placement is what the catalog needs of the warehouses' configuration.
+type placement struct {
+	locations map[string]string
+	external  map[string]bool
+	nameOnly  map[string]bool
+}
+
+func openStorage(ctx context.Context, cfg config.Config, m *metrics.Metrics) (*vend.Storage, placement, error) {
 	all := cfg.AllWarehouses()
 	whs := make([]vend.Warehouse, 0, len(all))
-	locations := map[string]string{}
-	external := map[string]bool{}
+	pl := placement{locations: map[string]string{}, external: map[string]bool{}, nameOnly: map[string]bool{}}
 	for _, w := range all {
 		if err := ensureLocalWarehouse(w.Location); err != nil {
-			return nil, nil, nil, err
+			return nil, placement{}, err
 		}
-		locations[w.Name] = w.Location
-		if w.AllowExternalLocations {
-			external[w.Name] = true
-		}
+		pl.locations[w.Name] = w.Location
+		pl.external[w.Name] = w.AllowExternalLocations
+		pl.nameOnly[w.Name] = w.TableLayout == "name"
 		whs = append(whs, vend.Warehouse{Name: w.Name, Location: w.Location, Profile: vend.Profile{
 			VendedCredentials:  w.VendedCredentials,
 			RemoteSigning:      w.RemoteSigning,
@@ -59,7 +64,7 @@ func openStorage(ctx context.Context, cfg config.Config, m *metrics.Metrics) (*v
 	}
 	storage, err := vend.Open(ctx, whs, vend.Options{Metrics: m})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, placement{}, err
 	}
-	return storage, locations, external, nil
+	return storage, pl, nil
 }

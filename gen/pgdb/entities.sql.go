@@ -7,6 +7,9 @@ package pgdb
 
 import (
 	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const commitEntity = `-- name: CommitEntity :one
@@ -26,6 +29,10 @@ WITH cur AS (
            jsonb_set($9::jsonb, '{previous-metadata-location}', to_jsonb(upd.previous))
     FROM upd
     RETURNING seq
+), idem AS (
+    UPDATE idempotency_keys
+    SET committed = true, outcome = $10::bytea, expires_at = $11::timestamptz
+    WHERE key = ANY($12::text[]) AND NOT done AND EXISTS (SELECT 1 FROM upd)
 )
 SELECT EXISTS (SELECT 1 FROM upd) AS committed,
        COALESCE((SELECT kind FROM cur), '')::text AS current_kind,
@@ -33,15 +40,18 @@ SELECT EXISTS (SELECT 1 FROM upd) AS committed,
 `
 
 type CommitEntityParams struct {
-	Warehouse        string
-	Namespace        string
-	Name             string
-	MetadataLocation string
-	Metadata         []byte
-	Kind             string
-	BaseVersion      int64
-	EventType        string
-	Details          []byte
+	Warehouse            string
+	Namespace            string
+	Name                 string
+	MetadataLocation     string
+	Metadata             []byte
+	Kind                 string
+	BaseVersion          int64
+	EventType            string
+	Details              []byte
+	IdempotencyOutcome   []byte
+	IdempotencyExpiresAt time.Time
+	IdempotencyKeys      []string
 }
 
 type CommitEntityRow struct {
@@ -69,6 +79,9 @@ func (q *Queries) CommitEntity(ctx context.Context, db DBTX, arg CommitEntityPar
 		arg.BaseVersion,
 		arg.EventType,
 		arg.Details,
+		arg.IdempotencyOutcome,
+		arg.IdempotencyExpiresAt,
+		arg.IdempotencyKeys,
 	)
 	var i CommitEntityRow
 	err := row.Scan(&i.Committed, &i.CurrentKind, &i.CurrentVersion)
@@ -78,7 +91,7 @@ func (q *Queries) CommitEntity(ctx context.Context, db DBTX, arg CommitEntityPar
 const deleteEntity = `-- name: DeleteEntity :one
 DELETE FROM entities
 WHERE warehouse = $1 AND namespace = $2 AND name = $3 AND kind = $4
-RETURNING id, warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at
+RETURNING id, warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at, uuid
 `
 
 type DeleteEntityParams struct {
@@ -107,6 +120,7 @@ func (q *Queries) DeleteEntity(ctx context.Context, db DBTX, arg DeleteEntityPar
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Uuid,
 	)
 	return i, err
 }
@@ -156,7 +170,7 @@ func (q *Queries) EntityKind(ctx context.Context, db DBTX, arg EntityKindParams)
 }
 
 const getEntities = `-- name: GetEntities :many
-SELECT id, warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at FROM entities
+SELECT id, warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at, uuid FROM entities
 WHERE (warehouse, namespace, name, kind) IN (
     SELECT unnest($1::text[]) COLLATE "C", unnest($2::text[]) COLLATE "C",
            unnest($3::text[]) COLLATE "C", unnest($4::text[])
@@ -197,6 +211,7 @@ func (q *Queries) GetEntities(ctx context.Context, db DBTX, arg GetEntitiesParam
 			&i.Version,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Uuid,
 		); err != nil {
 			return nil, err
 		}
@@ -209,7 +224,7 @@ func (q *Queries) GetEntities(ctx context.Context, db DBTX, arg GetEntitiesParam
 }
 
 const getEntity = `-- name: GetEntity :one
-SELECT id, warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at FROM entities
+SELECT id, warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at, uuid FROM entities
 WHERE warehouse = $1 AND namespace = $2 AND name = $3 AND kind = $4
 `
 
@@ -239,13 +254,15 @@ func (q *Queries) GetEntity(ctx context.Context, db DBTX, arg GetEntityParams) (
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Uuid,
 	)
 	return i, err
 }
 
-const insertEntity = `-- name: InsertEntity :exec
-INSERT INTO entities (warehouse, namespace, name, kind, metadata_location, metadata, version)
-VALUES ($1, $2, $3, $4, $5, $6, 1)
+const insertEntity = `-- name: InsertEntity :one
+INSERT INTO entities (warehouse, namespace, name, kind, metadata_location, metadata, version, uuid)
+VALUES ($1, $2, $3, $4, $5, $6, 1, $7)
+RETURNING id
 `
 
 type InsertEntityParams struct {
@@ -255,18 +272,22 @@ type InsertEntityParams struct {
 	Kind             string
 	MetadataLocation string
 	Metadata         []byte
+	Uuid             pgtype.Text
 }
 
-func (q *Queries) InsertEntity(ctx context.Context, db DBTX, arg InsertEntityParams) error {
-	_, err := db.Exec(ctx, insertEntity,
+func (q *Queries) InsertEntity(ctx context.Context, db DBTX, arg InsertEntityParams) (int64, error) {
+	row := db.QueryRow(ctx, insertEntity,
 		arg.Warehouse,
 		arg.Namespace,
 		arg.Name,
 		arg.Kind,
 		arg.MetadataLocation,
 		arg.Metadata,
+		arg.Uuid,
 	)
-	return err
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const listEntities = `-- name: ListEntities :many

@@ -11,9 +11,10 @@ import (
 )
 
 const abandonIdempotencyKey = `-- name: AbandonIdempotencyKey :exec
-DELETE FROM idempotency_keys WHERE key = $1 AND NOT done
+DELETE FROM idempotency_keys WHERE key = $1 AND NOT done AND NOT committed
 `
 
+// A committed mutation's key is never abandoned: its outcome must replay.
 func (q *Queries) AbandonIdempotencyKey(ctx context.Context, db DBTX, key string) error {
 	_, err := db.Exec(ctx, abandonIdempotencyKey, key)
 	return err
@@ -30,7 +31,7 @@ SET operation = EXCLUDED.operation,
     done = false,
     created_at = EXCLUDED.created_at,
     expires_at = EXCLUDED.expires_at
-WHERE idempotency_keys.expires_at <= EXCLUDED.created_at
+WHERE idempotency_keys.expires_at <= EXCLUDED.created_at AND NOT idempotency_keys.committed
 RETURNING key
 `
 
@@ -84,7 +85,7 @@ func (q *Queries) FinishIdempotencyKey(ctx context.Context, db DBTX, arg FinishI
 }
 
 const getIdempotencyKey = `-- name: GetIdempotencyKey :one
-SELECT key, operation, request_hash, status, body, done, created_at, expires_at FROM idempotency_keys
+SELECT key, operation, request_hash, status, body, done, created_at, expires_at, committed, outcome FROM idempotency_keys
 WHERE key = $1
 `
 
@@ -100,8 +101,27 @@ func (q *Queries) GetIdempotencyKey(ctx context.Context, db DBTX, key string) (I
 		&i.Done,
 		&i.CreatedAt,
 		&i.ExpiresAt,
+		&i.Committed,
+		&i.Outcome,
 	)
 	return i, err
+}
+
+const markIdempotencyCommitted = `-- name: MarkIdempotencyCommitted :exec
+UPDATE idempotency_keys SET committed = true, outcome = $1, expires_at = $2
+WHERE key = ANY($3::text[]) AND NOT done
+`
+
+type MarkIdempotencyCommittedParams struct {
+	Outcome   []byte
+	ExpiresAt time.Time
+	Keys      []string
+}
+
+// Run in the mutation's own transaction.
+func (q *Queries) MarkIdempotencyCommitted(ctx context.Context, db DBTX, arg MarkIdempotencyCommittedParams) error {
+	_, err := db.Exec(ctx, markIdempotencyCommitted, arg.Outcome, arg.ExpiresAt, arg.Keys)
+	return err
 }
 
 const pruneIdempotencyKeys = `-- name: PruneIdempotencyKeys :execrows

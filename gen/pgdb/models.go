@@ -46,6 +46,7 @@ type Entity struct {
 	Version          int64
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+	Uuid             pgtype.Text
 }
 
 type Event struct {
@@ -84,6 +85,14 @@ type IdempotencyKey struct {
 	Done        bool
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
+	Committed   bool
+	Outcome     []byte
+}
+
+type LocationClaim struct {
+	Key       string
+	OwnerKind string
+	OwnerID   int64
 }
 
 type Namespace struct {
@@ -94,6 +103,7 @@ type Namespace struct {
 	Properties []byte
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	Location   pgtype.Text
 }
 
 type Principal struct {

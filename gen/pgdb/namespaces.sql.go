@@ -7,6 +7,8 @@ package pgdb
 
 import (
 	"context"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const deleteNamespace = `-- name: DeleteNamespace :execrows
@@ -27,7 +29,7 @@ func (q *Queries) DeleteNamespace(ctx context.Context, db DBTX, arg DeleteNamesp
 }
 
 const getNamespace = `-- name: GetNamespace :one
-SELECT id, warehouse, name, parent, properties, created_at, updated_at FROM namespaces
+SELECT id, warehouse, name, parent, properties, created_at, updated_at, location FROM namespaces
 WHERE warehouse = $1 AND name = $2
 `
 
@@ -47,13 +49,15 @@ func (q *Queries) GetNamespace(ctx context.Context, db DBTX, arg GetNamespacePar
 		&i.Properties,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Location,
 	)
 	return i, err
 }
 
-const insertNamespace = `-- name: InsertNamespace :exec
-INSERT INTO namespaces (warehouse, name, parent, properties)
-VALUES ($1, $2, $3, $4)
+const insertNamespace = `-- name: InsertNamespace :one
+INSERT INTO namespaces (warehouse, name, parent, properties, location)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING id
 `
 
 type InsertNamespaceParams struct {
@@ -61,16 +65,20 @@ type InsertNamespaceParams struct {
 	Name       string
 	Parent     string
 	Properties []byte
+	Location   pgtype.Text
 }
 
-func (q *Queries) InsertNamespace(ctx context.Context, db DBTX, arg InsertNamespaceParams) error {
-	_, err := db.Exec(ctx, insertNamespace,
+func (q *Queries) InsertNamespace(ctx context.Context, db DBTX, arg InsertNamespaceParams) (int64, error) {
+	row := db.QueryRow(ctx, insertNamespace,
 		arg.Warehouse,
 		arg.Name,
 		arg.Parent,
 		arg.Properties,
+		arg.Location,
 	)
-	return err
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const keyShareNamespace = `-- name: KeyShareNamespace :one
@@ -94,7 +102,7 @@ func (q *Queries) KeyShareNamespace(ctx context.Context, db DBTX, arg KeyShareNa
 }
 
 const listNamespaces = `-- name: ListNamespaces :many
-SELECT id, warehouse, name, parent, properties, created_at, updated_at FROM namespaces
+SELECT id, warehouse, name, parent, properties, created_at, updated_at, location FROM namespaces
 WHERE warehouse = $1 AND parent = $2 AND name > $3
 ORDER BY name
 LIMIT $4
@@ -129,6 +137,7 @@ func (q *Queries) ListNamespaces(ctx context.Context, db DBTX, arg ListNamespace
 			&i.Properties,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Location,
 		); err != nil {
 			return nil, err
 		}
@@ -141,7 +150,7 @@ func (q *Queries) ListNamespaces(ctx context.Context, db DBTX, arg ListNamespace
 }
 
 const lockNamespace = `-- name: LockNamespace :one
-SELECT id, warehouse, name, parent, properties, created_at, updated_at FROM namespaces
+SELECT id, warehouse, name, parent, properties, created_at, updated_at, location FROM namespaces
 WHERE warehouse = $1 AND name = $2
 FOR UPDATE
 `
@@ -164,12 +173,13 @@ func (q *Queries) LockNamespace(ctx context.Context, db DBTX, arg LockNamespaceP
 		&i.Properties,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Location,
 	)
 	return i, err
 }
 
 const lockNamespaceProperties = `-- name: LockNamespaceProperties :one
-SELECT id, warehouse, name, parent, properties, created_at, updated_at FROM namespaces
+SELECT id, warehouse, name, parent, properties, created_at, updated_at, location FROM namespaces
 WHERE warehouse = $1 AND name = $2
 FOR NO KEY UPDATE
 `
@@ -192,6 +202,7 @@ func (q *Queries) LockNamespaceProperties(ctx context.Context, db DBTX, arg Lock
 		&i.Properties,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Location,
 	)
 	return i, err
 }

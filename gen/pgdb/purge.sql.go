@@ -71,9 +71,10 @@ func (q *Queries) CompletePurgeJob(ctx context.Context, db DBTX, id int64) (int6
 	return result.RowsAffected(), nil
 }
 
-const insertPurgeJob = `-- name: InsertPurgeJob :exec
+const insertPurgeJob = `-- name: InsertPurgeJob :one
 INSERT INTO purge_jobs (location, metadata_location, metadata, due_at)
 VALUES ($1, $2, $3, $4)
+RETURNING id
 `
 
 type InsertPurgeJobParams struct {
@@ -83,14 +84,16 @@ type InsertPurgeJobParams struct {
 	DueAt            time.Time
 }
 
-func (q *Queries) InsertPurgeJob(ctx context.Context, db DBTX, arg InsertPurgeJobParams) error {
-	_, err := db.Exec(ctx, insertPurgeJob,
+func (q *Queries) InsertPurgeJob(ctx context.Context, db DBTX, arg InsertPurgeJobParams) (int64, error) {
+	row := db.QueryRow(ctx, insertPurgeJob,
 		arg.Location,
 		arg.MetadataLocation,
 		arg.Metadata,
 		arg.DueAt,
 	)
-	return err
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const retryPurgeJob = `-- name: RetryPurgeJob :execrows

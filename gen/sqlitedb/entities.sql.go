@@ -7,12 +7,13 @@ package sqlitedb
 
 import (
 	"context"
+	"database/sql"
 )
 
 const deleteEntity = `-- name: DeleteEntity :one
 DELETE FROM entities
 WHERE warehouse = ?1 AND namespace = ?2 AND name = ?3 AND kind = ?4
-RETURNING id, warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at
+RETURNING id, warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at, uuid
 `
 
 type DeleteEntityParams struct {
@@ -41,6 +42,7 @@ func (q *Queries) DeleteEntity(ctx context.Context, db DBTX, arg DeleteEntityPar
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Uuid,
 	)
 	return i, err
 }
@@ -90,7 +92,7 @@ func (q *Queries) EntityKind(ctx context.Context, db DBTX, arg EntityKindParams)
 }
 
 const getEntity = `-- name: GetEntity :one
-SELECT id, warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at FROM entities
+SELECT id, warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at, uuid FROM entities
 WHERE warehouse = ?1 AND namespace = ?2 AND name = ?3 AND kind = ?4
 `
 
@@ -120,13 +122,15 @@ func (q *Queries) GetEntity(ctx context.Context, db DBTX, arg GetEntityParams) (
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Uuid,
 	)
 	return i, err
 }
 
-const insertEntity = `-- name: InsertEntity :exec
-INSERT INTO entities (warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)
+const insertEntity = `-- name: InsertEntity :one
+INSERT INTO entities (warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at, uuid)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8)
+RETURNING id
 `
 
 type InsertEntityParams struct {
@@ -137,10 +141,11 @@ type InsertEntityParams struct {
 	MetadataLocation string
 	Metadata         []byte
 	Now              int64
+	Uuid             sql.NullString
 }
 
-func (q *Queries) InsertEntity(ctx context.Context, db DBTX, arg InsertEntityParams) error {
-	_, err := db.ExecContext(ctx, insertEntity,
+func (q *Queries) InsertEntity(ctx context.Context, db DBTX, arg InsertEntityParams) (int64, error) {
+	row := db.QueryRowContext(ctx, insertEntity,
 		arg.Warehouse,
 		arg.Namespace,
 		arg.Name,
@@ -148,8 +153,11 @@ func (q *Queries) InsertEntity(ctx context.Context, db DBTX, arg InsertEntityPar
 		arg.MetadataLocation,
 		arg.Metadata,
 		arg.Now,
+		arg.Uuid,
 	)
-	return err
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const listEntities = `-- name: ListEntities :many

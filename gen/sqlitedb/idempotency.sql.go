@@ -8,12 +8,14 @@ package sqlitedb
 import (
 	"context"
 	"database/sql"
+	"strings"
 )
 
 const abandonIdempotencyKey = `-- name: AbandonIdempotencyKey :exec
-DELETE FROM idempotency_keys WHERE key = ?1 AND NOT done
+DELETE FROM idempotency_keys WHERE key = ?1 AND NOT done AND NOT committed
 `
 
+// A committed mutation's key is never abandoned: its outcome must replay.
 func (q *Queries) AbandonIdempotencyKey(ctx context.Context, db DBTX, key string) error {
 	_, err := db.ExecContext(ctx, abandonIdempotencyKey, key)
 	return err
@@ -30,7 +32,7 @@ SET operation = excluded.operation,
     done = FALSE,
     created_at = excluded.created_at,
     expires_at = excluded.expires_at
-WHERE idempotency_keys.expires_at <= excluded.created_at
+WHERE idempotency_keys.expires_at <= excluded.created_at AND NOT idempotency_keys.committed
 RETURNING key
 `
 
@@ -86,7 +88,7 @@ func (q *Queries) FinishIdempotencyKey(ctx context.Context, db DBTX, arg FinishI
 }
 
 const getIdempotencyKey = `-- name: GetIdempotencyKey :one
-SELECT "key", operation, request_hash, status, body, done, created_at, expires_at FROM idempotency_keys
+SELECT "key", operation, request_hash, status, body, done, created_at, expires_at, committed, outcome FROM idempotency_keys
 WHERE key = ?1
 `
 
@@ -102,8 +104,39 @@ func (q *Queries) GetIdempotencyKey(ctx context.Context, db DBTX, key string) (I
 		&i.Done,
 		&i.CreatedAt,
 		&i.ExpiresAt,
+		&i.Committed,
+		&i.Outcome,
 	)
 	return i, err
+}
+
+const markIdempotencyCommitted = `-- name: MarkIdempotencyCommitted :exec
+UPDATE idempotency_keys SET committed = TRUE, outcome = ?1, expires_at = ?2
+WHERE key IN (/*SLICE:keys*/?) AND NOT done
+`
+
+type MarkIdempotencyCommittedParams struct {
+	Outcome   []byte
+	ExpiresAt int64
+	Keys      []string
+}
+
+// Run in the mutation's own transaction.
+func (q *Queries) MarkIdempotencyCommitted(ctx context.Context, db DBTX, arg MarkIdempotencyCommittedParams) error {
+	query := markIdempotencyCommitted
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.Outcome)
+	queryParams = append(queryParams, arg.ExpiresAt)
+	if len(arg.Keys) > 0 {
+		for _, v := range arg.Keys {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:keys*/?", strings.Repeat(",?", len(arg.Keys))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:keys*/?", "NULL", 1)
+	}
+	_, err := db.ExecContext(ctx, query, queryParams...)
+	return err
 }
 
 const pruneIdempotencyKeys = `-- name: PruneIdempotencyKeys :execrows

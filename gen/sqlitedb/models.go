@@ -44,6 +44,7 @@ type Entity struct {
 	Version          int64
 	CreatedAt        int64
 	UpdatedAt        int64
+	Uuid             sql.NullString
 }
 
 type Event struct {
@@ -81,6 +82,14 @@ type IdempotencyKey struct {
 	Done        bool
 	CreatedAt   int64
 	ExpiresAt   int64
+	Committed   bool
+	Outcome     []byte
+}
+
+type LocationClaim struct {
+	Key       string
+	OwnerKind string
+	OwnerID   int64
 }
 
 type Namespace struct {
@@ -91,6 +100,7 @@ type Namespace struct {
 	Properties string
 	CreatedAt  int64
 	UpdatedAt  int64
+	Location   sql.NullString
 }
 
 type Principal struct {

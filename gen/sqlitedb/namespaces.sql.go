@@ -7,6 +7,7 @@ package sqlitedb
 
 import (
 	"context"
+	"database/sql"
 )
 
 const deleteNamespace = `-- name: DeleteNamespace :execrows
@@ -27,7 +28,7 @@ func (q *Queries) DeleteNamespace(ctx context.Context, db DBTX, arg DeleteNamesp
 }
 
 const getNamespace = `-- name: GetNamespace :one
-SELECT id, warehouse, name, parent, properties, created_at, updated_at FROM namespaces
+SELECT id, warehouse, name, parent, properties, created_at, updated_at, location FROM namespaces
 WHERE warehouse = ?1 AND name = ?2
 `
 
@@ -47,13 +48,15 @@ func (q *Queries) GetNamespace(ctx context.Context, db DBTX, arg GetNamespacePar
 		&i.Properties,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Location,
 	)
 	return i, err
 }
 
-const insertNamespace = `-- name: InsertNamespace :exec
-INSERT INTO namespaces (warehouse, name, parent, properties, created_at, updated_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+const insertNamespace = `-- name: InsertNamespace :one
+INSERT INTO namespaces (warehouse, name, parent, properties, created_at, updated_at, location)
+VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
+RETURNING id
 `
 
 type InsertNamespaceParams struct {
@@ -62,21 +65,25 @@ type InsertNamespaceParams struct {
 	Parent     string
 	Properties string
 	Now        int64
+	Location   sql.NullString
 }
 
-func (q *Queries) InsertNamespace(ctx context.Context, db DBTX, arg InsertNamespaceParams) error {
-	_, err := db.ExecContext(ctx, insertNamespace,
+func (q *Queries) InsertNamespace(ctx context.Context, db DBTX, arg InsertNamespaceParams) (int64, error) {
+	row := db.QueryRowContext(ctx, insertNamespace,
 		arg.Warehouse,
 		arg.Name,
 		arg.Parent,
 		arg.Properties,
 		arg.Now,
+		arg.Location,
 	)
-	return err
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const listNamespaces = `-- name: ListNamespaces :many
-SELECT id, warehouse, name, parent, properties, created_at, updated_at FROM namespaces
+SELECT id, warehouse, name, parent, properties, created_at, updated_at, location FROM namespaces
 WHERE warehouse = ?1 AND parent = ?2 AND name > ?3
 ORDER BY name
 LIMIT ?4
@@ -111,6 +118,7 @@ func (q *Queries) ListNamespaces(ctx context.Context, db DBTX, arg ListNamespace
 			&i.Properties,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Location,
 		); err != nil {
 			return nil, err
 		}

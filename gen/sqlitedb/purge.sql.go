@@ -72,9 +72,10 @@ func (q *Queries) CompletePurgeJob(ctx context.Context, db DBTX, id int64) (int6
 	return result.RowsAffected()
 }
 
-const insertPurgeJob = `-- name: InsertPurgeJob :exec
+const insertPurgeJob = `-- name: InsertPurgeJob :one
 INSERT INTO purge_jobs (location, metadata_location, metadata, due_at, created_at)
 VALUES (?1, ?2, ?3, ?4, ?5)
+RETURNING id
 `
 
 type InsertPurgeJobParams struct {
@@ -85,15 +86,17 @@ type InsertPurgeJobParams struct {
 	Now              int64
 }
 
-func (q *Queries) InsertPurgeJob(ctx context.Context, db DBTX, arg InsertPurgeJobParams) error {
-	_, err := db.ExecContext(ctx, insertPurgeJob,
+func (q *Queries) InsertPurgeJob(ctx context.Context, db DBTX, arg InsertPurgeJobParams) (int64, error) {
+	row := db.QueryRowContext(ctx, insertPurgeJob,
 		arg.Location,
 		arg.MetadataLocation,
 		arg.Metadata,
 		arg.DueAt,
 		arg.Now,
 	)
-	return err
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const retryPurgeJob = `-- name: RetryPurgeJob :execrows

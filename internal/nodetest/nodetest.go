@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bingsan/bingsan/internal/failpoint"
 )
 
 // Node is one `bingsan serve` process.
@@ -80,9 +83,19 @@ func Env() []string {
 // SIGTERM when the test ends, and must exit cleanly then. It may run on any
 // goroutine.
 func Start(t *testing.T, bin, name string, args ...string) (*Node, error) {
+	return StartWithFailpoints(t, bin, name, nil, args...)
+}
+
+// StartWithFailpoints is Start with the failpoints named armed
+// (internal/failpoint): the node kills itself with SIGKILL when it reaches
+// one. Wait for that with Killed.
+func StartWithFailpoints(t *testing.T, bin, name string, failpoints []string, args ...string) (*Node, error) {
 	n := &Node{Name: name, done: make(chan struct{})}
 	n.Cmd = exec.Command(bin, append([]string{"serve", "--config=", "--listen", "127.0.0.1:0", "--log.format", "json", "--log.level", "info"}, args...)...)
 	n.Cmd.Env = Env()
+	if len(failpoints) > 0 {
+		n.Cmd.Env = append(n.Cmd.Env, failpoint.EnvVar+"="+strings.Join(failpoints, ","))
+	}
 	n.Cmd.Stdout = io.Discard
 	stderr, err := n.Cmd.StderrPipe()
 	if err != nil {
@@ -172,6 +185,33 @@ func (n *Node) Stop(t *testing.T) {
 			t.Errorf("%s logged an error: %s", n.Name, line)
 		}
 	}
+}
+
+// Killed waits until the node's process ended by SIGKILL (a failpoint, or
+// a test's kill -9) and marks the node stopped.
+func (n *Node) Killed(t *testing.T) {
+	t.Helper()
+	select {
+	case <-n.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%s (pid %d) still runs:\n%s", n.Name, n.Cmd.Process.Pid, n.Logs())
+	}
+	n.mu.Lock()
+	n.stopped = true
+	n.mu.Unlock()
+	var exit *exec.ExitError
+	if !errors.As(n.err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("%s ended with %v, not SIGKILL:\n%s", n.Name, n.err, n.Logs())
+	}
+}
+
+// Kill sends SIGKILL to the node's process (kill -9) and waits for it.
+func (n *Node) Kill(t *testing.T) {
+	t.Helper()
+	if err := n.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 %s (pid %d): %v", n.Name, n.Cmd.Process.Pid, err)
+	}
+	n.Killed(t)
 }
 
 // WaitReady polls /health/ready until it answers 200.

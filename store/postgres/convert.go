@@ -13,7 +13,7 @@ func namespaceFromRow(r pgdb.Namespace) (store.Namespace, error) {
 	if err != nil {
 		return store.Namespace{}, err
 	}
-	return store.Namespace{Levels: backend.SplitKey(r.Name), Properties: props}, nil
+	return store.Namespace{Levels: backend.SplitKey(r.Name), Properties: props, Location: r.Location.String}, nil
 }
 
 func entityFromRow(r pgdb.Entity) store.Entity {
@@ -23,6 +23,7 @@ func entityFromRow(r pgdb.Entity) store.Entity {
 		MetadataLocation: r.MetadataLocation,
 		Metadata:         r.Metadata,
 		Version:          r.Version,
+		UUID:             r.Uuid.String,
 	}
 }
 
@@ -35,6 +36,8 @@ func idempotencyFromRow(r pgdb.IdempotencyKey) store.IdempotencyRecord {
 		Body:        r.Body,
 		Done:        r.Done,
 		ExpiresAt:   r.ExpiresAt,
+		Committed:   r.Committed,
+		Outcome:     backend.DecodeOutcome(r.Outcome),
 	}
 }
 
@@ -45,5 +48,6 @@ func purgeJobFromRow(r pgdb.PurgeJob) store.PurgeJob {
 		MetadataLocation: r.MetadataLocation,
 		Metadata:         r.Metadata,
 		Attempts:         int(r.Attempts),
+		CreatedAt:        r.CreatedAt,
 	}
 }

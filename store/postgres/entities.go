@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/bingsan/bingsan/gen/pgdb"
 	"github.com/bingsan/bingsan/store"
@@ -25,10 +26,10 @@ func (s *Store) CreateEntity(ctx context.Context, e store.Entity) error {
 		return err
 	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
-		if err := s.q.InsertEntity(ctx, tx, pgdb.InsertEntityParams{
-			Warehouse: e.Ident.Warehouse, Namespace: ns, Name: e.Ident.Name, Kind: string(e.Kind),
-			MetadataLocation: e.MetadataLocation, Metadata: backend.NonNil(e.Metadata),
-		}); err != nil {
+		if err := s.insertEntity(ctx, tx, e.Kind, e.Ident, ns, e.MetadataLocation, e.Metadata, e.UUID, e.Claims, e.Register); err != nil {
+			return err
+		}
+		if err := s.markIdempotent(ctx, tx, store.IdempotentOutcome{MetadataLocation: e.MetadataLocation}); err != nil {
 			return err
 		}
 		return s.insertEvent(ctx, tx, typ, e.Ident.Warehouse, ns, e.Ident.Name, store.EventDetails{MetadataLocation: e.MetadataLocation})
@@ -36,10 +37,36 @@ func (s *Store) CreateEntity(ctx context.Context, e store.Entity) error {
 	switch {
 	case errors.Is(err, backend.ErrForeignKey):
 		return backend.NoSuchNamespace(e.Ident.Namespace)
+	case errors.Is(err, backend.ErrUUIDTaken):
+		// When the name is taken too, that is what the client hears about.
+		if ok, _ := s.EntityExists(ctx, e.Kind, e.Ident); ok {
+			return s.alreadyExists(ctx, e.Kind, e.Ident, ns)
+		}
+		other := store.KindView
+		if e.Kind == store.KindView {
+			other = store.KindTable
+		}
+		if ok, _ := s.EntityExists(ctx, other, e.Ident); ok {
+			return s.alreadyExists(ctx, e.Kind, e.Ident, ns)
+		}
+		return backend.UUIDTaken(e.Kind, e.UUID)
 	case errors.Is(err, backend.ErrUnique):
 		return s.alreadyExists(ctx, e.Kind, e.Ident, ns)
 	}
 	return backend.BusyError(err)
+}
+
+// insertEntity inserts an entity's row and claims its locations.
+func (s *Store) insertEntity(ctx context.Context, tx pgx.Tx, kind store.Kind, id store.Ident, ns, metaLoc string, meta []byte, uuid string, claims []string, register bool) error {
+	rowID, err := s.q.InsertEntity(ctx, tx, pgdb.InsertEntityParams{
+		Warehouse: id.Warehouse, Namespace: ns, Name: id.Name, Kind: string(kind),
+		MetadataLocation: metaLoc, Metadata: backend.NonNil(meta), Uuid: pgtype.Text{String: uuid, Valid: uuid != ""},
+	})
+	if err != nil {
+		return err
+	}
+	c := backend.Claimant{Kind: string(kind), ID: rowID, Warehouse: id.Warehouse, Namespace: id.Namespace, Register: register}
+	return backend.Claim(ctx, claimQueries{s, tx}, c, claims)
 }
 
 // alreadyExists words a unique violation on (warehouse, namespace, name)
@@ -163,6 +190,9 @@ func (s *Store) RenameEntity(ctx context.Context, kind store.Kind, from, to stor
 		if err != nil {
 			return err
 		}
+		if err := s.markIdempotent(ctx, tx, store.IdempotentOutcome{}); err != nil {
+			return err
+		}
 		return s.insertEvent(ctx, tx, store.EventType(string(kind)+".renamed"), from.Warehouse, fromNs, from.Name, store.EventDetails{
 			MetadataLocation: loc,
 			RenamedTo:        &store.RenamedTo{Namespace: slices.Clone(to.Namespace), Name: to.Name},
@@ -192,13 +222,28 @@ func (s *Store) DropEntity(ctx context.Context, kind store.Kind, id store.Ident,
 			return err
 		}
 		dropped = entityFromRow(row)
-		if purge {
+		owner := pgdb.DeleteClaimsParams{OwnerKind: row.Kind, OwnerID: row.ID}
+		if !purge {
+			if err := s.q.DeleteClaims(ctx, tx, owner); err != nil {
+				return err
+			}
+		} else {
 			job := backend.PurgeJobFor(dropped)
-			if err := s.q.InsertPurgeJob(ctx, tx, pgdb.InsertPurgeJobParams{
+			jobID, err := s.q.InsertPurgeJob(ctx, tx, pgdb.InsertPurgeJobParams{
 				Location: job.Location, MetadataLocation: job.MetadataLocation, Metadata: backend.NonNil(job.Metadata), DueAt: time.Now(),
+			})
+			if err != nil {
+				return err
+			}
+			// The job holds the files' locations until it ends.
+			if err := s.q.MoveClaims(ctx, tx, pgdb.MoveClaimsParams{
+				OwnerKind: owner.OwnerKind, OwnerID: owner.OwnerID, ToKind: backend.ClaimPurge, ToID: jobID,
 			}); err != nil {
 				return err
 			}
+		}
+		if err := s.markIdempotent(ctx, tx, store.IdempotentOutcome{}); err != nil {
+			return err
 		}
 		return s.insertEvent(ctx, tx, store.EventType(string(kind)+".dropped"), id.Warehouse, ns, id.Name, store.EventDetails{
 			PreviousMetadataLocation: dropped.MetadataLocation, PurgeRequested: purge,
@@ -215,7 +260,7 @@ func (s *Store) Commit(ctx context.Context, commits []store.Commit) error {
 	if err != nil {
 		return err
 	}
-	if len(sorted) == 1 && !sorted[0].Create {
+	if len(sorted) == 1 && !sorted[0].Create && sorted[0].Claims == nil {
 		return backend.CommitError(sorted, s.retry.Do(ctx, func() error { return s.commitSingle(ctx, sorted[0]) }))
 	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
@@ -229,6 +274,13 @@ func (s *Store) Commit(ctx context.Context, commits []store.Commit) error {
 		}
 		rows, err := backend.CommitEventRows(ctx, commits, previous)
 		if err != nil {
+			return err
+		}
+		var outcome store.IdempotentOutcome
+		if len(sorted) == 1 {
+			outcome.MetadataLocation = sorted[0].MetadataLocation
+		}
+		if err := s.markIdempotent(ctx, tx, outcome, sorted...); err != nil {
 			return err
 		}
 		return s.insertEvents(ctx, tx, rows...)
@@ -250,11 +302,10 @@ func (s *Store) commitOne(ctx context.Context, tx pgx.Tx, c store.Commit) (strin
 		if !missing {
 			return "", backend.CreatedConcurrently(c.Kind, c.Ident)
 		}
-		err := s.q.InsertEntity(ctx, tx, pgdb.InsertEntityParams{
-			Warehouse: c.Ident.Warehouse, Namespace: ns, Name: c.Ident.Name, Kind: string(c.Kind),
-			MetadataLocation: c.MetadataLocation, Metadata: backend.NonNil(c.Metadata),
-		})
+		err := s.insertEntity(ctx, tx, c.Kind, c.Ident, ns, c.MetadataLocation, c.Metadata, c.UUID, c.Claims, c.Register)
 		switch err := interpret(err); {
+		case errors.Is(err, backend.ErrUUIDTaken):
+			return "", backend.UUIDTaken(c.Kind, c.UUID)
 		case errors.Is(err, backend.ErrUnique):
 			return "", backend.CreatedConcurrently(c.Kind, c.Ident)
 		case errors.Is(err, backend.ErrForeignKey):
@@ -278,6 +329,21 @@ func (s *Store) commitOne(ctx context.Context, tx pgx.Tx, c store.Commit) (strin
 	if n == 0 {
 		return "", backend.StaleVersion(c.Kind, c.Ident, c.BaseVersion, cur.Version)
 	}
+	if c.UUID != "" {
+		// A register onto an existing entry: the entry is another table's now.
+		if err := s.q.SetEntityUUID(ctx, tx, pgdb.SetEntityUUIDParams{ID: cur.ID, Uuid: pgtype.Text{String: c.UUID, Valid: true}}); err != nil {
+			if errors.Is(interpret(err), backend.ErrUUIDTaken) {
+				return "", backend.UUIDTaken(c.Kind, c.UUID)
+			}
+			return "", err
+		}
+	}
+	if c.Claims != nil {
+		claimant := backend.Claimant{Kind: cur.Kind, ID: cur.ID, Warehouse: c.Ident.Warehouse, Namespace: c.Ident.Namespace, Register: c.Register}
+		if err := backend.Claim(ctx, claimQueries{s, tx}, claimant, c.Claims); err != nil {
+			return "", err
+		}
+	}
 	return cur.MetadataLocation, nil
 }
 
@@ -292,10 +358,13 @@ func (s *Store) commitSingle(ctx context.Context, c store.Commit) error {
 		return err
 	}
 	ev := rows[0]
+	keys, expires := backend.IdempotencyMarks(ctx, c)
 	res, err := s.q.CommitEntity(ctx, s.pool, pgdb.CommitEntityParams{
 		Warehouse: c.Ident.Warehouse, Namespace: ns, Name: c.Ident.Name, Kind: string(c.Kind),
 		BaseVersion: c.BaseVersion, MetadataLocation: c.MetadataLocation, Metadata: backend.NonNil(c.Metadata),
 		EventType: string(ev.Type), Details: ev.Details,
+		IdempotencyOutcome:   backend.EncodeOutcome(store.IdempotentOutcome{MetadataLocation: c.MetadataLocation}),
+		IdempotencyExpiresAt: expires, IdempotencyKeys: nonNilStrings(keys),
 	})
 	if err != nil {
 		// The statement commits by itself: unless the server answered

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/gen/pgdb"
 	"github.com/bingsan/bingsan/store"
@@ -80,6 +82,9 @@ func (s *Store) ClaimPurgeJobs(ctx context.Context, n int, now, leaseUntil time.
 	jobs := make([]store.PurgeJob, len(rows))
 	for i, r := range rows {
 		jobs[i] = purgeJobFromRow(r)
+		if jobs[i].Claims, err = s.q.OwnedClaims(ctx, s.pool, pgdb.OwnedClaimsParams{OwnerKind: backend.ClaimPurge, OwnerID: r.ID}); err != nil {
+			return nil, interpret(err)
+		}
 	}
 	// RETURNING has no order; ids follow queueing order.
 	slices.SortFunc(jobs, func(a, b store.PurgeJob) int { return cmp.Compare(a.ID, b.ID) })
@@ -87,14 +92,18 @@ func (s *Store) ClaimPurgeJobs(ctx context.Context, n int, now, leaseUntil time.
 }
 
 func (s *Store) CompletePurgeJob(ctx context.Context, id int64) error {
-	n, err := s.q.CompletePurgeJob(ctx, s.pool, id)
-	if err != nil {
-		return interpret(err)
-	}
-	if n == 0 {
-		return errs.New(errs.NotFound, "Purge job %d does not exist", id)
-	}
-	return nil
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		n, err := s.q.CompletePurgeJob(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errs.New(errs.NotFound, "Purge job %d does not exist", id)
+		}
+		// The files are gone (or given up): their locations are free.
+		return s.q.DeleteClaims(ctx, tx, pgdb.DeleteClaimsParams{OwnerKind: backend.ClaimPurge, OwnerID: id})
+	})
+	return backend.BusyError(err)
 }
 
 func (s *Store) RetryPurgeJob(ctx context.Context, id int64, retryAt time.Time, lastError string) error {
@@ -106,4 +115,16 @@ func (s *Store) RetryPurgeJob(ctx context.Context, id int64, retryAt time.Time, 
 		return errs.New(errs.NotFound, "Purge job %d does not exist", id)
 	}
 	return nil
+}
+
+// markIdempotent marks the Idempotency-Keys of a mutation committed, with
+// its outcome, on the mutation's own transaction.
+func (s *Store) markIdempotent(ctx context.Context, tx pgx.Tx, o store.IdempotentOutcome, commits ...store.Commit) error {
+	keys, expires := backend.IdempotencyMarks(ctx, commits...)
+	if len(keys) == 0 {
+		return nil
+	}
+	return s.q.MarkIdempotencyCommitted(ctx, tx, pgdb.MarkIdempotencyCommittedParams{
+		Outcome: backend.EncodeOutcome(o), ExpiresAt: expires, Keys: keys,
+	})
 }

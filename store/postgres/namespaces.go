@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/bingsan/bingsan/gen/pgdb"
 	"github.com/bingsan/bingsan/store"
@@ -32,9 +33,20 @@ func (s *Store) CreateNamespace(ctx context.Context, warehouse string, ns store.
 				return err
 			}
 		}
-		if err := s.q.InsertNamespace(ctx, tx, pgdb.InsertNamespaceParams{
+		id, err := s.q.InsertNamespace(ctx, tx, pgdb.InsertNamespaceParams{
 			Warehouse: warehouse, Name: key, Parent: parent, Properties: props,
-		}); err != nil {
+			Location: pgtype.Text{String: ns.Location, Valid: ns.Location != ""},
+		})
+		if err != nil {
+			return err
+		}
+		if ns.Key != "" {
+			c := backend.Claimant{Kind: backend.ClaimNamespace, ID: id, Warehouse: warehouse, Namespace: ns.Levels}
+			if err := backend.Claim(ctx, claimQueries{s, tx}, c, []string{ns.Key}); err != nil {
+				return err
+			}
+		}
+		if err := s.markIdempotent(ctx, tx, store.IdempotentOutcome{}); err != nil {
 			return err
 		}
 		return s.insertEvent(ctx, tx, store.EventNamespaceCreated, warehouse, key, "", store.EventDetails{})
@@ -137,6 +149,9 @@ func (s *Store) UpdateNamespaceProperties(ctx context.Context, warehouse string,
 		}); err != nil {
 			return err
 		}
+		if err := s.markIdempotent(ctx, tx, store.IdempotentOutcome{PropertyChange: &ch}); err != nil {
+			return err
+		}
 		return s.insertEvent(ctx, tx, store.EventNamespaceUpdated, warehouse, key, "", store.EventDetails{
 			PropertiesUpdated: ch.Updated, PropertiesRemoved: ch.Removed,
 		})
@@ -156,7 +171,7 @@ func (s *Store) DropNamespace(ctx context.Context, warehouse string, levels []st
 		// Creators of children and entities hold KEY SHARE on this row
 		// until they commit; FOR UPDATE waits for them and keeps new ones
 		// out, so the emptiness check below stays true until the delete.
-		_, err := s.q.LockNamespace(ctx, tx, pgdb.LockNamespaceParams{Warehouse: warehouse, Name: key})
+		row, err := s.q.LockNamespace(ctx, tx, pgdb.LockNamespaceParams{Warehouse: warehouse, Name: key})
 		if isNoRows(err) {
 			return backend.NoSuchNamespace(levels)
 		}
@@ -171,6 +186,12 @@ func (s *Store) DropNamespace(ctx context.Context, warehouse string, levels []st
 			return backend.NamespaceNotEmpty(levels, c.HasChildren, c.HasTables, c.HasViews)
 		}
 		if _, err := s.q.DeleteNamespace(ctx, tx, pgdb.DeleteNamespaceParams{Warehouse: warehouse, Name: key}); err != nil {
+			return err
+		}
+		if err := s.q.DeleteClaims(ctx, tx, pgdb.DeleteClaimsParams{OwnerKind: backend.ClaimNamespace, OwnerID: row.ID}); err != nil {
+			return err
+		}
+		if err := s.markIdempotent(ctx, tx, store.IdempotentOutcome{}); err != nil {
 			return err
 		}
 		return s.insertEvent(ctx, tx, store.EventNamespaceDropped, warehouse, key, "", store.EventDetails{})

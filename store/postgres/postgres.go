@@ -216,7 +216,7 @@ func interpret(err error) error {
 	var domain *errs.Error
 	switch {
 	case errors.As(err, &domain),
-		errors.Is(err, backend.ErrNoRows), errors.Is(err, backend.ErrUnique),
+		errors.Is(err, backend.ErrNoRows), errors.Is(err, backend.ErrUnique), errors.Is(err, backend.ErrUUIDTaken),
 		errors.Is(err, backend.ErrForeignKey), errors.Is(err, backend.ErrBusy),
 		errors.Is(err, backend.ErrOutcomeUnknown):
 		return err
@@ -230,6 +230,8 @@ func interpret(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch code := pgErr.Code; {
+		case code == "23505" && pgErr.ConstraintName == "entities_uuid_key":
+			return fmt.Errorf("%w: %w", backend.ErrUUIDTaken, err)
 		case code == "23505": // unique_violation
 			return fmt.Errorf("%w: %w", backend.ErrUnique, err)
 		case code == "23503": // foreign_key_violation
@@ -238,6 +240,13 @@ func interpret(err error) error {
 			code == "40001", // serialization_failure
 			code == "40P01": // deadlock_detected
 			return fmt.Errorf("%w: %w", backend.ErrBusy, err)
+		case strings.HasPrefix(code, "22"), // data exception: bytes or values PostgreSQL refuses
+			code == "54000": // program_limit_exceeded: e.g. an index row too large
+			// Identifiers are validated before they get here; anything
+			// else a client's input can still trigger is its fault.
+			return errs.Wrap(errs.BadRequest, err, "The catalog database refused a value of the request: %s", pgErr.Message)
+		case code == "53100": // disk_full
+			return errs.Wrap(errs.InsufficientStorage, err, "The catalog database's disk is full")
 		case strings.HasPrefix(code, "08"), // connection exception
 			code == "53300",                                   // too_many_connections
 			code == "57P01", code == "57P02", code == "57P03": // shutdown, crash, starting up

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"maps"
+	"path"
 	"sync"
 	"testing"
 	"time"
@@ -74,43 +75,35 @@ func TestMigrateUpDownUp(t *testing.T) {
 	if err := s.Migrate(ctx, migrate.Up); err != nil {
 		t.Fatalf("second up: %v", err)
 	}
-	// Down rolls back the latest migration only: lz4 for stored metadata.
-	// The next rolls back the auth tables, which the catalog does without.
-	// A third one rolls back the event outbox; a mutation must then fail
-	// rather than succeed without its event.
+	// Down rolls back one migration at a time, newest first; each undoes
+	// its own objects (checked below for some). The current code needs the
+	// whole schema, so it is only used again once everything is back up.
 	if got := metadataCompression(t, dsn); got != "l" {
 		t.Fatalf("entities.metadata compression %q after up, want lz4 (l)", got)
-	}
-	if err := s.Migrate(ctx, migrate.Down); err != nil {
-		t.Fatalf("down: %v", err)
 	}
 	st, err := s.MigrationStatus(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, m := range st {
-		if want := i < len(st)-1; m.Applied != want {
-			t.Fatalf("after one down: migration %d (%s): applied=%v, want %v", m.Version, m.Source, m.Applied, want)
-		}
+	gone := map[string]func() string{ // the migration's source, what it must have undone
+		"00005_location_claims.sql": func() string { return missingTable(t, dsn, "location_claims") },
+		"00004_metadata_lz4.sql": func() string {
+			if got := metadataCompression(t, dsn); got != "" {
+				return "entities.metadata compression " + got
+			}
+			return ""
+		},
+		"00003_auth.sql":   func() string { return missingTable(t, dsn, "principals") },
+		"00002_events.sql": func() string { return missingTable(t, dsn, "events") },
 	}
-	if got := metadataCompression(t, dsn); got != "" {
-		t.Fatalf("entities.metadata compression %q after down, want the default", got)
-	}
-	if err := s.Migrate(ctx, migrate.Down); err != nil {
-		t.Fatalf("second down: %v", err)
-	}
-	if err := s.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"other"}}); err != nil {
-		t.Fatalf("CreateNamespace without the auth tables: %v", err)
-	}
-	if err := s.Migrate(ctx, migrate.Down); err != nil {
-		t.Fatalf("third down: %v", err)
-	}
-	if err := s.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"third"}}); err == nil {
-		t.Fatal("CreateNamespace succeeded without the event outbox")
-	}
-	for range len(st) - 3 {
+	for i := len(st) - 1; i >= 0; i-- {
 		if err := s.Migrate(ctx, migrate.Down); err != nil {
-			t.Fatalf("down: %v", err)
+			t.Fatalf("down %s: %v", st[i].Source, err)
+		}
+		if check, ok := gone[filepathBase(st[i].Source)]; ok {
+			if left := check(); left != "" {
+				t.Fatalf("after rolling back %s: %s is still there", st[i].Source, left)
+			}
 		}
 	}
 	applied(false)
@@ -125,6 +118,26 @@ func TestMigrateUpDownUp(t *testing.T) {
 		t.Fatalf("CreateNamespace after up/down/up: %v", err)
 	}
 }
+
+// missingTable returns "table <name>" if the table exists, "" otherwise.
+func missingTable(t *testing.T, dsn, name string) string {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var found bool
+	if err := conn.QueryRow(context.Background(), "SELECT to_regclass($1) IS NOT NULL", name).Scan(&found); err != nil {
+		t.Fatal(err)
+	}
+	if found {
+		return "table " + name
+	}
+	return ""
+}
+
+func filepathBase(p string) string { return path.Base(p) }
 
 // metadataCompression is pg_attribute.attcompression of entities.metadata
 // ("" for the server's default).

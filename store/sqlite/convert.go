@@ -28,7 +28,7 @@ func namespaceFromRow(r sqlitedb.Namespace) (store.Namespace, error) {
 	if err != nil {
 		return store.Namespace{}, err
 	}
-	return store.Namespace{Levels: backend.SplitKey(r.Name), Properties: props}, nil
+	return store.Namespace{Levels: backend.SplitKey(r.Name), Properties: props, Location: r.Location.String}, nil
 }
 
 func entityFromRow(r sqlitedb.Entity) store.Entity {
@@ -38,6 +38,7 @@ func entityFromRow(r sqlitedb.Entity) store.Entity {
 		MetadataLocation: r.MetadataLocation,
 		Metadata:         r.Metadata,
 		Version:          r.Version,
+		UUID:             r.Uuid.String,
 	}
 }
 
@@ -50,6 +51,8 @@ func idempotencyFromRow(r sqlitedb.IdempotencyKey) store.IdempotencyRecord {
 		Body:        r.Body,
 		Done:        r.Done,
 		ExpiresAt:   fromMicros(r.ExpiresAt),
+		Committed:   r.Committed,
+		Outcome:     backend.DecodeOutcome(r.Outcome),
 	}
 }
 
@@ -60,5 +63,6 @@ func purgeJobFromRow(r sqlitedb.PurgeJob) store.PurgeJob {
 		MetadataLocation: r.MetadataLocation,
 		Metadata:         r.Metadata,
 		Attempts:         int(r.Attempts),
+		CreatedAt:        fromMicros(r.CreatedAt),
 	}
 }

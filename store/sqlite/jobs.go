@@ -3,6 +3,7 @@ package sqlite
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"slices"
 	"time"
 
@@ -78,20 +79,27 @@ func (s *Store) ClaimPurgeJobs(ctx context.Context, n int, now, leaseUntil time.
 	jobs := make([]store.PurgeJob, len(rows))
 	for i, r := range rows {
 		jobs[i] = purgeJobFromRow(r)
+		if jobs[i].Claims, err = s.q.OwnedClaims(ctx, s.reader, sqlitedb.OwnedClaimsParams{OwnerKind: backend.ClaimPurge, OwnerID: r.ID}); err != nil {
+			return nil, interpret(err)
+		}
 	}
 	slices.SortFunc(jobs, func(a, b store.PurgeJob) int { return cmp.Compare(a.ID, b.ID) })
 	return jobs, nil
 }
 
 func (s *Store) CompletePurgeJob(ctx context.Context, id int64) error {
-	n, err := s.q.CompletePurgeJob(ctx, s.writer, id)
-	if err != nil {
-		return backend.BusyError(interpret(err))
-	}
-	if n == 0 {
-		return errs.New(errs.NotFound, "Purge job %d does not exist", id)
-	}
-	return nil
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		n, err := s.q.CompletePurgeJob(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errs.New(errs.NotFound, "Purge job %d does not exist", id)
+		}
+		// The files are gone (or given up): their locations are free.
+		return s.q.DeleteClaims(ctx, tx, sqlitedb.DeleteClaimsParams{OwnerKind: backend.ClaimPurge, OwnerID: id})
+	})
+	return backend.BusyError(err)
 }
 
 func (s *Store) RetryPurgeJob(ctx context.Context, id int64, retryAt time.Time, lastError string) error {
@@ -103,4 +111,16 @@ func (s *Store) RetryPurgeJob(ctx context.Context, id int64, retryAt time.Time, 
 		return errs.New(errs.NotFound, "Purge job %d does not exist", id)
 	}
 	return nil
+}
+
+// markIdempotent marks the Idempotency-Keys of a mutation committed, with
+// its outcome, on the mutation's own transaction.
+func (s *Store) markIdempotent(ctx context.Context, tx *sql.Tx, o store.IdempotentOutcome, commits ...store.Commit) error {
+	keys, expires := backend.IdempotencyMarks(ctx, commits...)
+	if len(keys) == 0 {
+		return nil
+	}
+	return s.q.MarkIdempotencyCommitted(ctx, tx, sqlitedb.MarkIdempotencyCommittedParams{
+		Outcome: backend.EncodeOutcome(o), ExpiresAt: micros(expires), Keys: keys,
+	})
 }

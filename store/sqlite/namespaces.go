@@ -33,9 +33,20 @@ func (s *Store) CreateNamespace(ctx context.Context, warehouse string, ns store.
 				return backend.NoSuchNamespace(ns.Levels[:len(ns.Levels)-1])
 			}
 		}
-		if err := s.q.InsertNamespace(ctx, tx, sqlitedb.InsertNamespaceParams{
+		id, err := s.q.InsertNamespace(ctx, tx, sqlitedb.InsertNamespaceParams{
 			Warehouse: warehouse, Name: key, Parent: parent, Properties: string(props), Now: micros(time.Now()),
-		}); err != nil {
+			Location: sql.NullString{String: ns.Location, Valid: ns.Location != ""},
+		})
+		if err != nil {
+			return err
+		}
+		if ns.Key != "" {
+			c := backend.Claimant{Kind: backend.ClaimNamespace, ID: id, Warehouse: warehouse, Namespace: ns.Levels}
+			if err := backend.Claim(ctx, claimQueries{s, tx}, c, []string{ns.Key}); err != nil {
+				return err
+			}
+		}
+		if err := s.markIdempotent(ctx, tx, store.IdempotentOutcome{}); err != nil {
 			return err
 		}
 		return s.insertEvent(ctx, tx, store.EventNamespaceCreated, warehouse, key, "", store.EventDetails{})
@@ -138,6 +149,9 @@ func (s *Store) UpdateNamespaceProperties(ctx context.Context, warehouse string,
 		}); err != nil {
 			return err
 		}
+		if err := s.markIdempotent(ctx, tx, store.IdempotentOutcome{PropertyChange: &ch}); err != nil {
+			return err
+		}
 		return s.insertEvent(ctx, tx, store.EventNamespaceUpdated, warehouse, key, "", store.EventDetails{
 			PropertiesUpdated: ch.Updated, PropertiesRemoved: ch.Removed,
 		})
@@ -154,12 +168,12 @@ func (s *Store) DropNamespace(ctx context.Context, warehouse string, levels []st
 		return err
 	}
 	err = s.writeEvents(ctx, func(tx *sql.Tx) error {
-		ok, err := s.q.NamespaceExists(ctx, tx, sqlitedb.NamespaceExistsParams{Warehouse: warehouse, Name: key})
+		row, err := s.q.GetNamespace(ctx, tx, sqlitedb.GetNamespaceParams{Warehouse: warehouse, Name: key})
+		if isNoRows(err) {
+			return backend.NoSuchNamespace(levels)
+		}
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return backend.NoSuchNamespace(levels)
 		}
 		c, err := s.q.NamespaceContents(ctx, tx, sqlitedb.NamespaceContentsParams{Warehouse: warehouse, Name: key})
 		if err != nil {
@@ -169,6 +183,12 @@ func (s *Store) DropNamespace(ctx context.Context, warehouse string, levels []st
 			return backend.NamespaceNotEmpty(levels, c.HasChildren, c.HasTables, c.HasViews)
 		}
 		if _, err := s.q.DeleteNamespace(ctx, tx, sqlitedb.DeleteNamespaceParams{Warehouse: warehouse, Name: key}); err != nil {
+			return err
+		}
+		if err := s.q.DeleteClaims(ctx, tx, sqlitedb.DeleteClaimsParams{OwnerKind: backend.ClaimNamespace, OwnerID: row.ID}); err != nil {
+			return err
+		}
+		if err := s.markIdempotent(ctx, tx, store.IdempotentOutcome{}); err != nil {
 			return err
 		}
 		return s.insertEvent(ctx, tx, store.EventNamespaceDropped, warehouse, key, "", store.EventDetails{})

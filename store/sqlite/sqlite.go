@@ -196,7 +196,7 @@ func interpret(err error) error {
 	var domain *errs.Error
 	switch {
 	case errors.As(err, &domain),
-		errors.Is(err, backend.ErrNoRows), errors.Is(err, backend.ErrUnique),
+		errors.Is(err, backend.ErrNoRows), errors.Is(err, backend.ErrUnique), errors.Is(err, backend.ErrUUIDTaken),
 		errors.Is(err, backend.ErrForeignKey), errors.Is(err, backend.ErrBusy),
 		errors.Is(err, backend.ErrOutcomeUnknown):
 		return err
@@ -211,6 +211,9 @@ func interpret(err error) error {
 	if errors.As(err, &se) {
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			if strings.Contains(se.Error(), "entities.uuid") {
+				return fmt.Errorf("%w: %w", backend.ErrUUIDTaken, err)
+			}
 			return fmt.Errorf("%w: %w", backend.ErrUnique, err)
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return fmt.Errorf("%w: %w", backend.ErrForeignKey, err)
@@ -218,7 +221,11 @@ func interpret(err error) error {
 		switch se.Code() & 0xff { // primary result code
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return fmt.Errorf("%w: %w", backend.ErrBusy, err)
-		case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY:
+		case sqlite3.SQLITE_FULL:
+			return errs.Wrap(errs.InsufficientStorage, err, "The catalog database's disk is full")
+		case sqlite3.SQLITE_TOOBIG:
+			return errs.Wrap(errs.BadRequest, err, "A value is too large for the catalog database")
+		case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY:
 			return errs.Wrap(errs.ServiceUnavailable, err, "The catalog database is unavailable")
 		}
 	}

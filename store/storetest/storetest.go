@@ -26,6 +26,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("PurgeJobs", func(t *testing.T) { t.Parallel(); testPurgeJobs(t, newStore) })
 	t.Run("Events", func(t *testing.T) { t.Parallel(); testEvents(t, newStore) })
 	t.Run("Auth", func(t *testing.T) { t.Parallel(); testAuth(t, newStore) })
+	t.Run("Claims", func(t *testing.T) { t.Parallel(); testClaims(t, newStore) })
 }
 
 // bundle is what every test case starts from.

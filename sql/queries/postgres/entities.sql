@@ -1,6 +1,7 @@
--- name: InsertEntity :exec
-INSERT INTO entities (warehouse, namespace, name, kind, metadata_location, metadata, version)
-VALUES (@warehouse, @namespace, @name, @kind, @metadata_location, @metadata, 1);
+-- name: InsertEntity :one
+INSERT INTO entities (warehouse, namespace, name, kind, metadata_location, metadata, version, uuid)
+VALUES (@warehouse, @namespace, @name, @kind, @metadata_location, @metadata, 1, sqlc.narg('uuid'))
+RETURNING id;
 
 -- name: GetEntity :one
 SELECT * FROM entities
@@ -78,6 +79,10 @@ WITH cur AS (
            jsonb_set(@details::jsonb, '{previous-metadata-location}', to_jsonb(upd.previous))
     FROM upd
     RETURNING seq
+), idem AS (
+    UPDATE idempotency_keys
+    SET committed = true, outcome = @idempotency_outcome::bytea, expires_at = @idempotency_expires_at::timestamptz
+    WHERE key = ANY(@idempotency_keys::text[]) AND NOT done AND EXISTS (SELECT 1 FROM upd)
 )
 SELECT EXISTS (SELECT 1 FROM upd) AS committed,
        COALESCE((SELECT kind FROM cur), '')::text AS current_kind,

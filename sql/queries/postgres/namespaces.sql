@@ -1,6 +1,7 @@
--- name: InsertNamespace :exec
-INSERT INTO namespaces (warehouse, name, parent, properties)
-VALUES (@warehouse, @name, @parent, @properties);
+-- name: InsertNamespace :one
+INSERT INTO namespaces (warehouse, name, parent, properties, location)
+VALUES (@warehouse, @name, @parent, @properties, sqlc.narg('location'))
+RETURNING id;
 
 -- name: GetNamespace :one
 SELECT * FROM namespaces

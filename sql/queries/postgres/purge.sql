@@ -1,6 +1,7 @@
--- name: InsertPurgeJob :exec
+-- name: InsertPurgeJob :one
 INSERT INTO purge_jobs (location, metadata_location, metadata, due_at)
-VALUES (@location, @metadata_location, @metadata, @due_at);
+VALUES (@location, @metadata_location, @metadata, @due_at)
+RETURNING id;
 
 -- SKIP LOCKED lets several nodes claim at once without waiting on each other.
 -- name: ClaimPurgeJobs :many

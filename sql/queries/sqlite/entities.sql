@@ -1,6 +1,7 @@
--- name: InsertEntity :exec
-INSERT INTO entities (warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at)
-VALUES (@warehouse, @namespace, @name, @kind, @metadata_location, @metadata, 1, @now, @now);
+-- name: InsertEntity :one
+INSERT INTO entities (warehouse, namespace, name, kind, metadata_location, metadata, version, created_at, updated_at, uuid)
+VALUES (@warehouse, @namespace, @name, @kind, @metadata_location, @metadata, 1, @now, @now, sqlc.narg('uuid'))
+RETURNING id;
 
 -- name: GetEntity :one
 SELECT * FROM entities

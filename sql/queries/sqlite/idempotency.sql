@@ -13,7 +13,7 @@ SET operation = excluded.operation,
     done = FALSE,
     created_at = excluded.created_at,
     expires_at = excluded.expires_at
-WHERE idempotency_keys.expires_at <= excluded.created_at
+WHERE idempotency_keys.expires_at <= excluded.created_at AND NOT idempotency_keys.committed
 RETURNING key;
 
 -- name: GetIdempotencyKey :one
@@ -25,8 +25,14 @@ UPDATE idempotency_keys
 SET status = @status, body = @body, done = TRUE, expires_at = COALESCE(sqlc.narg('expires_at'), expires_at)
 WHERE key = @key;
 
+-- A committed mutation's key is never abandoned: its outcome must replay.
 -- name: AbandonIdempotencyKey :exec
-DELETE FROM idempotency_keys WHERE key = @key AND NOT done;
+DELETE FROM idempotency_keys WHERE key = @key AND NOT done AND NOT committed;
 
 -- name: PruneIdempotencyKeys :execrows
 DELETE FROM idempotency_keys WHERE expires_at < @before;
+
+-- Run in the mutation's own transaction.
+-- name: MarkIdempotencyCommitted :exec
+UPDATE idempotency_keys SET committed = TRUE, outcome = @outcome, expires_at = @expires_at
+WHERE key IN (sqlc.slice('keys')) AND NOT done;

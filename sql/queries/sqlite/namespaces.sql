@@ -1,6 +1,7 @@
--- name: InsertNamespace :exec
-INSERT INTO namespaces (warehouse, name, parent, properties, created_at, updated_at)
-VALUES (@warehouse, @name, @parent, @properties, @now, @now);
+-- name: InsertNamespace :one
+INSERT INTO namespaces (warehouse, name, parent, properties, created_at, updated_at, location)
+VALUES (@warehouse, @name, @parent, @properties, @now, @now, sqlc.narg('location'))
+RETURNING id;
 
 -- name: GetNamespace :one
 SELECT * FROM namespaces

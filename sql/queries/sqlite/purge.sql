@@ -1,6 +1,7 @@
--- name: InsertPurgeJob :exec
+-- name: InsertPurgeJob :one
 INSERT INTO purge_jobs (location, metadata_location, metadata, due_at, created_at)
-VALUES (@location, @metadata_location, @metadata, @due_at, @now);
+VALUES (@location, @metadata_location, @metadata, @due_at, @now)
+RETURNING id;
 
 -- name: ClaimPurgeJobs :many
 UPDATE purge_jobs SET leased_until = @lease_until

@@ -37,16 +37,8 @@ var (
 
 // NamespaceKey validates levels and joins them into the stored key.
 func NamespaceKey(levels []string) (string, error) {
-	if len(levels) == 0 {
-		return "", errs.New(errs.BadRequest, "Namespace must have at least one level")
-	}
-	for _, l := range levels {
-		if l == "" {
-			return "", errs.New(errs.BadRequest, "Namespace levels must not be empty: %s", Dotted(levels))
-		}
-		if strings.Contains(l, store.NamespaceSeparator) {
-			return "", errs.New(errs.BadRequest, "Namespace level must not contain the unit separator (0x1F): %q", l)
-		}
+	if err := store.CheckNamespace(levels); err != nil {
+		return "", err
 	}
 	return strings.Join(levels, store.NamespaceSeparator), nil
 }
@@ -90,10 +82,10 @@ func CheckIdent(kind store.Kind, id store.Ident) (string, error) {
 	if err := CheckKind(kind); err != nil {
 		return "", err
 	}
-	if id.Name == "" {
-		return "", errs.New(errs.BadRequest, "%s name must not be empty", kindTitle(kind))
+	if err := store.CheckIdent(kind, id); err != nil {
+		return "", err
 	}
-	return NamespaceKey(id.Namespace)
+	return strings.Join(id.Namespace, store.NamespaceSeparator), nil
 }
 
 // CheckKind rejects anything but a table or a view.
@@ -373,4 +365,46 @@ func BusyError(err error) error {
 		return errs.Wrap(errs.ServiceUnavailable, err, "The catalog database is busy; try again later")
 	}
 	return err
+}
+
+// IdempotencyMarks returns the Idempotency-Keys a mutation marks committed
+// in its transaction (the one its context carries and those of its
+// commits) and until when they are kept.
+func IdempotencyMarks(ctx context.Context, commits ...store.Commit) ([]string, time.Time) {
+	var (
+		keys    []string
+		expires time.Time
+	)
+	add := func(m store.IdempotencyMark) {
+		if m.Key == "" {
+			return
+		}
+		keys = append(keys, m.Key)
+		if m.ExpiresAt.After(expires) {
+			expires = m.ExpiresAt
+		}
+	}
+	if m, ok := store.IdempotencyFrom(ctx); ok {
+		add(m)
+	}
+	for _, c := range commits {
+		for _, m := range c.Idempotency {
+			add(m)
+		}
+	}
+	return keys, expires
+}
+
+// EncodeOutcome is the stored form of an idempotent outcome.
+func EncodeOutcome(o store.IdempotentOutcome) []byte {
+	b, _ := json.Marshal(o) // strings and a struct of string slices: cannot fail
+	return b
+}
+
+// DecodeOutcome reads EncodeOutcome's form; an empty one is the zero
+// outcome.
+func DecodeOutcome(b []byte) store.IdempotentOutcome {
+	var o store.IdempotentOutcome
+	_ = json.Unmarshal(b, &o)
+	return o
 }

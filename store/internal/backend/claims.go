@@ -1,0 +1,205 @@
+package backend
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"hash/fnv"
+	"slices"
+	"strings"
+
+	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/store"
+)
+
+// Location claims: every namespace, table and view owns the canonical keys
+// of its storage locations (vend.LocationKey: "s3://bucket/a/b/", one
+// trailing slash), and no two owners may own overlapping keys, except that
+// a namespace's key contains the keys of what it holds. Claim is the one
+// place that enforces it, inside the transaction that creates or moves the
+// owner, so two concurrent claims can never both win.
+
+// Owner kinds of claims besides store.KindTable and store.KindView.
+const (
+	ClaimNamespace = "namespace"
+	// ClaimPurge holds the keys of an entity dropped with purge until its
+	// purge job ends, so that nobody registers the files being deleted.
+	ClaimPurge = "purge"
+)
+
+// ClaimRow is a stored claim found overlapping a new one. For namespace
+// claims NsWarehouse and NsName (levels joined by 0x1F) name the owner.
+type ClaimRow struct {
+	Key         string
+	OwnerKind   string
+	OwnerID     int64
+	NsWarehouse string
+	NsName      string
+}
+
+// ClaimQueries are a backend's statements for claims, run on the
+// transaction of the mutation that claims.
+type ClaimQueries interface {
+	// LockClaimKeys takes transaction-scoped locks on the hashes, in the
+	// order given (sorted, so concurrent claimers cannot deadlock):
+	// exclusive where exclusive[i], shared otherwise. A backend whose
+	// writers are serialized anyway (SQLite) does nothing.
+	LockClaimKeys(ctx context.Context, hashes []int64, exclusive []bool) error
+	// OverlappingClaims returns the claims whose key is one of ancestors,
+	// or lies in [key, keyEnd): key itself and every key below it.
+	OverlappingClaims(ctx context.Context, key string, ancestors []string, keyEnd string) ([]ClaimRow, error)
+	InsertClaims(ctx context.Context, ownerKind string, ownerID int64, keys []string) error
+	DeleteClaims(ctx context.Context, ownerKind string, ownerID int64) error
+}
+
+// Claimant is who claims: a namespace (Namespace its own levels) or a table
+// or view (Namespace the levels of the namespace holding it).
+type Claimant struct {
+	Kind      string // ClaimNamespace, or a store.Kind
+	ID        int64  // the owner's row id
+	Warehouse string
+	Namespace []string
+	// Register refuses keys overlapping files being purged too: a
+	// register would point a new table at files about to disappear.
+	Register bool
+}
+
+// Claim replaces the claims of c (if any) with keys, or fails with
+// AlreadyExists when a key overlaps another owner's: a key equal to another,
+// inside another (unless that one is a namespace holding c), or containing
+// another.
+func Claim(ctx context.Context, q ClaimQueries, c Claimant, keys []string) error {
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	hashes, exclusive := claimLocks(keys)
+	if err := q.LockClaimKeys(ctx, hashes, exclusive); err != nil {
+		return err
+	}
+	if err := q.DeleteClaims(ctx, c.Kind, c.ID); err != nil {
+		return err
+	}
+	holders := holdingNamespaces(c)
+	for _, key := range keys {
+		if !validKey(key) {
+			return errs.New(errs.Internal, "invalid location key %q", key)
+		}
+		rows, err := q.OverlappingClaims(ctx, key, AncestorKeys(key), KeyEnd(key))
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if r.OwnerKind == c.Kind && r.OwnerID == c.ID {
+				continue // two keys of one owner (a location and a path inside it)
+			}
+			if r.OwnerKind == ClaimPurge && !c.Register {
+				// A new table may be created where a purged one was: it
+				// writes new files, and the purge deletes only old ones.
+				continue
+			}
+			if r.OwnerKind == ClaimNamespace && r.Key != key && strings.HasPrefix(key, r.Key) &&
+				r.NsWarehouse == c.Warehouse && holders[r.NsName] {
+				continue // a namespace holding the claimant
+			}
+			return overlapError(key, r)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return q.InsertClaims(ctx, c.Kind, c.ID, keys)
+}
+
+func overlapError(key string, r ClaimRow) error {
+	loc := strings.TrimSuffix(key, "/")
+	if r.OwnerKind == ClaimPurge {
+		return errs.Wrap(errs.AlreadyExists, store.ErrLocationOwned, "Location %s holds files of a table dropped with purge that are being deleted", loc)
+	}
+	// The other owner is not named: it may be in a namespace the caller
+	// cannot see.
+	return errs.Wrap(errs.AlreadyExists, store.ErrLocationOwned, "Location %s overlaps the storage location of another namespace, table or view", loc)
+}
+
+// holdingNamespaces are the joined names of the namespaces whose claims may
+// contain c's keys: for a table or view its namespace and that namespace's
+// ancestors; for a namespace its ancestors.
+func holdingNamespaces(c Claimant) map[string]bool {
+	n := len(c.Namespace)
+	if c.Kind == ClaimNamespace {
+		n--
+	}
+	out := make(map[string]bool, max(n, 0))
+	for i := 1; i <= n; i++ {
+		out[strings.Join(c.Namespace[:i], store.NamespaceSeparator)] = true
+	}
+	return out
+}
+
+// validKey checks the shape vend.LocationKey produces: "<kind>://<bucket>/"
+// followed by segments, each ending in a slash.
+func validKey(key string) bool {
+	i := strings.Index(key, "://")
+	return i > 0 && strings.HasSuffix(key, "/") && strings.Contains(key[i+3:], "/")
+}
+
+// AncestorKeys are the keys strictly containing key: every prefix of it
+// that ends with a slash, from the bucket root down.
+func AncestorKeys(key string) []string {
+	root := strings.Index(key, "://") + 3
+	root += strings.Index(key[root:], "/") + 1
+	var out []string
+	for i := root; i < len(key); i++ {
+		if key[i-1] == '/' {
+			out = append(out, key[:i])
+		}
+	}
+	return out
+}
+
+// KeyEnd is the smallest string above every key that starts with key:
+// key's trailing slash raised to the next byte ('0'), since keys are
+// compared bytewise.
+func KeyEnd(key string) string {
+	return key[:len(key)-1] + "0"
+}
+
+// claimLocks are the locks of a claim of keys, sorted by hash: exclusive on
+// each key, shared on each of its ancestors. Two claims that overlap lock
+// one key in conflicting modes (equal keys: both exclusive; nested keys:
+// the inner one's shared lock on the outer key against the outer one's
+// exclusive lock), so they serialize, and the later one sees the earlier.
+func claimLocks(keys []string) ([]int64, []bool) {
+	modes := map[int64]bool{}
+	for _, k := range keys {
+		modes[lockHash(k)] = true
+		for _, a := range AncestorKeys(k) {
+			if h := lockHash(a); !modes[h] {
+				modes[h] = false // shared, unless a key of the claim is this one
+			}
+		}
+	}
+	hashes := make([]int64, 0, len(modes))
+	for h := range modes {
+		hashes = append(hashes, h)
+	}
+	slices.SortFunc(hashes, cmp.Compare)
+	exclusive := make([]bool, len(hashes))
+	for i, h := range hashes {
+		exclusive[i] = modes[h]
+	}
+	return hashes, exclusive
+}
+
+func lockHash(key string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("bingsan.location:"))
+	h.Write([]byte(key))
+	return int64(h.Sum64())
+}
+
+// ErrUUIDTaken marks a unique violation on the entity UUID, which each
+// backend's error interpretation tells apart from one on the name.
+var ErrUUIDTaken = errors.New("entity uuid already in use")
+
+// UUIDTaken words ErrUUIDTaken for the client.
+func UUIDTaken(kind store.Kind, uuid string) error {
+	return errs.New(errs.AlreadyExists, "A %s with UUID %s is already in the catalog", strings.ToLower(kindTitle(kind)), uuid)
+}

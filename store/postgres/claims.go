@@ -1,0 +1,157 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/bingsan/bingsan/gen/pgdb"
+	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/store/internal/backend"
+)
+
+// claimQueries runs the claim statements of backend.Claim on tx.
+type claimQueries struct {
+	s  *Store
+	tx pgx.Tx
+}
+
+func (q claimQueries) LockClaimKeys(ctx context.Context, hashes []int64, exclusive []bool) error {
+	if len(hashes) == 0 {
+		return nil
+	}
+	return q.s.q.LockClaimKeys(ctx, q.tx, pgdb.LockClaimKeysParams{Hashes: hashes, Exclusive: exclusive})
+}
+
+func (q claimQueries) OverlappingClaims(ctx context.Context, key string, ancestors []string, keyEnd string) ([]backend.ClaimRow, error) {
+	rows, err := q.s.q.OverlappingClaims(ctx, q.tx, pgdb.OverlappingClaimsParams{Ancestors: nonNilStrings(ancestors), Key: key, KeyEnd: keyEnd})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]backend.ClaimRow, len(rows))
+	for i, r := range rows {
+		out[i] = backend.ClaimRow{Key: r.Key, OwnerKind: r.OwnerKind, OwnerID: r.OwnerID, NsWarehouse: r.NsWarehouse, NsName: r.NsName}
+	}
+	return out, nil
+}
+
+func (q claimQueries) InsertClaims(ctx context.Context, ownerKind string, ownerID int64, keys []string) error {
+	return q.s.q.InsertClaims(ctx, q.tx, pgdb.InsertClaimsParams{Keys: keys, OwnerKind: ownerKind, OwnerID: ownerID})
+}
+
+func (q claimQueries) DeleteClaims(ctx context.Context, ownerKind string, ownerID int64) error {
+	return q.s.q.DeleteClaims(ctx, q.tx, pgdb.DeleteClaimsParams{OwnerKind: ownerKind, OwnerID: ownerID})
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (s *Store) SharedClaims(ctx context.Context, keys []string, before time.Time) ([]string, error) {
+	var out []string
+	for _, k := range keys {
+		shared, err := s.q.SharedClaims(ctx, s.pool, pgdb.SharedClaimsParams{
+			Before: before, Ancestors: nonNilStrings(backend.AncestorKeys(k)), Key: k, KeyEnd: backend.KeyEnd(k),
+		})
+		if err != nil {
+			return nil, interpret(err)
+		}
+		out = append(out, shared...)
+	}
+	return out, nil
+}
+
+func (s *Store) BackfillLocations(ctx context.Context, place func(store.LocationOwner) (store.Placement, error), conflict func(store.LocationOwner, error)) error {
+	const batch = 500
+	for {
+		rows, err := s.q.NamespacesWithoutLocation(ctx, s.pool, batch)
+		if err != nil {
+			return interpret(err)
+		}
+		progress := false
+		for _, r := range rows {
+			props, err := backend.DecodeProperties(r.Properties)
+			if err != nil {
+				return err
+			}
+			levels := backend.SplitKey(r.Name)
+			owner := store.LocationOwner{Warehouse: r.Warehouse, Namespace: levels, Properties: props, ParentLocation: r.ParentLocation}
+			if len(levels) > 1 && r.ParentLocation == "" {
+				continue // its parent comes first, in a later batch
+			}
+			p, err := place(owner)
+			if err != nil {
+				conflict(owner, err)
+				continue
+			}
+			claimant := backend.Claimant{Kind: backend.ClaimNamespace, ID: r.ID, Warehouse: r.Warehouse, Namespace: levels}
+			if err := s.backfillOne(ctx, claimant, p, func(tx pgx.Tx) error {
+				return s.q.SetNamespaceLocation(ctx, tx, pgdb.SetNamespaceLocationParams{ID: r.ID, Location: pgtype.Text{String: p.Location, Valid: true}})
+			}, func(err error) { conflict(owner, err) }); err != nil {
+				return err
+			}
+			progress = true
+		}
+		if len(rows) < batch || !progress {
+			break
+		}
+	}
+	var after int64
+	for {
+		rows, err := s.q.EntitiesWithoutClaims(ctx, s.pool, pgdb.EntitiesWithoutClaimsParams{After: after, Lim: batch})
+		if err != nil {
+			return interpret(err)
+		}
+		for _, r := range rows {
+			after = r.ID
+			owner := store.LocationOwner{Warehouse: r.Warehouse, Namespace: backend.SplitKey(r.Namespace), Name: r.Name, Kind: store.Kind(r.Kind), Metadata: r.Metadata}
+			p, err := place(owner)
+			if err != nil {
+				conflict(owner, err)
+				continue
+			}
+			claimant := backend.Claimant{Kind: r.Kind, ID: r.ID, Warehouse: r.Warehouse, Namespace: owner.Namespace}
+			if err := s.backfillOne(ctx, claimant, p, func(tx pgx.Tx) error {
+				if p.UUID == "" {
+					return nil
+				}
+				return s.q.SetEntityUUID(ctx, tx, pgdb.SetEntityUUIDParams{ID: r.ID, Uuid: pgtype.Text{String: p.UUID, Valid: true}})
+			}, func(err error) { conflict(owner, err) }); err != nil {
+				return err
+			}
+		}
+		if len(rows) < batch {
+			return nil
+		}
+	}
+}
+
+// backfillOne records an owner's placement (set) and claims. An owner
+// whose claims or UUID collide with another's is reported and claimed all
+// the same, without the UUID: it exists already, and an owner without
+// claims would be backfilled again on every start.
+func (s *Store) backfillOne(ctx context.Context, c backend.Claimant, p store.Placement, set func(pgx.Tx) error, conflict func(error)) error {
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		if err := set(tx); err != nil {
+			return err
+		}
+		return backend.Claim(ctx, claimQueries{s, tx}, c, p.Keys)
+	})
+	if err == nil {
+		return nil
+	}
+	conflict(err)
+	return backend.BusyError(s.write(ctx, func(tx pgx.Tx) error {
+		if c.Kind == backend.ClaimNamespace {
+			if err := set(tx); err != nil {
+				return err
+			}
+		}
+		return claimQueries{s, tx}.InsertClaims(ctx, c.Kind, c.ID, p.Keys)
+	}))
+}
