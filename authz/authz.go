@@ -1,9 +1,9 @@
 // Package authz decides what a principal may do: roles hold grants of
 // privileges on securables (the catalog, a warehouse, a namespace, a table,
 // a view), a grant on a namespace covers everything below it, and every
-// operation of the APIs needs one privilege on one or more targets
-// (Operations). It only decides; package auth keeps the state current and
-// the server asks it once per operation.
+// operation of the APIs needs one privilege on one or more targets (the
+// server's table of operations says which). It only decides; package auth
+// keeps the state current and the server asks it once per operation.
 package authz
 
 import (
@@ -243,106 +243,4 @@ func (p *Policy) AccessMode(pr *principal.Principal, operation string, id store.
 		return vend.ReadWrite
 	}
 	return vend.ReadOnly
-}
-
-// Requirement is the privilege an operation needs and what on.
-type Requirement struct {
-	// Privilege is what the caller needs; "" means any authenticated
-	// caller (and Public none at all).
-	Privilege Privilege
-	// On says what the targets are, for the documentation.
-	On string
-	// Public operations need no credentials (the token endpoint).
-	Public bool
-}
-
-// Mutation reports whether the operation changes the catalog (and is
-// therefore audited).
-func (r Requirement) Mutation() bool {
-	return r.Privilege != "" && r.Privilege != Read
-}
-
-// Operations maps every operationId of the Iceberg REST API and of
-// Bingsan's extension API to its requirement. The management API checks
-// its own (see ManagementOperations). The server applies these once per
-// request, before the operation runs.
-var Operations = map[string]Requirement{
-	"getToken":  {Public: true},
-	"getConfig": {On: "nothing (any authenticated caller)"},
-
-	"listNamespaces":        {Privilege: Read, On: "the parent namespace (or the warehouse)"},
-	"createNamespace":       {Privilege: Create, On: "the parent namespace (or the warehouse)"},
-	"loadNamespaceMetadata": {Privilege: Read, On: "the namespace"},
-	"namespaceExists":       {Privilege: Read, On: "the namespace"},
-	"updateProperties":      {Privilege: Write, On: "the namespace"},
-	"dropNamespace":         {Privilege: Drop, On: "the namespace"},
-
-	"listTables":          {Privilege: Read, On: "the namespace"},
-	"createTable":         {Privilege: Create, On: "the namespace"},
-	"registerTable":       {Privilege: Create, On: "the namespace"},
-	"loadTable":           {Privilege: Read, On: "the table"},
-	"tableExists":         {Privilege: Read, On: "the table"},
-	"updateTable":         {Privilege: Write, On: "the table (create on the namespace for a staged create)"},
-	"dropTable":           {Privilege: Drop, On: "the table"},
-	"renameTable":         {Privilege: Drop, On: "the source table, and create on the destination namespace"},
-	"commitTransaction":   {Privilege: Write, On: "every table (create on the namespace for staged creates)"},
-	"loadCredentials":     {Privilege: Read, On: "the table (write for read-write credentials)"},
-	"signRequest":         {Privilege: Read, On: "the table (write to sign writes)"},
-	"reportMetrics":       {Privilege: Read, On: "the table"},
-	"planTableScan":       {Privilege: Read, On: "the table"},
-	"fetchPlanningResult": {Privilege: Read, On: "the table"},
-	"cancelPlanning":      {Privilege: Read, On: "the table"},
-	"fetchScanTasks":      {Privilege: Read, On: "the table"},
-
-	"listViews":    {Privilege: Read, On: "the namespace"},
-	"createView":   {Privilege: Create, On: "the namespace"},
-	"registerView": {Privilege: Create, On: "the namespace"},
-	"loadView":     {Privilege: Read, On: "the view"},
-	"viewExists":   {Privilege: Read, On: "the view"},
-	"replaceView":  {Privilege: Write, On: "the view"},
-	"dropView":     {Privilege: Drop, On: "the view"},
-	"renameView":   {Privilege: Drop, On: "the source view, and create on the destination namespace"},
-
-	"listEvents":   {On: "nothing; only events about what the caller may read are returned"},
-	"streamEvents": {On: "nothing; only events about what the caller may read are sent"},
-}
-
-// ManagementOperations maps every operationId of the management API to its
-// requirement. Grants need manage-grants on their securable; a principal
-// may manage its own API keys; everything else needs admin on the catalog.
-var ManagementOperations = map[string]Requirement{
-	"whoAmI":                     {On: "nothing (any authenticated caller)"},
-	"listPrincipals":             {Privilege: Admin, On: "the catalog"},
-	"createPrincipal":            {Privilege: Admin, On: "the catalog"},
-	"getPrincipal":               {Privilege: Admin, On: "the catalog (or the principal itself)"},
-	"updatePrincipal":            {Privilege: Admin, On: "the catalog"},
-	"deletePrincipal":            {Privilege: Admin, On: "the catalog"},
-	"rotatePrincipalCredentials": {Privilege: Admin, On: "the catalog"},
-	"assignRole":                 {Privilege: Admin, On: "the catalog"},
-	"unassignRole":               {Privilege: Admin, On: "the catalog"},
-	"listRoles":                  {Privilege: Admin, On: "the catalog"},
-	"createRole":                 {Privilege: Admin, On: "the catalog"},
-	"deleteRole":                 {Privilege: Admin, On: "the catalog"},
-	"listGrants":                 {Privilege: ManageGrants, On: "each grant's securable (others are left out)"},
-	"createGrant":                {Privilege: ManageGrants, On: "the grant's securable"},
-	"deleteGrant":                {Privilege: ManageGrants, On: "the grant's securable"},
-	"listApiKeys":                {Privilege: Admin, On: "the catalog (or the keys' own principal)"},
-	"createApiKey":               {Privilege: Admin, On: "the catalog (or the key's own principal)"},
-	"deleteApiKey":               {Privilege: Admin, On: "the catalog (or the key's own principal)"},
-	"rotateApiKey":               {Privilege: Admin, On: "the catalog (or the key's own principal)"},
-	"listSigningKeys":            {Privilege: Admin, On: "the catalog"},
-	"rotateSigningKey":           {Privilege: Admin, On: "the catalog"},
-	"listAuditLog":               {Privilege: Admin, On: "the catalog"},
-}
-
-// ManagementMutation reports whether a management operation changes
-// something (and is therefore audited).
-func ManagementMutation(op string) bool {
-	switch op {
-	case "createPrincipal", "updatePrincipal", "deletePrincipal", "rotatePrincipalCredentials",
-		"assignRole", "unassignRole", "createRole", "deleteRole", "createGrant", "deleteGrant",
-		"createApiKey", "deleteApiKey", "rotateApiKey", "rotateSigningKey":
-		return true
-	}
-	return false
 }

@@ -5,9 +5,6 @@ import (
 
 	"github.com/bingsan/bingsan/authz"
 	"github.com/bingsan/bingsan/errs"
-	"github.com/bingsan/bingsan/gen/bingsanapi"
-	"github.com/bingsan/bingsan/gen/iceberg"
-	"github.com/bingsan/bingsan/gen/managementapi"
 	"github.com/bingsan/bingsan/principal"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/vend"
@@ -19,31 +16,6 @@ func id(name string, ns ...string) store.Ident {
 
 func grant(role string, on store.Securable, priv authz.Privilege) store.Grant {
 	return store.Grant{Role: role, On: on, Privilege: string(priv)}
-}
-
-func TestEveryOperationHasARequirement(t *testing.T) {
-	t.Parallel()
-	for _, rt := range iceberg.Routes(nil, nil) {
-		if _, ok := authz.Operations[rt.OperationID]; !ok {
-			t.Errorf("Iceberg operation %s has no requirement", rt.OperationID)
-		}
-	}
-	for _, rt := range bingsanapi.Routes(nil, nil) {
-		if _, ok := authz.Operations[rt.OperationID]; !ok {
-			t.Errorf("extension operation %s has no requirement", rt.OperationID)
-		}
-	}
-	for _, rt := range managementapi.Routes(nil, nil) {
-		if _, ok := authz.ManagementOperations[rt.OperationID]; !ok {
-			t.Errorf("management operation %s has no requirement", rt.OperationID)
-		}
-		if rt.Method != "GET" && !authz.ManagementMutation(rt.OperationID) {
-			t.Errorf("management operation %s (%s) is not audited as a mutation", rt.OperationID, rt.Method)
-		}
-	}
-	if authz.Operations["getToken"].Public != true || authz.Operations["loadTable"].Mutation() || !authz.Operations["dropTable"].Mutation() {
-		t.Error("requirement flags are off")
-	}
 }
 
 func TestPrivileges(t *testing.T) {

@@ -2,7 +2,6 @@ package catalog_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,14 +66,14 @@ func TestTableAccess(t *testing.T) {
 	vended := &catalog.AccessRequest{Delegation: vend.ParseDelegation("vended-credentials"), Mode: vend.ReadOnly}
 
 	res, err := e.svc.CreateTable(ctx, catalog.CreateTableInput{
-		Ident: ident("ns", "t"), Schema: json.RawMessage(schemaJSON), Access: vended,
+		Ident: ident("ns", "t"), Schema: schemaOf(t, schemaJSON), Access: vended,
 		Properties: map[string]string{"write.data.path": dataPath, "write.metadata.path": "ignored-below"},
 	})
 	if err == nil {
 		t.Fatal("a relative write.metadata.path is outside the namespace")
 	}
 	res, err = e.svc.CreateTable(ctx, catalog.CreateTableInput{
-		Ident: ident("ns", "t"), Schema: json.RawMessage(schemaJSON), Access: vended,
+		Ident: ident("ns", "t"), Schema: schemaOf(t, schemaJSON), Access: vended,
 		Properties: map[string]string{"write.data.path": dataPath},
 	})
 	if err != nil {
@@ -106,7 +105,7 @@ func TestTableAccess(t *testing.T) {
 
 	// A failed grant fails the create before anything is written.
 	fv.err = errs.New(errs.ServiceUnavailable, "Cannot vend credentials: STS refused")
-	_, err = e.svc.CreateTable(ctx, catalog.CreateTableInput{Ident: ident("ns", "failed"), Schema: json.RawMessage(schemaJSON), Access: vended})
+	_, err = e.svc.CreateTable(ctx, catalog.CreateTableInput{Ident: ident("ns", "failed"), Schema: schemaOf(t, schemaJSON), Access: vended})
 	if !errs.Is(err, errs.ServiceUnavailable) {
 		t.Fatalf("create with a failing vendor: %v", err)
 	}
@@ -122,7 +121,7 @@ func TestTableAccess(t *testing.T) {
 
 	// Without vendors, nothing is granted and nothing fails.
 	plain := setup(t, catalog.Options{})
-	res, err = plain.svc.CreateTable(ctx, catalog.CreateTableInput{Ident: ident("ns", "t"), Schema: json.RawMessage(schemaJSON), Access: vended})
+	res, err = plain.svc.CreateTable(ctx, catalog.CreateTableInput{Ident: ident("ns", "t"), Schema: schemaOf(t, schemaJSON), Access: vended})
 	if err != nil || res.Access.Config != nil || res.Access.Credentials != nil {
 		t.Fatalf("no vendors: %+v, %v", res.Access, err)
 	}

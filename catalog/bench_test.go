@@ -80,11 +80,11 @@ func benchTable(tb testing.TB, n int) (doc []byte, loc string, next int64) {
 	for i := range n {
 		id := int64(1000 + i)
 		_, upds := appendUpdates("file:///warehouse/db/events", id, parent, int64(i+1), ts+int64(i))
-		_, u, err := parseChanges(nil, upds)
+		c, err := ParseTableChange(store.Ident{}, nil, upds)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if m, _, err = applyUpdates(m, loc, u); err != nil {
+		if m, _, err = applyUpdates(m, loc, c.Updates); err != nil {
 			tb.Fatal(err)
 		}
 		loc = fmt.Sprintf("file:///warehouse/db/events/metadata/%05d-%s.metadata.json", i+1, uuid.NewString())
@@ -122,10 +122,11 @@ func BenchmarkCommitPath(b *testing.B) {
 				b.SetBytes(int64(len(doc)))
 				b.ReportAllocs()
 				for b.Loop() {
-					r, u, err := parseChanges(reqs, upds)
+					c, err := ParseTableChange(id, reqs, upds)
 					if err != nil {
 						b.Fatal(err)
 					}
+					r, u := c.Requirements, c.Updates
 					base, err := s.parseCached(id, loc, doc)
 					if err != nil {
 						b.Fatal(err)
@@ -158,7 +159,7 @@ func BenchmarkCommitSteps(b *testing.B) {
 		b.Run(size.name+"/parse-request", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, _, err := parseChanges(reqs, upds); err != nil {
+				if _, err := ParseTableChange(store.Ident{}, reqs, upds); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -176,15 +177,15 @@ func BenchmarkCommitSteps(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				b.StopTimer()
-				_, u, _ := parseChanges(nil, upds) // applying mutates the updates
+				c, _ := ParseTableChange(store.Ident{}, nil, upds) // applying mutates the updates
 				b.StartTimer()
-				if _, _, err := applyUpdates(base, loc, u); err != nil {
+				if _, _, err := applyUpdates(base, loc, c.Updates); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
-		_, u, _ := parseChanges(nil, upds)
-		next, _, err := applyUpdates(base, loc, u)
+		c, _ := ParseTableChange(store.Ident{}, nil, upds)
+		next, _, err := applyUpdates(base, loc, c.Updates)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -212,7 +213,7 @@ func BenchmarkCommitTable(b *testing.B) {
 	for b.Loop() {
 		i++
 		upds := json.RawMessage(fmt.Sprintf(`[{"action":"set-properties","updates":{"bench.counter":"%d"}}]`, i))
-		if _, err := svc.CommitTable(context.Background(), id, uuidReq, upds); err != nil {
+		if _, err := svc.CommitTable(context.Background(), mustChange(b, id, uuidReq, upds)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -233,7 +234,7 @@ func BenchmarkCommitTableConcurrent(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					upds := json.RawMessage(fmt.Sprintf(`[{"action":"set-properties","updates":{"bench.counter-%d":"x"}}]`, n.Add(1)%10))
-					if _, err := svc.CommitTable(context.Background(), id, uuidReq, upds); err != nil {
+					if _, err := svc.CommitTable(context.Background(), mustChange(b, id, uuidReq, upds)); err != nil {
 						b.Error(err)
 						return
 					}
@@ -262,7 +263,7 @@ func benchCommitTable(b *testing.B, group int) (*Service, store.Ident, json.RawM
 		b.Fatal(err)
 	}
 	id := store.Ident{Warehouse: "wh", Namespace: []string{"db"}, Name: "events"}
-	res, err := svc.CreateTable(ctx, CreateTableInput{Ident: id, Schema: mustJSON(b, benchSchema())})
+	res, err := svc.CreateTable(ctx, CreateTableInput{Ident: id, Schema: benchSchema()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -274,7 +275,7 @@ func benchCommitTable(b *testing.B, group int) (*Service, store.Ident, json.RawM
 	var parent int64
 	for seq := int64(1); seq <= 100; seq++ {
 		_, upds := appendUpdates(m.Location(), 1000+seq, parent, seq, time.Now().UnixMilli())
-		if _, err := svc.CommitTable(ctx, id, uuidReq, upds); err != nil {
+		if _, err := svc.CommitTable(ctx, mustChange(b, id, uuidReq, upds)); err != nil {
 			b.Fatal(err)
 		}
 		parent = 1000 + seq
@@ -289,4 +290,13 @@ func mustJSON(tb testing.TB, v any) json.RawMessage {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+func mustChange(tb testing.TB, id store.Ident, reqs, upds json.RawMessage) TableChange {
+	tb.Helper()
+	c, err := ParseTableChange(id, reqs, upds)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }

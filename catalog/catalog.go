@@ -94,10 +94,11 @@ type Service struct {
 	opts Options
 	log  *slog.Logger
 
-	metaCache *metadataCache // nil: disabled
-	locks     tableLocks
-	queues    commitQueues
-	verified  verifiedFiles
+	metaCache   *metadataCache // nil: disabled
+	locks       tableLocks
+	tableQueues commitQueues[TableChange]
+	viewQueues  commitQueues[ViewChange]
+	verified    verifiedFiles
 }
 
 // New returns a Service over st and io.

@@ -36,7 +36,7 @@ func groupEnv(t *testing.T) (*Service, store.Ident, table.Metadata, string) {
 		t.Fatal(err)
 	}
 	id := store.Ident{Warehouse: "wh", Namespace: []string{"db"}, Name: "t"}
-	res, err := svc.CreateTable(ctx, CreateTableInput{Ident: id, Schema: mustJSON(t, benchSchema())})
+	res, err := svc.CreateTable(ctx, CreateTableInput{Ident: id, Schema: benchSchema()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,11 +47,12 @@ func groupEnv(t *testing.T) (*Service, store.Ident, table.Metadata, string) {
 	return svc, id, m, dir
 }
 
-func newMember(id store.Ident, reqs, upds string) *member {
-	reqsJSON, updsJSON := json.RawMessage(reqs), json.RawMessage(upds)
-	r, _, _ := parseChanges(reqsJSON, updsJSON)
-	return &member{ctx: context.Background(), change: TableChange{Ident: id, Requirements: reqsJSON, Updates: updsJSON},
-		create: hasAssertCreate(r), done: make(chan memberResult, 1)}
+func newMember(id store.Ident, reqs, upds string) *member[TableChange] {
+	c, err := ParseTableChange(id, json.RawMessage(reqs), json.RawMessage(upds))
+	if err != nil {
+		panic(err)
+	}
+	return &member[TableChange]{ctx: context.Background(), change: &c, done: make(chan memberResult, 1)}
 }
 
 // A group applies its commits in order, each on what the ones before it
@@ -76,11 +77,11 @@ func TestCommitGroupAppliesInOrder(t *testing.T) {
 			`[{"action":"set-properties","updates":{"b":"2"}}]`, 0},
 		{"nothing to change", `[]`, `[]`, 0},
 	}
-	group := make([]*member, len(tests))
+	group := make([]*member[TableChange], len(tests))
 	for i, tc := range tests {
 		group[i] = newMember(id, tc.reqs, tc.upds)
 	}
-	svc.commitGroup(group)
+	commitGroup(svc, tableOps{}, group)
 
 	var landed string
 	for i, tc := range tests {
@@ -129,11 +130,11 @@ func TestCommitGroupAppliesInOrder(t *testing.T) {
 // A group whose every commit fails writes nothing.
 func TestCommitGroupAllFail(t *testing.T) {
 	svc, id, _, dir := groupEnv(t)
-	group := []*member{
+	group := []*member[TableChange]{
 		newMember(id, `[{"type":"assert-current-schema-id","current-schema-id":5}]`, `[{"action":"set-properties","updates":{"a":"1"}}]`),
 		newMember(id, `[]`, `[{"action":"set-current-schema","schema-id":99}]`),
 	}
-	svc.commitGroup(group)
+	commitGroup(svc, tableOps{}, group)
 	for i, want := range []errs.Kind{errs.CommitFailed, errs.BadRequest} {
 		if r := <-group[i].done; !errs.Is(r.err, want) {
 			t.Errorf("commit %d: %v, want %v", i, r.err, want)
@@ -150,16 +151,17 @@ func TestCommitGroupAllFail(t *testing.T) {
 func TestCommitQueuedGivesUpWaiting(t *testing.T) {
 	svc, id, _, _ := groupEnv(t)
 	ctx := context.Background()
-	release, err := svc.locks.lock(ctx, id) // another commit's turn
+	key := "table/" + tableKey(id)
+	release, err := svc.locks.lock(ctx, key) // another commit's turn
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMember(id, `[]`, `[{"action":"set-properties","updates":{"late":"1"}}]`)
-	m.deadline = time.Now().Add(20 * time.Millisecond)
-	if _, err := svc.commitQueued(ctx, m); !errs.Is(err, errs.CommitFailed) {
+	c := newMember(id, `[]`, `[{"action":"set-properties","updates":{"late":"1"}}]`).change
+	svc.opts.CommitTimeout = 20 * time.Millisecond
+	if _, err := commitQueued(ctx, svc, tableOps{}, &svc.tableQueues, c); !errs.Is(err, errs.CommitFailed) {
 		t.Fatalf("commit past its deadline: %v, want CommitFailed", err)
 	}
-	if q := svc.queues.take(tableKey(id), 10); len(q) != 0 {
+	if q := svc.tableQueues.take(key, 10); len(q) != 0 {
 		t.Fatalf("%d commits still queued", len(q))
 	}
 	release()
@@ -172,28 +174,26 @@ func TestCommitQueuedGivesUpWaiting(t *testing.T) {
 	}
 }
 
-// A group is a run of the queue's head: commits of one principal, none of
-// them a staged create, at most limit; a create goes alone.
+// A group is a run of the queue's head: commits of one principal, at most
+// limit. (Staged creates are not queued: they land alone, without a lock.)
 func TestCommitQueuesTake(t *testing.T) {
-	mk := func(name, who string, create bool) *member {
-		return &member{principal: who, create: create, change: TableChange{Ident: store.Ident{Name: name}}}
+	mk := func(name, who string) *member[TableChange] {
+		return &member[TableChange]{principal: who, change: &TableChange{Ident: store.Ident{Name: name}}}
 	}
 	tests := []struct {
 		name  string
-		queue []*member
+		queue []*member[TableChange]
 		limit int
 		want  [][]string
 	}{
-		{"one principal", []*member{mk("a", "p", false), mk("b", "p", false), mk("c", "p", false)}, 10, [][]string{{"a", "b", "c"}}},
-		{"limit", []*member{mk("a", "", false), mk("b", "", false), mk("c", "", false)}, 2, [][]string{{"a", "b"}, {"c"}}},
-		{"principals take turns", []*member{mk("a", "p", false), mk("b", "p", false), mk("c", "q", false), mk("d", "p", false)}, 10,
+		{"one principal", []*member[TableChange]{mk("a", "p"), mk("b", "p"), mk("c", "p")}, 10, [][]string{{"a", "b", "c"}}},
+		{"limit", []*member[TableChange]{mk("a", ""), mk("b", ""), mk("c", "")}, 2, [][]string{{"a", "b"}, {"c"}}},
+		{"principals take turns", []*member[TableChange]{mk("a", "p"), mk("b", "p"), mk("c", "q"), mk("d", "p")}, 10,
 			[][]string{{"a", "b"}, {"c"}, {"d"}}},
-		{"a create goes alone", []*member{mk("a", "", true), mk("b", "", false), mk("c", "", true), mk("d", "", false)}, 10,
-			[][]string{{"a"}, {"b"}, {"c"}, {"d"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var q commitQueues
+			var q commitQueues[TableChange]
 			for _, m := range tc.queue {
 				q.push("k", m)
 			}
@@ -232,12 +232,12 @@ func TestCommitGroupMarksMembersKeys(t *testing.T) {
 	fail := newMember(id, `[{"type":"assert-ref-snapshot-id","ref":"main","snapshot-id":1}]`, `[{"action":"set-properties","updates":{"x":"1"}}]`)
 	ok1 := newMember(id, `[]`, `[{"action":"set-properties","updates":{"a":"1"}}]`)
 	ok2 := newMember(id, `[]`, `[{"action":"set-properties","updates":{"b":"1"}}]`)
-	group := []*member{fail, ok1, ok2}
+	group := []*member[TableChange]{fail, ok1, ok2}
 	for i, m := range group {
 		m.idem = store.IdempotencyMark{Key: keys[i], ExpiresAt: time.Now().Add(time.Hour)}
 		m.ctx = store.WithIdempotency(ctx, m.idem)
 	}
-	svc.commitGroup(group)
+	commitGroup(svc, tableOps{}, group)
 	if r := <-fail.done; !errs.Is(r.err, errs.CommitFailed) {
 		t.Fatalf("failing member: %v", r.err)
 	}

@@ -36,7 +36,7 @@ type metadataCache struct {
 }
 
 type cachedMetadata struct {
-	meta table.Metadata
+	meta any // table.Metadata or view.Metadata
 	size int
 }
 
@@ -45,7 +45,7 @@ func newMetadataCache(maxBytes int) *metadataCache {
 }
 
 // get returns the parsed metadata of the file at loc, if cached.
-func (c *metadataCache) get(loc string) (table.Metadata, bool) {
+func (c *metadataCache) get(loc string) (any, bool) {
 	if c == nil || loc == "" {
 		return nil, false
 	}
@@ -57,7 +57,7 @@ func (c *metadataCache) get(loc string) (table.Metadata, bool) {
 
 // put caches m as the parse of the file at loc, whose JSON is size bytes.
 // Documents larger than a quarter of the cache are not kept.
-func (c *metadataCache) put(loc string, m table.Metadata, size int) {
+func (c *metadataCache) put(loc string, m any, size int) {
 	if c == nil || loc == "" || m == nil || size > c.max/4 {
 		return
 	}
@@ -82,7 +82,9 @@ func (c *metadataCache) put(loc string, m table.Metadata, size int) {
 // parseCached is parseStored through the cache.
 func (s *Service) parseCached(id store.Ident, loc string, doc []byte) (table.Metadata, error) {
 	if m, ok := s.metaCache.get(loc); ok {
-		return m, nil
+		if tm, ok := m.(table.Metadata); ok {
+			return tm, nil
+		}
 	}
 	m, err := parseStored(id, doc)
 	if err != nil {
@@ -128,8 +130,7 @@ func (l *tableLocks) unref(key string, t *tableLock) {
 
 // lock waits for the lock of table id until ctx ends and returns its
 // release.
-func (l *tableLocks) lock(ctx context.Context, id store.Ident) (func(), error) {
-	key := tableKey(id)
+func (l *tableLocks) lock(ctx context.Context, key string) (func(), error) {
 	t := l.ref(key)
 	select {
 	case t.ch <- struct{}{}:
@@ -144,16 +145,16 @@ func (l *tableLocks) lock(ctx context.Context, id store.Ident) (func(), error) {
 // never share a key, whatever bytes they hold.
 func tableKey(id store.Ident) string { return store.IdentKey(id) }
 
-// lockTable takes this node's commit lock of table id, waiting at most
-// until the commit's deadline (zero: none).
-func (s *Service) lockTable(ctx context.Context, id store.Ident, deadline time.Time) (func(), error) {
+// lockEntity takes this node's commit lock key of entity id, waiting at
+// most until the commit's deadline (zero: none).
+func (s *Service) lockEntity(ctx context.Context, key string, id store.Ident, deadline time.Time) (func(), error) {
 	waitCtx := ctx
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
 		waitCtx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	release, err := s.locks.lock(waitCtx, id)
+	release, err := s.locks.lock(waitCtx, key)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

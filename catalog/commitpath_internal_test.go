@@ -56,7 +56,7 @@ func TestTableLocks(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			release, err := l.lock(ctx, a)
+			release, err := l.lock(ctx, tableKey(a))
 			if err != nil {
 				t.Error(err)
 				return
@@ -73,7 +73,7 @@ func TestTableLocks(t *testing.T) {
 			release()
 		}()
 	}
-	releaseB, err := l.lock(ctx, b)
+	releaseB, err := l.lock(ctx, tableKey(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,13 +84,13 @@ func TestTableLocks(t *testing.T) {
 	}
 
 	// A waiter gives up when its context ends, and leaves nothing behind.
-	release, err := l.lock(ctx, a)
+	release, err := l.lock(ctx, tableKey(a))
 	if err != nil {
 		t.Fatal(err)
 	}
 	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 	defer cancel()
-	if _, err := l.lock(short, a); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := l.lock(short, tableKey(a)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("waiting on a held lock: %v", err)
 	}
 	release()
@@ -100,12 +100,12 @@ func TestTableLocks(t *testing.T) {
 
 	// Past the commit's deadline the wait is a CommitFailed.
 	s := &Service{}
-	release, err = s.lockTable(ctx, a, time.Time{})
+	release, err = s.lockEntity(ctx, tableKey(a), a, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer release()
-	if _, err := s.lockTable(ctx, a, time.Now().Add(10*time.Millisecond)); !errs.Is(err, errs.CommitFailed) {
+	if _, err := s.lockEntity(ctx, tableKey(a), a, time.Now().Add(10*time.Millisecond)); !errs.Is(err, errs.CommitFailed) {
 		t.Fatalf("lock wait past the deadline: %v, want CommitFailed", err)
 	}
 }

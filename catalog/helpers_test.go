@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/bingsan/bingsan/catalog"
@@ -30,6 +31,15 @@ type env struct {
 	st    store.Store
 	dir   string // the warehouse directory
 	whLoc string // its file:// URI
+	opts  catalog.Options
+}
+
+// otherNode is another node of the catalog: a service of its own (its own
+// commit locks and queues) on the same store and storage.
+func (e *env) otherNode() *env {
+	other := *e
+	other.svc = catalog.New(e.st, vend.NewLocal(), e.opts)
+	return &other
 }
 
 // setup returns an env; opts' Warehouses is filled in, and zero retry
@@ -56,7 +66,7 @@ func setup(t *testing.T, opts catalog.Options) *env {
 	if opts.RetryMaxDelay == 0 {
 		opts.RetryMaxDelay = 20 * time.Millisecond
 	}
-	e := &env{svc: catalog.New(st, vend.NewLocal(), opts), st: st, dir: dir, whLoc: whLoc}
+	e := &env{svc: catalog.New(st, vend.NewLocal(), opts), st: st, dir: dir, whLoc: whLoc, opts: opts}
 	e.mustNamespace(t, "ns")
 	return e
 }
@@ -81,10 +91,39 @@ const specJSON = `{"spec-id":3,"fields":[{"source-id":10,"field-id":1234,"name":
 
 const orderJSON = `{"order-id":5,"fields":[{"source-id":20,"transform":"identity","direction":"asc","null-order":"nulls-first"}]}`
 
+// schemaOf, specOf, orderOf and viewVersionOf decode a create request's
+// parts as the server does.
+func schemaOf(t testing.TB, s string) *iceberg.Schema {
+	t.Helper()
+	sc, err := catalog.ParseSchema(json.RawMessage(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func specOf(t testing.TB, s string) *iceberg.PartitionSpec {
+	t.Helper()
+	sp, err := catalog.ParsePartitionSpec(json.RawMessage(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}
+
+func orderOf(t testing.TB, s string) table.SortOrder {
+	t.Helper()
+	o, err := catalog.ParseSortOrder(json.RawMessage(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
 func (e *env) mustCreate(t *testing.T, id store.Ident, props map[string]string) catalog.TableResult {
 	t.Helper()
 	res, err := e.svc.CreateTable(context.Background(), catalog.CreateTableInput{
-		Ident: id, Schema: json.RawMessage(schemaJSON), Properties: props,
+		Ident: id, Schema: schemaOf(t, schemaJSON), Properties: props,
 	})
 	if err != nil {
 		t.Fatalf("CreateTable(%s): %v", id, err)
@@ -92,8 +131,13 @@ func (e *env) mustCreate(t *testing.T, id store.Ident, props map[string]string) 
 	return res
 }
 
+// commit decodes a commit as the server does and commits it.
 func (e *env) commit(id store.Ident, reqs, upds string) (catalog.TableResult, error) {
-	return e.svc.CommitTable(context.Background(), id, json.RawMessage(reqs), json.RawMessage(upds))
+	c, err := catalog.ParseTableChange(id, json.RawMessage(reqs), json.RawMessage(upds))
+	if err != nil {
+		return catalog.TableResult{}, err
+	}
+	return e.svc.CommitTable(context.Background(), c)
 }
 
 func (e *env) mustCommit(t *testing.T, id store.Ident, reqs, upds string) catalog.TableResult {

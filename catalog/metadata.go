@@ -16,7 +16,6 @@ import (
 	"io"
 	"path"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -76,40 +75,6 @@ func requirementError(err error) error {
 	return errs.New(errs.CommitFailed, "%s", err.Error())
 }
 
-// parseChanges decodes a commit's requirements and updates with iceberg-go.
-// Updates are decoded anew for every attempt of a commit because applying
-// them mutates them (the builder renumbers added schemas and sort orders in
-// place).
-func parseChanges(reqsJSON, updsJSON json.RawMessage) (table.Requirements, table.Updates, error) {
-	var reqs table.Requirements
-	if len(bytes.TrimSpace(reqsJSON)) > 0 {
-		if err := json.Unmarshal(reqsJSON, &reqs); err != nil {
-			return nil, nil, errs.New(errs.BadRequest, "Invalid requirements: %s", err.Error())
-		}
-	}
-	var upds table.Updates
-	if len(bytes.TrimSpace(updsJSON)) > 0 {
-		if err := json.Unmarshal(updsJSON, &upds); err != nil {
-			return nil, nil, errs.New(errs.BadRequest, "Invalid updates: %s", err.Error())
-		}
-	}
-	for i, r := range reqs {
-		if r == nil {
-			return nil, nil, errs.New(errs.BadRequest, "Invalid requirements: item %d is null", i)
-		}
-	}
-	for i, u := range upds {
-		if u == nil {
-			return nil, nil, errs.New(errs.BadRequest, "Invalid updates: item %d is null", i)
-		}
-	}
-	return reqs, upds, nil
-}
-
-func hasAssertCreate(reqs table.Requirements) bool {
-	return slices.ContainsFunc(reqs, func(r table.Requirement) bool { return r.GetType() == "assert-create" })
-}
-
 // validateRequirements checks reqs against base (nil: the table does not
 // exist). A failed requirement is worded as Java's UpdateRequirement words
 // it ("Requirement failed: current schema changed: expected id 0 != 1"):
@@ -130,18 +95,22 @@ func validateRequirements(reqs table.Requirements, base table.Metadata) error {
 		if base == nil {
 			return requirementError(err)
 		}
-		var w struct {
-			UUID                    string `json:"uuid"`
-			Ref                     string `json:"ref"`
-			SnapshotID              *int64 `json:"snapshot-id"`
-			LastAssignedFieldID     int    `json:"last-assigned-field-id"`
-			CurrentSchemaID         int    `json:"current-schema-id"`
-			LastAssignedPartitionID int    `json:"last-assigned-partition-id"`
-			DefaultSpecID           int    `json:"default-spec-id"`
-			DefaultSortOrderID      int    `json:"default-sort-order-id"`
-		}
-		if b, merr := json.Marshal(r); merr != nil || json.Unmarshal(b, &w) != nil {
-			return requirementError(err)
+		// The expected values, read from the requirement itself (see
+		// fieldOf: iceberg-go keeps them in unexported types).
+		w := struct {
+			UUID                    string
+			Ref                     string
+			SnapshotID              *int64
+			LastAssignedFieldID     int
+			CurrentSchemaID         int
+			LastAssignedPartitionID int
+			DefaultSpecID           int
+			DefaultSortOrderID      int
+		}{
+			UUID: stringField(r, "UUID"), Ref: stringField(r, "Ref"), SnapshotID: int64PtrField(r, "SnapshotID"),
+			LastAssignedFieldID: intField(r, "LastAssignedFieldID"), CurrentSchemaID: intField(r, "CurrentSchemaID"),
+			LastAssignedPartitionID: intField(r, "LastAssignedPartitionID"), DefaultSpecID: intField(r, "DefaultSpecID"),
+			DefaultSortOrderID: intField(r, "DefaultSortOrderID"),
 		}
 		msg := ""
 		switch r.GetType() {
@@ -224,24 +193,12 @@ func applyUpdates(base table.Metadata, baseLocation string, upds table.Updates) 
 // empty schema instead, which cannot create v1 tables (no downgrade) and
 // leaves the empty schema behind. The table gets a fresh UUID unless the
 // updates assign one, and defaultLocation unless they set another.
-func buildFromEmpty(updsJSON json.RawMessage, upds table.Updates, defaultLocation string) (table.Metadata, error) {
+func buildFromEmpty(c TableChange, upds table.Updates, defaultLocation string) (table.Metadata, error) {
 	formatVersion := table.DefaultFormatVersion
-	assignsUUID := false
-	// The update types are unexported in iceberg-go; read the fields from
-	// the request instead.
-	var wire []struct {
-		Action        string `json:"action"`
-		FormatVersion *int   `json:"format-version"`
+	if c.FormatVersion != 0 {
+		formatVersion = c.FormatVersion
 	}
-	if err := json.Unmarshal(updsJSON, &wire); err == nil {
-		versionSeen := false
-		for _, w := range wire {
-			if w.Action == table.UpdateUpgradeFormatVersion && w.FormatVersion != nil && !versionSeen {
-				formatVersion, versionSeen = *w.FormatVersion, true
-			}
-			assignsUUID = assignsUUID || w.Action == table.UpdateAssignUUID
-		}
-	}
+	assignsUUID := c.AssignsUUID
 	b, err := table.NewMetadataBuilder(formatVersion)
 	if err != nil {
 		return nil, updatesError(err)

@@ -103,7 +103,7 @@ func TestDropWithPurgeDeletesFiles(t *testing.T) {
 	outside := "file://" + filepath.ToSlash(t.TempDir())
 	chosen := ident("ns", "chosen")
 	if _, err := e.svc.CreateTable(ctx, catalog.CreateTableInput{
-		Ident: chosen, Location: outside + "/tbl", Schema: json.RawMessage(schemaJSON),
+		Ident: chosen, Location: outside + "/tbl", Schema: schemaOf(t, schemaJSON),
 	}); err != nil {
 		t.Fatal(err)
 	}

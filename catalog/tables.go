@@ -1,9 +1,7 @@
 package catalog
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -16,15 +14,15 @@ import (
 	"github.com/bingsan/bingsan/vend"
 )
 
-// CreateTableInput is a create-table request. Schema, PartitionSpec and
-// WriteOrder are JSON as the REST spec defines them; the last two may be
-// empty.
+// CreateTableInput is a create-table request, decoded (ParseSchema,
+// ParsePartitionSpec, ParseSortOrder); PartitionSpec may be nil (none) and
+// WriteOrder zero (unsorted).
 type CreateTableInput struct {
 	Ident         store.Ident
 	Location      string
-	Schema        json.RawMessage
-	PartitionSpec json.RawMessage
-	WriteOrder    json.RawMessage
+	Schema        *iceberg.Schema
+	PartitionSpec *iceberg.PartitionSpec
+	WriteOrder    table.SortOrder
 	Properties    map[string]string
 	StageCreate   bool
 	// Access, when set, asks for delegated access to the new table's
@@ -44,11 +42,6 @@ type TableResult struct {
 	Access vend.Grant
 }
 
-func present(b json.RawMessage) bool {
-	t := bytes.TrimSpace(b)
-	return len(t) > 0 && !bytes.Equal(t, []byte("null"))
-}
-
 // CreateTable creates a table: it builds fresh metadata with iceberg-go,
 // writes the first metadata file and then inserts the table. A staged create
 // only builds the metadata; the table comes into being with the commit that
@@ -58,13 +51,10 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 	if err := s.checkEntityIdent(store.KindTable, id); err != nil {
 		return TableResult{}, err
 	}
-	if !present(in.Schema) {
+	if in.Schema == nil {
 		return TableResult{}, errs.New(errs.BadRequest, "Create table request must have a schema")
 	}
-	var sc iceberg.Schema
-	if err := json.Unmarshal(in.Schema, &sc); err != nil {
-		return TableResult{}, errs.New(errs.BadRequest, "Invalid schema: %s", err.Error())
-	}
+	sc := in.Schema
 	// iceberg-go takes identifier-field-ids as they come; Java's Schema
 	// refuses ids that are not required primitive fields, and so cannot
 	// read a table created with them.
@@ -83,21 +73,9 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 			return TableResult{}, errs.New(errs.BadRequest, "Cannot add field %s as an identifier field: must not be float or double field", f.Name)
 		}
 	}
-	var spec *iceberg.PartitionSpec
-	if present(in.PartitionSpec) {
-		var u iceberg.UnboundPartitionSpec
-		if err := json.Unmarshal(in.PartitionSpec, &u); err != nil {
-			return TableResult{}, errs.New(errs.BadRequest, "Invalid partition spec: %s", err.Error())
-		}
-		spec = &u.PartitionSpec
-	}
-	order := table.UnsortedSortOrder
-	if present(in.WriteOrder) {
-		var u table.UnboundSortOrder
-		if err := json.Unmarshal(in.WriteOrder, &u); err != nil {
-			return TableResult{}, errs.New(errs.BadRequest, "Invalid write order: %s", err.Error())
-		}
-		order = u.SortOrder
+	order := in.WriteOrder
+	if order.Len() == 0 {
+		order = table.UnsortedSortOrder // also the zero value's meaning
 	}
 
 	// The namespace is read before anything is written: a create in a
@@ -116,7 +94,7 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 	if err != nil {
 		return TableResult{}, err
 	}
-	meta, err := table.NewMetadataWithUUID(&sc, spec, order, loc, props, tableUUID)
+	meta, err := table.NewMetadataWithUUID(sc, in.PartitionSpec, order, loc, props, tableUUID)
 	if err != nil {
 		return TableResult{}, errs.New(errs.BadRequest, "%s", err.Error())
 	}

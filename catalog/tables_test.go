@@ -22,8 +22,8 @@ func TestCreateTable(t *testing.T) {
 	ctx := context.Background()
 	id := ident("ns", "t")
 	res, err := e.svc.CreateTable(ctx, catalog.CreateTableInput{
-		Ident: id, Schema: json.RawMessage(schemaJSON),
-		PartitionSpec: json.RawMessage(specJSON), WriteOrder: json.RawMessage(orderJSON),
+		Ident: id, Schema: schemaOf(t, schemaJSON),
+		PartitionSpec: specOf(t, specJSON), WriteOrder: orderOf(t, orderJSON),
 	})
 	if err != nil {
 		t.Fatalf("CreateTable: %v", err)
@@ -107,7 +107,7 @@ func TestCreateTableExplicitLocation(t *testing.T) {
 	e := setup(t, catalog.Options{ExternalLocations: map[string]bool{warehouse: true}})
 	loc := "file://" + filepath.ToSlash(filepath.Join(t.TempDir(), "custom"))
 	res, err := e.svc.CreateTable(context.Background(), catalog.CreateTableInput{
-		Ident: ident("ns", "t"), Location: loc + "/", Schema: json.RawMessage(schemaJSON),
+		Ident: ident("ns", "t"), Location: loc + "/", Schema: schemaOf(t, schemaJSON),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +125,7 @@ func TestStageCreateWritesNothing(t *testing.T) {
 	e := setup(t, catalog.Options{})
 	ctx := context.Background()
 	id := ident("ns", "t")
-	res, err := e.svc.CreateTable(ctx, catalog.CreateTableInput{Ident: id, Schema: json.RawMessage(schemaJSON), StageCreate: true})
+	res, err := e.svc.CreateTable(ctx, catalog.CreateTableInput{Ident: id, Schema: schemaOf(t, schemaJSON), StageCreate: true})
 	if err != nil {
 		t.Fatalf("stage create: %v", err)
 	}
@@ -141,9 +141,9 @@ func TestStageCreateWritesNothing(t *testing.T) {
 	wantKind(t, e.svc.TableExists(ctx, id), errs.NoSuchTable)
 	// Staging a name that is taken fails up front.
 	e.mustCreate(t, id, nil)
-	_, err = e.svc.CreateTable(ctx, catalog.CreateTableInput{Ident: id, Schema: json.RawMessage(schemaJSON), StageCreate: true})
+	_, err = e.svc.CreateTable(ctx, catalog.CreateTableInput{Ident: id, Schema: schemaOf(t, schemaJSON), StageCreate: true})
 	wantKind(t, err, errs.AlreadyExists)
-	_, err = e.svc.CreateTable(ctx, catalog.CreateTableInput{Ident: ident("nope", "t"), Schema: json.RawMessage(schemaJSON), StageCreate: true})
+	_, err = e.svc.CreateTable(ctx, catalog.CreateTableInput{Ident: ident("nope", "t"), Schema: schemaOf(t, schemaJSON), StageCreate: true})
 	wantKind(t, err, errs.NoSuchNamespace)
 }
 
@@ -153,10 +153,11 @@ func TestCreateTableErrors(t *testing.T) {
 	ctx := context.Background()
 	e.mustCreate(t, ident("ns", "exists"), nil)
 	tests := []struct {
-		name string
-		in   catalog.CreateTableInput
-		kind errs.Kind
-		msg  string
+		name         string
+		in           catalog.CreateTableInput
+		schema, spec string // JSON, decoded as the server does
+		kind         errs.Kind
+		msg          string
 	}{
 		{name: "exists", in: catalog.CreateTableInput{Ident: ident("ns", "exists")}, kind: errs.AlreadyExists, msg: "Table already exists: ns.exists"},
 		{name: "no namespace", in: catalog.CreateTableInput{Ident: ident("missing", "t")}, kind: errs.NoSuchNamespace, msg: "Namespace does not exist: missing"},
@@ -165,19 +166,27 @@ func TestCreateTableErrors(t *testing.T) {
 		{name: "no namespace levels", in: catalog.CreateTableInput{Ident: store.Ident{Warehouse: warehouse, Name: "t"}}, kind: errs.BadRequest},
 		{name: "empty name", in: catalog.CreateTableInput{Ident: ident("ns", "")}, kind: errs.BadRequest},
 		{name: "unknown warehouse", in: catalog.CreateTableInput{Ident: store.Ident{Warehouse: "nope", Namespace: []string{"ns"}, Name: "t"}}, kind: errs.NoSuchWarehouse},
-		{name: "bad schema", in: catalog.CreateTableInput{Ident: ident("ns", "t"), Schema: json.RawMessage(`{"type":"struct","fields":[{"id":1,"name":"x","type":"nope"}]}`)}, kind: errs.BadRequest},
-		{name: "no schema", in: catalog.CreateTableInput{Ident: ident("ns", "t"), Schema: json.RawMessage(`null`)}, kind: errs.BadRequest},
-		{name: "bad spec", in: catalog.CreateTableInput{Ident: ident("ns", "t"), PartitionSpec: json.RawMessage(`{"fields":[{"source-id":99,"name":"x","transform":"identity"}]}`)}, kind: errs.BadRequest},
+		{name: "bad schema", in: catalog.CreateTableInput{Ident: ident("ns", "t")}, schema: `{"type":"struct","fields":[{"id":1,"name":"x","type":"nope"}]}`, kind: errs.BadRequest},
+		{name: "no schema", in: catalog.CreateTableInput{Ident: ident("ns", "t")}, schema: `null`, kind: errs.BadRequest},
+		{name: "bad spec", in: catalog.CreateTableInput{Ident: ident("ns", "t")}, spec: `{"fields":[{"source-id":99,"name":"x","transform":"identity"}]}`, kind: errs.BadRequest},
 		{name: "reserved property", in: catalog.CreateTableInput{Ident: ident("ns", "t"), Properties: map[string]string{"current-snapshot-id": "1"}}, kind: errs.BadRequest},
 		{name: "relative location", in: catalog.CreateTableInput{Ident: ident("ns", "t"), Location: "rel/dir"}, kind: errs.BadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := tt.in
-			if in.Schema == nil {
-				in.Schema = json.RawMessage(schemaJSON)
+			schema := tt.schema
+			if schema == "" {
+				schema = schemaJSON
 			}
-			_, err := e.svc.CreateTable(ctx, in)
+			// Decoded as the server does: a malformed part fails there.
+			var err error
+			if in.Schema, err = catalog.ParseSchema(json.RawMessage(schema)); err == nil && tt.spec != "" {
+				in.PartitionSpec, err = catalog.ParsePartitionSpec(json.RawMessage(tt.spec))
+			}
+			if err == nil {
+				_, err = e.svc.CreateTable(ctx, in)
+			}
 			wantKind(t, err, tt.kind)
 			if tt.msg != "" && err.Error() != tt.msg {
 				t.Errorf("message = %q, want %q", err.Error(), tt.msg)

@@ -19,13 +19,13 @@ import (
 	"github.com/bingsan/bingsan/store"
 )
 
-// CreateViewInput is a create-view request. Schema and ViewVersion are JSON
-// as the REST spec defines them.
+// CreateViewInput is a create-view request, decoded (ParseSchema,
+// ParseViewVersion).
 type CreateViewInput struct {
 	Ident       store.Ident
 	Location    string
-	Schema      json.RawMessage
-	ViewVersion json.RawMessage
+	Schema      *iceberg.Schema
+	ViewVersion *view.Version
 	Properties  map[string]string
 }
 
@@ -45,20 +45,13 @@ func (s *Service) CreateView(ctx context.Context, in CreateViewInput) (ViewResul
 		return ViewResult{}, err
 	}
 
-	if !present(in.Schema) {
+	if in.Schema == nil {
 		return ViewResult{}, errs.New(errs.BadRequest, "Create view request must have a schema")
 	}
-	var sc iceberg.Schema
-	if err := json.Unmarshal(in.Schema, &sc); err != nil {
-		return ViewResult{}, errs.New(errs.BadRequest, "Invalid schema: %s", err.Error())
-	}
-	if !present(in.ViewVersion) {
+	if in.ViewVersion == nil {
 		return ViewResult{}, errs.New(errs.BadRequest, "Create view request must have a view-version")
 	}
-	version, err := decodeViewVersion(in.ViewVersion)
-	if err != nil {
-		return ViewResult{}, err
-	}
+	sc, version := in.Schema, in.ViewVersion
 
 	nsLoc, err := s.locationOfNamespace(ctx, id.Warehouse, id.Namespace)
 	if err != nil {
@@ -76,7 +69,7 @@ func (s *Service) CreateView(ctx context.Context, in CreateViewInput) (ViewResul
 	}
 	// The builder numbers the version 1 and the schema 0 whatever the
 	// request said, as Java's does.
-	meta, err := view.NewMetadataWithUUID(version, &sc, loc, props, viewUUID)
+	meta, err := view.NewMetadataWithUUID(version, sc, loc, props, viewUUID)
 	if err != nil {
 		return ViewResult{}, updatesError(err)
 	}
@@ -171,90 +164,6 @@ func (s *Service) RegisterView(ctx context.Context, id store.Ident, metadataLoca
 	return ViewResult{MetadataLocation: metadataLocation, Metadata: doc}, nil
 }
 
-// CommitView applies a replace-view request: the requirements are checked
-// against the view's current metadata and the updates applied to it in
-// request order with iceberg-go's view builder; the new metadata goes to a
-// new file and the view's pointer is swapped if the view has not moved
-// meanwhile. When a concurrent commit wins that race, the commit is tried
-// again on the new metadata (requirements checked again) within Options'
-// retry bounds; once they are used up it fails with CommitFailed.
-func (s *Service) CommitView(ctx context.Context, id store.Ident, requirements, updates json.RawMessage) (ViewResult, error) {
-	if err := s.checkEntityIdent(store.KindView, id); err != nil {
-		return ViewResult{}, err
-	}
-	if _, _, err := parseViewChanges(requirements, updates); err != nil {
-		return ViewResult{}, err
-	}
-	deadline := s.retryDeadline()
-	for attempt := 0; ; attempt++ {
-		res, lostRace, err := s.commitViewOnce(ctx, id, requirements, updates)
-		if err == nil {
-			return res, nil
-		}
-		// Only a lost race is worth another attempt; a requirement that
-		// failed on the current metadata fails again.
-		if !lostRace || attempt >= s.opts.MaxRetries || !s.backoff(ctx, attempt, deadline) {
-			return ViewResult{}, err
-		}
-	}
-}
-
-// commitViewOnce is one attempt of CommitView on the metadata the view has
-// now. Requirements and updates are decoded anew for every attempt, as for
-// tables: applying them may mutate them. lostRace reports that the store
-// refused the swap because the view moved (CommitFailed from the store).
-func (s *Service) commitViewOnce(ctx context.Context, id store.Ident, reqsJSON, updsJSON json.RawMessage) (res ViewResult, lostRace bool, err error) {
-	reqs, upds, err := parseViewChanges(reqsJSON, updsJSON)
-	if err != nil {
-		return ViewResult{}, false, err
-	}
-	cur, err := s.st.GetEntity(ctx, store.KindView, id)
-	if err != nil {
-		return ViewResult{}, false, err
-	}
-	base, err := view.ParseMetadataBytes(cur.Metadata)
-	if err != nil {
-		return ViewResult{}, false, errs.Wrap(errs.Internal, err, "Stored metadata of %s is invalid", id)
-	}
-	for _, r := range reqs {
-		if err := r.Validate(base); err != nil {
-			return ViewResult{}, false, requirementError(err)
-		}
-	}
-	next, changed, err := applyViewUpdates(base, upds)
-	if err != nil {
-		return ViewResult{}, false, err
-	}
-	if !changed {
-		return ViewResult{MetadataLocation: cur.MetadataLocation, Metadata: cur.Metadata}, false, nil
-	}
-	var claims []string
-	if locationsChanged(base.Location(), next.Location(), base.Properties(), next.Properties()) {
-		if claims, err = s.placeEntity(ctx, id, next.Location(), next.Properties()); err != nil {
-			return ViewResult{}, false, err
-		}
-	}
-	doc, err := encodeViewMetadata(next)
-	if err != nil {
-		return ViewResult{}, false, err
-	}
-	loc, err := newViewMetadataLocation(next, metadataVersion(cur.MetadataLocation)+1)
-	if err != nil {
-		return ViewResult{}, false, err
-	}
-	if err := s.io.WriteNew(ctx, loc, doc); err != nil {
-		return ViewResult{}, false, err
-	}
-	err = s.st.Commit(ctx, []store.Commit{{
-		Ident: id, Kind: store.KindView, BaseVersion: cur.Version, MetadataLocation: loc, Metadata: doc, Claims: claims,
-	}})
-	if err != nil {
-		s.discardFile(ctx, loc, err)
-		return ViewResult{}, errs.Is(err, errs.CommitFailed), movedOntoOwned(err)
-	}
-	return ViewResult{MetadataLocation: loc, Metadata: doc}, false, nil
-}
-
 // viewUpdate is one decoded update of a view commit. For add-schema,
 // add-view-version and set-current-view-version the payload is kept as
 // well, because applyViewUpdates needs it and iceberg-go's update types are
@@ -264,99 +173,6 @@ type viewUpdate struct {
 	schema    *iceberg.Schema // add-schema
 	version   *view.Version   // add-view-version
 	currentID *int64          // set-current-view-version
-}
-
-// parseViewChanges decodes a view commit's requirements and updates with
-// iceberg-go. It also rejects what iceberg-go v0.7.0's decoders let through
-// although its builder cannot take it: add-schema without a schema and
-// add-view-version without a view-version (the builder dereferences them),
-// and view versions without the fields the spec requires.
-func parseViewChanges(reqsJSON, updsJSON json.RawMessage) (view.Requirements, []viewUpdate, error) {
-	var reqs view.Requirements
-	if present(reqsJSON) {
-		if err := json.Unmarshal(reqsJSON, &reqs); err != nil {
-			return nil, nil, errs.New(errs.BadRequest, "Invalid requirements: %s", err.Error())
-		}
-	}
-	var raws []json.RawMessage
-	if present(updsJSON) {
-		if err := json.Unmarshal(updsJSON, &raws); err != nil {
-			return nil, nil, errs.New(errs.BadRequest, "Invalid updates: %s", err.Error())
-		}
-	}
-	upds := make([]viewUpdate, 0, len(raws))
-	for i, raw := range raws {
-		var wire struct {
-			Action        string          `json:"action"`
-			Schema        json.RawMessage `json:"schema"`
-			ViewVersion   json.RawMessage `json:"view-version"`
-			ViewVersionID *int64          `json:"view-version-id"`
-		}
-		if !present(raw) || json.Unmarshal(raw, &wire) != nil {
-			return nil, nil, errs.New(errs.BadRequest, "Invalid updates: item %d is not an update", i)
-		}
-		var u viewUpdate
-		switch wire.Action {
-		case view.UpdateAddSchema:
-			if !present(wire.Schema) {
-				return nil, nil, errs.New(errs.BadRequest, "Invalid updates: %s without schema", wire.Action)
-			}
-			var sc iceberg.Schema
-			if err := json.Unmarshal(wire.Schema, &sc); err != nil {
-				return nil, nil, errs.New(errs.BadRequest, "Invalid updates: %s: %s", wire.Action, err.Error())
-			}
-			u.Update, u.schema = view.NewAddSchemaUpdate(&sc), &sc
-		case view.UpdateAddViewVersion:
-			if !present(wire.ViewVersion) {
-				return nil, nil, errs.New(errs.BadRequest, "Invalid updates: %s without view-version", wire.Action)
-			}
-			v, err := decodeViewVersion(wire.ViewVersion)
-			if err != nil {
-				return nil, nil, err
-			}
-			u.Update, u.version = view.NewAddViewVersionUpdate(v), v
-		case view.UpdateSetCurrentViewVersion:
-			if wire.ViewVersionID == nil {
-				return nil, nil, errs.New(errs.BadRequest, "Invalid updates: %s without view-version-id", wire.Action)
-			}
-			u.currentID = wire.ViewVersionID
-		}
-		if u.Update == nil {
-			var one view.Updates
-			if err := json.Unmarshal(append(append([]byte{'['}, raw...), ']'), &one); err != nil || len(one) != 1 {
-				msg := "not an update"
-				if err != nil {
-					msg = err.Error()
-				}
-				return nil, nil, errs.New(errs.BadRequest, "Invalid updates: %s", msg)
-			}
-			u.Update = one[0]
-		}
-		upds = append(upds, u)
-	}
-	return reqs, upds, nil
-}
-
-// decodeViewVersion decodes a view version from a request. The REST spec
-// requires summary and default-namespace (Java clients cannot read a view
-// whose version lacks them); iceberg-go does not check for them.
-func decodeViewVersion(raw json.RawMessage) (*view.Version, error) {
-	var v view.Version
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, errs.New(errs.BadRequest, "Invalid view version: %s", err.Error())
-	}
-	var wire struct {
-		Summary          json.RawMessage `json:"summary"`
-		DefaultNamespace json.RawMessage `json:"default-namespace"`
-	}
-	_ = json.Unmarshal(raw, &wire) // it decoded above
-	if !present(wire.DefaultNamespace) {
-		return nil, errs.New(errs.BadRequest, "Invalid view version: default-namespace is required")
-	}
-	if !present(wire.Summary) {
-		return nil, errs.New(errs.BadRequest, "Invalid view version: summary is required")
-	}
-	return &v, nil
 }
 
 // applyViewUpdates applies upds in request order on base with iceberg-go's

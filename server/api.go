@@ -15,19 +15,6 @@ type api struct {
 
 var _ iceberg.StrictServerInterface = (*api)(nil)
 
-// notImplemented lists the operations that answer 501 and are therefore left
-// out of the endpoints advertised by GET /v1/config.
-var notImplemented = map[string]bool{
-	"planTableScan":       true,
-	"fetchPlanningResult": true,
-	"cancelPlanning":      true,
-	"fetchScanTasks":      true,
-}
-
-func notImplementedError(operation string) error {
-	return errs.New(errs.NotImplemented, "Operation %s is not implemented by this server", operation)
-}
-
 // warehouse resolves the {prefix} path segment to a warehouse name; routes
 // without a prefix use the default warehouse.
 func (a *api) warehouse(prefix string) (string, error) {

@@ -45,7 +45,7 @@ func (s *Server) authenticate(operation string, mutation func(*fasthttp.RequestC
 	if a == nil {
 		return next
 	}
-	public := authz.Operations[operation].Public
+	public := operations[operation].public
 	return func(ctx *fasthttp.RequestCtx) {
 		ctx.SetUserValue(operationKey{}, operation)
 		if !public {
@@ -153,10 +153,9 @@ func errorMessage(body []byte) string {
 	return ""
 }
 
-// isMutation says whether an Iceberg or extension operation changes the
-// catalog.
+// isMutation says whether an operation changes the catalog (operations).
 func isMutation(operation string) func(*fasthttp.RequestCtx) bool {
-	m := authz.Operations[operation].Mutation() || operation == "getToken"
+	m := operations[operation].mutation
 	return func(*fasthttp.RequestCtx) bool { return m }
 }
 
@@ -171,16 +170,19 @@ type need struct {
 func (s *Server) authorizeOperation(f iceberg.StrictHandlerFunc, operation string) iceberg.StrictHandlerFunc {
 	a := s.opts.Auth
 	return func(ctx *fasthttp.RequestCtx, request any) (any, error) {
-		req, ok := authz.Operations[operation]
+		op, ok := operations[operation]
 		if !ok {
-			return nil, errs.New(errs.Internal, "operation %s has no authorization requirement", operation)
+			return nil, errs.New(errs.Internal, "operation %s has no descriptor", operation)
 		}
-		if req.Public {
+		if op.public {
 			return f(ctx, request)
 		}
-		needs, err := s.needs(operation, request)
-		if err != nil {
-			return nil, err
+		var needs []need
+		if op.targets != nil {
+			var err error
+			if needs, err = op.targets(s, ctx, op.privilege, request); err != nil {
+				return nil, err
+			}
 		}
 		if len(needs) > 0 {
 			ctx.SetUserValue(auditTargetKey{}, authz.Describe(needs[0].on))
@@ -192,144 +194,6 @@ func (s *Server) authorizeOperation(f iceberg.StrictHandlerFunc, operation strin
 		}
 		return f(ctx, request)
 	}
-}
-
-// needs maps an operation's decoded request to what it needs.
-func (s *Server) needs(operation string, request any) ([]need, error) {
-	priv := authz.Operations[operation].Privilege
-	wh := func(prefix string) string {
-		if prefix == "" {
-			return s.opts.DefaultWarehouse
-		}
-		return prefix
-	}
-	ns := func(prefix, namespace string) []need {
-		return []need{{priv, authz.Namespace(wh(prefix), namespaceLevels(namespace))}}
-	}
-	table := func(prefix, namespace, name string) []need {
-		return []need{{priv, authz.Table(pathIdent(wh(prefix), namespace, name))}}
-	}
-	view := func(prefix, namespace, name string) []need {
-		return []need{{priv, authz.View(pathIdent(wh(prefix), namespace, name))}}
-	}
-	switch r := request.(type) {
-	case iceberg.GetConfigRequestObject:
-		return nil, nil
-	case iceberg.ListNamespacesRequestObject:
-		var parent []string
-		if r.Params.Parent != nil {
-			parent = namespaceLevels(*r.Params.Parent)
-		}
-		return []need{{priv, authz.Namespace(wh(r.Prefix), parent)}}, nil
-	case iceberg.CreateNamespaceRequestObject:
-		var levels []string
-		if r.Body != nil {
-			levels = r.Body.Namespace
-		}
-		return []need{{priv, authz.Parent(wh(r.Prefix), levels)}}, nil
-	case iceberg.LoadNamespaceMetadataRequestObject:
-		return ns(r.Prefix, r.NamespaceParam), nil
-	case iceberg.NamespaceExistsRequestObject:
-		return ns(r.Prefix, r.NamespaceParam), nil
-	case iceberg.UpdatePropertiesRequestObject:
-		return ns(r.Prefix, r.NamespaceParam), nil
-	case iceberg.DropNamespaceRequestObject:
-		return ns(r.Prefix, r.NamespaceParam), nil
-	case iceberg.ListTablesRequestObject:
-		return ns(r.Prefix, r.NamespaceParam), nil
-	case iceberg.CreateTableRequestObject:
-		return ns(r.Prefix, r.NamespaceParam), nil
-	case iceberg.RegisterTableRequestObject:
-		return ns(r.Prefix, r.NamespaceParam), nil
-	case iceberg.ListViewsRequestObject:
-		return ns(r.Prefix, r.NamespaceParam), nil
-	case iceberg.CreateViewRequestObject:
-		return ns(r.Prefix, r.NamespaceParam), nil
-	case iceberg.RegisterViewRequestObject:
-		return ns(r.Prefix, r.NamespaceParam), nil
-	case iceberg.LoadTableRequestObject:
-		return table(r.Prefix, r.NamespaceParam, r.Table), nil
-	case iceberg.TableExistsRequestObject:
-		return table(r.Prefix, r.NamespaceParam, r.Table), nil
-	case iceberg.DropTableRequestObject:
-		return table(r.Prefix, r.NamespaceParam, r.Table), nil
-	case iceberg.LoadCredentialsRequestObject:
-		return table(r.Prefix, r.NamespaceParam, r.Table), nil
-	case iceberg.SignRequestRequestObject:
-		return table(r.Prefix, r.NamespaceParam, r.Table), nil
-	case iceberg.ReportMetricsRequestObject:
-		return table(r.Prefix, r.NamespaceParam, r.Table), nil
-	case iceberg.PlanTableScanRequestObject:
-		return table(r.Prefix, r.NamespaceParam, r.Table), nil
-	case iceberg.FetchPlanningResultRequestObject:
-		return table(r.Prefix, r.NamespaceParam, r.Table), nil
-	case iceberg.CancelPlanningRequestObject:
-		return table(r.Prefix, r.NamespaceParam, r.Table), nil
-	case iceberg.FetchScanTasksRequestObject:
-		return table(r.Prefix, r.NamespaceParam, r.Table), nil
-	case iceberg.UpdateTableRequestObject:
-		id := pathIdent(wh(r.Prefix), r.NamespaceParam, r.Table)
-		if r.Body == nil {
-			return []need{{priv, authz.Table(id)}}, nil
-		}
-		return []need{commitNeed(id, *r.Body)}, nil
-	case iceberg.CommitTransactionRequestObject:
-		if r.Body == nil || len(r.Body.TableChanges) == 0 {
-			return []need{{priv, authz.Warehouse(wh(r.Prefix))}}, nil
-		}
-		out := make([]need, 0, len(r.Body.TableChanges))
-		for _, c := range r.Body.TableChanges {
-			if c.Identifier == nil {
-				return []need{{priv, authz.Warehouse(wh(r.Prefix))}}, nil
-			}
-			out = append(out, commitNeed(bodyIdent(wh(r.Prefix), *c.Identifier), c))
-		}
-		return out, nil
-	case iceberg.RenameTableRequestObject:
-		if r.Body == nil {
-			return []need{{priv, authz.Warehouse(wh(r.Prefix))}}, nil
-		}
-		return []need{
-			{authz.Drop, authz.Table(bodyIdent(wh(r.Prefix), r.Body.Source))},
-			{authz.Create, authz.Namespace(wh(r.Prefix), r.Body.Destination.Namespace)},
-		}, nil
-	case iceberg.LoadViewRequestObject:
-		return view(r.Prefix, r.NamespaceParam, r.View), nil
-	case iceberg.ViewExistsRequestObject:
-		return view(r.Prefix, r.NamespaceParam, r.View), nil
-	case iceberg.ReplaceViewRequestObject:
-		return view(r.Prefix, r.NamespaceParam, r.View), nil
-	case iceberg.DropViewRequestObject:
-		return view(r.Prefix, r.NamespaceParam, r.View), nil
-	case iceberg.RenameViewRequestObject:
-		if r.Body == nil {
-			return []need{{priv, authz.Warehouse(wh(r.Prefix))}}, nil
-		}
-		return []need{
-			{authz.Drop, authz.View(bodyIdent(wh(r.Prefix), r.Body.Source))},
-			{authz.Create, authz.Namespace(wh(r.Prefix), r.Body.Destination.Namespace)},
-		}, nil
-	}
-	return nil, errs.New(errs.Internal, "operation %s (%T) has no authorization mapping", operation, request)
-}
-
-// commitNeed is what a table commit needs: write on the table, or create
-// on its namespace when it creates the table (a staged create's commit,
-// with assert-create).
-func commitNeed(id store.Ident, c iceberg.CommitTableRequest) need {
-	for _, r := range c.Requirements {
-		b, err := json.Marshal(r)
-		if err != nil {
-			continue
-		}
-		var t struct {
-			Type string `json:"type"`
-		}
-		if json.Unmarshal(b, &t) == nil && t.Type == "assert-create" {
-			return need{authz.Create, authz.Namespace(id.Warehouse, id.Namespace)}
-		}
-	}
-	return need{authz.Write, authz.Table(id)}
 }
 
 // grantAccessMode makes the delegated storage access follow the grants:

@@ -17,15 +17,6 @@ import (
 	"github.com/bingsan/bingsan/store"
 )
 
-// idempotentOperations take an Idempotency-Key header (spec 1.11.0).
-var idempotentOperations = map[string]bool{
-	"createNamespace": true, "dropNamespace": true, "updateProperties": true,
-	"createTable": true, "registerTable": true, "dropTable": true, "updateTable": true, "renameTable": true,
-	"commitTransaction": true,
-	"registerView":      true, "replaceView": true, "dropView": true, "renameView": true,
-	"planTableScan": true, "cancelPlanning": true, "fetchScanTasks": true,
-}
-
 // inFlightLease bounds how long a key stays claimed by a request that never
 // finished (its node died): after it, a retry may run the operation.
 const inFlightLease = 2 * time.Minute

@@ -22,7 +22,8 @@ import (
 // managementAPI implements the management API (openapi/management.yaml):
 // principals, roles, grants, API keys, signing keys and the audit log. Its
 // routes exist only with authentication enabled (404 otherwise); each
-// handler authorizes its own request (authz.ManagementOperations).
+// handler authorizes its own request (the privileges are listed in
+// operations).
 type managementAPI struct {
 	srv  *Server
 	auth *auth.Service
@@ -57,7 +58,7 @@ func (s *Server) registerManagement(r *router.Router) {
 				writeError(ctx, s.log, errs.New(errs.NotFound, "The management API needs authentication: set auth.enabled"))
 			}
 		}
-		mutation := authz.ManagementMutation(rt.OperationID)
+		mutation := operations[rt.OperationID].mutation
 		h := s.authenticate(rt.OperationID, func(*fasthttp.RequestCtx) bool { return mutation }, rt.Handler)
 		return s.observe(rt.OperationID, h)
 	})

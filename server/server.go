@@ -124,13 +124,15 @@ func New(opts Options) *Server {
 		}
 		writeError(ctx, s.log, err)
 	}
-	var strict []iceberg.StrictMiddlewareFunc
+	// The last middleware runs first: authorization, then the 501 of
+	// operations not built yet (so a caller without rights hears 403).
+	strict := []iceberg.StrictMiddlewareFunc{answerUnimplemented}
 	if opts.Auth != nil {
 		strict = append(strict, s.authorizeOperation)
 	}
 	routes := iceberg.Routes(iceberg.NewStrictHandler(a, strict), onError)
 	for _, rt := range routes {
-		if !notImplemented[rt.OperationID] && (opts.Auth != nil || rt.OperationID != "getToken") {
+		if !operations[rt.OperationID].unimplemented && (opts.Auth != nil || rt.OperationID != "getToken") {
 			s.endpoints = append(s.endpoints, rt.Method+" "+rt.Path)
 		}
 	}
@@ -186,7 +188,7 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.http.ShutdownWit
 // behaviour that depends on which operation it is.
 func (s *Server) wrapOperation(rt iceberg.Route) fasthttp.RequestHandler {
 	h := rt.Handler
-	if idempotentOperations[rt.OperationID] {
+	if operations[rt.OperationID].idempotent {
 		h = s.idempotent(rt.OperationID, h)
 	}
 	h = s.authenticate(rt.OperationID, isMutation(rt.OperationID), h)

@@ -45,20 +45,18 @@ func (a *api) CreateTable(ctx context.Context, req iceberg.CreateTableRequestObj
 	if req.Body.Location != nil {
 		in.Location = *req.Body.Location
 	}
-	// The generated types keep unions as raw JSON, so re-encoding hands
-	// iceberg-go exactly the document the client sent.
-	if in.Schema, err = reencode(req.Body.Schema); err != nil {
+	// The schema, spec and order arrive raw and are decoded once, with
+	// iceberg-go, which keeps every field it knows.
+	if in.Schema, err = catalog.ParseSchema(req.Body.Schema); err != nil {
 		return nil, err
 	}
 	if req.Body.PartitionSpec != nil {
-		if in.PartitionSpec, err = reencode(req.Body.PartitionSpec); err != nil {
+		if in.PartitionSpec, err = catalog.ParsePartitionSpec(*req.Body.PartitionSpec); err != nil {
 			return nil, err
 		}
 	}
-	if req.Body.WriteOrder != nil {
-		if in.WriteOrder, err = reencode(req.Body.WriteOrder); err != nil {
-			return nil, err
-		}
+	if in.WriteOrder, err = catalog.ParseSortOrder(derefRaw(req.Body.WriteOrder)); err != nil {
+		return nil, err
 	}
 	res, err := a.cat.CreateTable(ctx, in)
 	if err != nil {
@@ -126,11 +124,12 @@ func (a *api) UpdateTable(ctx context.Context, req iceberg.UpdateTableRequestObj
 	if err != nil {
 		return nil, err
 	}
-	change, err := tableChange(pathIdent(wh, req.NamespaceParam, req.Table), *req.Body)
+	_ = wh // checked: the warehouse exists
+	changes, err := a.srv.tableChanges(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.cat.CommitTable(ctx, change.Ident, change.Requirements, change.Updates)
+	res, err := a.cat.CommitTable(ctx, changes[0])
 	if err != nil {
 		return nil, err
 	}
@@ -177,45 +176,17 @@ func (a *api) ReportMetrics(ctx context.Context, req iceberg.ReportMetricsReques
 }
 
 func (a *api) CommitTransaction(ctx context.Context, req iceberg.CommitTransactionRequestObject) (iceberg.CommitTransactionResponseObject, error) {
-	wh, err := a.warehouse(req.Prefix)
-	if err != nil {
+	if _, err := a.warehouse(req.Prefix); err != nil {
 		return nil, err
 	}
-	if len(req.Body.TableChanges) == 0 {
-		return nil, errs.New(errs.BadRequest, "Invalid transaction: table-changes is empty")
-	}
-	changes := make([]catalog.TableChange, len(req.Body.TableChanges))
-	for i, c := range req.Body.TableChanges {
-		if c.Identifier == nil {
-			return nil, errs.New(errs.BadRequest, "Invalid transaction: table change %d has no identifier", i)
-		}
-		if changes[i], err = tableChange(bodyIdent(wh, *c.Identifier), c); err != nil {
-			return nil, err
-		}
+	changes, err := a.srv.tableChanges(ctx, req)
+	if err != nil {
+		return nil, err
 	}
 	if err := a.cat.CommitTransaction(ctx, changes); err != nil {
 		return nil, err
 	}
 	return iceberg.CommitTransaction204Response{}, nil
-}
-
-func tableChange(id store.Ident, c iceberg.CommitTableRequest) (catalog.TableChange, error) {
-	// updates is required by the spec (CommitTableRequest): a body without
-	// it is malformed, not an empty commit. (requirements is required too,
-	// but binding cannot tell a missing array from null, which Go clients
-	// send for nil requirements; it counts as none.)
-	if c.Updates == nil {
-		return catalog.TableChange{}, errs.New(errs.BadRequest, "Malformed request body: missing field updates")
-	}
-	reqs, err := reencode(c.Requirements)
-	if err != nil {
-		return catalog.TableChange{}, err
-	}
-	ups, err := reencode(c.Updates)
-	if err != nil {
-		return catalog.TableChange{}, err
-	}
-	return catalog.TableChange{Ident: id, Requirements: reqs, Updates: ups}, nil
 }
 
 // loadTableResult is the LoadTableResult of table id: its metadata and
@@ -248,10 +219,9 @@ func etagMatches(header, tag string) bool {
 	return false
 }
 
-func reencode(v any) (json.RawMessage, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, errs.Wrap(errs.BadRequest, err, "Malformed request body")
+func derefRaw(b *json.RawMessage) json.RawMessage {
+	if b == nil {
+		return nil
 	}
-	return b, nil
+	return *b
 }

@@ -6,8 +6,9 @@ import (
 	"github.com/bingsan/bingsan/gen/iceberg"
 )
 
-// The operations below answer 501 until they are built; each is listed in
-// notImplemented so GET /v1/config does not advertise it.
+// The operations below are marked unimplemented in operations: the server
+// answers them 501 before they get here (answerUnimplemented), and GET
+// /v1/config does not advertise them.
 
 func (a *api) PlanTableScan(context.Context, iceberg.PlanTableScanRequestObject) (iceberg.PlanTableScanResponseObject, error) {
 	return nil, notImplementedError("planTableScan")

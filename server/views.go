@@ -38,10 +38,10 @@ func (a *api) CreateView(ctx context.Context, req iceberg.CreateViewRequestObjec
 	if req.Body.Location != nil {
 		in.Location = *req.Body.Location
 	}
-	if in.Schema, err = reencode(req.Body.Schema); err != nil {
+	if in.Schema, err = catalog.ParseSchema(req.Body.Schema); err != nil {
 		return nil, err
 	}
-	if in.ViewVersion, err = reencode(req.Body.ViewVersion); err != nil {
+	if in.ViewVersion, err = catalog.ParseViewVersion(req.Body.ViewVersion); err != nil {
 		return nil, err
 	}
 	res, err := a.cat.CreateView(ctx, in)
@@ -95,15 +95,11 @@ func (a *api) ReplaceView(ctx context.Context, req iceberg.ReplaceViewRequestObj
 	if err != nil {
 		return nil, err
 	}
-	reqs, err := reencode(req.Body.Requirements)
+	change, err := catalog.ParseViewChange(pathIdent(wh, req.NamespaceParam, req.View), derefRaw(req.Body.Requirements), req.Body.Updates)
 	if err != nil {
 		return nil, err
 	}
-	upds, err := reencode(req.Body.Updates)
-	if err != nil {
-		return nil, err
-	}
-	res, err := a.cat.CommitView(ctx, pathIdent(wh, req.NamespaceParam, req.View), reqs, upds)
+	res, err := a.cat.CommitView(ctx, change)
 	if err != nil {
 		return nil, err
 	}
