@@ -1,6 +1,6 @@
 // Package console is Bingsan's web console: the browser application built
-// from web/ (TypeScript, bundled by esbuild into dist/, which is committed
-// so that a Go build needs no npm) and the handler that serves it under
+// from web/ (TypeScript, bundled by esbuild into dist/ with `make console`;
+// dist/ is committed so that a Go build needs no npm) and the handler that serves it under
 // /ui from the binary. The console only talks to the catalog's public
 // APIs (Iceberg REST, events, management) with the signed-in caller's
 // credentials, so it can show nothing the caller could not read with curl.
@@ -18,9 +18,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 )
-
-//go:generate npm --prefix web ci
-//go:generate npm --prefix web run build
 
 //go:embed dist
 var dist embed.FS
