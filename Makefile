@@ -16,10 +16,35 @@ SPEC_PREP := $(SPEC_DIR)/rest-catalog.yaml
 OAPI_CODEGEN := $(BIN)/oapi-codegen
 SQLC         := $(BIN)/sqlc
 
-.PHONY: build run spec generate check-generated console check-console test test-go conformance bench vet fmt clean
+.PHONY: build image run spec generate check-generated console check-console test test-go test-deploy conformance bench vet fmt clean
+
+# What `bingsan version` reports (see cmd/bingsan/version.go). The build date
+# is the commit's date, so that building one commit twice gives the same
+# binary and the same image.
+# A work tree with uncommitted changes marks the version and the binary's
+# commit ("(modified)" in `bingsan version`); the image's revision label is
+# the commit alone.
+DIRTY             := $(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+VERSION           ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || echo devel$(DIRTY))
+COMMIT            ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+BUILD_DATE        ?= $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS           := -X main.version=$(VERSION) -X main.commit=$(COMMIT)$(DIRTY) -X main.date=$(BUILD_DATE)
 
 build: ## Build the server binary into bin/bingsan.
-	$(GO) build -o $(BIN)/bingsan ./cmd/bingsan
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/bingsan ./cmd/bingsan
+
+# The container image, built without a daemon (deploy/image): a static,
+# stripped binary for linux/IMAGE_ARCH on an empty base with CA certificates.
+# Writes bin/image/oci (OCI layout: skopeo, crane, podman) and
+# bin/image/bingsan.tar (docker load -i). The Dockerfile builds the same.
+IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
+IMAGE_DIR  := $(BIN)/image
+image: ## Build the container image without a daemon into bin/image (OCI layout and docker-load tarball).
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -buildvcs=false \
+	  -ldflags '-s -w $(LDFLAGS)' -o $(BIN)/bingsan-linux-$(IMAGE_ARCH) ./cmd/bingsan
+	cd deploy && $(GO) run ./cmd/imagebuild -binary $(BIN)/bingsan-linux-$(IMAGE_ARCH) -out $(IMAGE_DIR) \
+	  -version '$(VERSION)' -revision '$(COMMIT)' -source-date-epoch $(SOURCE_DATE_EPOCH)
 
 run: build ## Run the catalog with the embedded defaults.
 	$(BIN)/bingsan serve
@@ -68,6 +93,7 @@ check-console: ## Fail when console/dist differs from a fresh build of console/w
 
 vet:
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 
 fmt:
 	gofmt -l -w $$(git ls-files '*.go')
@@ -82,12 +108,25 @@ test: ## Set up PostgreSQL, MinIO, fake-gcs-server, Azurite and Chromium if need
 	$(MAKE) check-console
 	$(MAKE) vet
 	$(MAKE) test-go
+	$(MAKE) test-deploy
 
 # The conformance suite (./conformance) validates every response against
 # the pinned spec, so the tests need it.
 test-go: $(SPEC_RAW)
 	BINGSAN_TEST_REQUIRE_POSTGRES=1 BINGSAN_TEST_REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 -timeout 40m ./...
 	@echo "web console screenshots: $(CURDIR)/test-artifacts/console"
+
+# The deploy module (its own go.mod, so that Kubernetes, Helm-adjacent,
+# compose and image libraries stay out of the server's): the image from
+# `make image` opened and run, the Helm chart through the pinned helm
+# (scripts/ensure-helm.sh), the compose quick start as processes (MinIO from
+# scripts/ensure-minio.sh), dashboards and alerts against /metrics, docs.
+test-deploy: image
+	scripts/ensure-postgres.sh
+	@helm=$$(scripts/ensure-helm.sh) && minio=$$(scripts/ensure-minio.sh --binary) && \
+	cd deploy && BINGSAN_TEST_REQUIRE_POSTGRES=1 BINGSAN_TEST_IMAGE=$(IMAGE_DIR) \
+	  BINGSAN_TEST_BINARY=$(BIN)/bingsan-linux-$(IMAGE_ARCH) BINGSAN_TEST_HELM="$$helm" BINGSAN_TEST_MINIO_BINARY="$$minio" \
+	  $(GO) test -race -count=1 -timeout 20m ./...
 
 # Check any Iceberg REST catalog: make conformance URL=http://host:8181 [WAREHOUSE=name].
 # Without URL it checks Bingsan on SQLite, on PostgreSQL and as three

@@ -77,6 +77,9 @@ func ParseTableChange(id store.Ident, requirements, updates json.RawMessage) (Ta
 }
 
 func decodeTableUpdates(raw json.RawMessage) (table.Updates, error) {
+	if err := checkAddedSchemas(raw); err != nil {
+		return nil, err
+	}
 	var upds table.Updates
 	if err := json.Unmarshal(raw, &upds); err != nil {
 		return nil, errs.New(errs.BadRequest, "Invalid updates: %s", err.Error())
@@ -87,6 +90,30 @@ func decodeTableUpdates(raw json.RawMessage) (table.Updates, error) {
 		}
 	}
 	return upds, nil
+}
+
+// checkAddedSchemas runs checkSchemaJSON on the schemas of a commit's
+// add-schema updates. Most commits add none: only the updates that name the
+// action are looked at.
+func checkAddedSchemas(raw json.RawMessage) error {
+	if !bytes.Contains(raw, []byte(`"add-schema"`)) {
+		return nil
+	}
+	var upds []struct {
+		Action string          `json:"action"`
+		Schema json.RawMessage `json:"schema"`
+	}
+	if json.Unmarshal(raw, &upds) != nil {
+		return nil // iceberg-go's decoder says what is wrong
+	}
+	for _, u := range upds {
+		if u.Action == table.UpdateAddSchema && present(u.Schema) {
+			if err := checkSchemaJSON("schema of add-schema", u.Schema); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // updates returns the updates for one application: the decoded ones the
@@ -163,6 +190,9 @@ func decodeViewUpdates(updsJSON json.RawMessage) ([]viewUpdate, error) {
 			if !present(wire.Schema) {
 				return nil, errs.New(errs.BadRequest, "Invalid updates: %s without schema", wire.Action)
 			}
+			if err := checkSchemaJSON("schema of add-schema", wire.Schema); err != nil {
+				return nil, err
+			}
 			var sc iceberg.Schema
 			if err := json.Unmarshal(wire.Schema, &sc); err != nil {
 				return nil, errs.New(errs.BadRequest, "Invalid updates: %s: %s", wire.Action, err.Error())
@@ -204,6 +234,9 @@ func decodeViewUpdates(updsJSON json.RawMessage) ([]viewUpdate, error) {
 func ParseSchema(raw json.RawMessage) (*iceberg.Schema, error) {
 	if !present(raw) {
 		return nil, nil
+	}
+	if err := checkSchemaJSON("schema", raw); err != nil {
+		return nil, err
 	}
 	var sc iceberg.Schema
 	if err := json.Unmarshal(raw, &sc); err != nil {

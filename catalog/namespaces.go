@@ -137,5 +137,19 @@ func (s *Service) DropNamespace(ctx context.Context, warehouse string, levels []
 	if err := checkLevels(levels); err != nil {
 		return err
 	}
-	return s.st.DropNamespace(ctx, warehouse, levels)
+	// Its location, for removing its directory afterwards (a location
+	// never changes, so reading it first is as good as reading it with
+	// the drop).
+	loc, locErr := s.locationOfNamespace(ctx, warehouse, levels)
+	if err := s.st.DropNamespace(ctx, warehouse, levels); err != nil {
+		return err
+	}
+	if locErr == nil {
+		// An empty namespace leaves an empty directory (or directories of
+		// dropped tables' files, which stay); best effort.
+		if err := s.io.RemoveEmptyDirectories(context.WithoutCancel(ctx), loc); err != nil {
+			s.log.Warn("could not remove the directory of a dropped namespace", "location", loc, "error", err)
+		}
+	}
+	return nil
 }

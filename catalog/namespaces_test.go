@@ -2,6 +2,8 @@ package catalog_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -130,4 +132,40 @@ func TestListNamespaces(t *testing.T) {
 	wantKind(t, err, errs.NoSuchNamespace)
 	_, _, err = e.svc.ListNamespaces(ctx, warehouse, nil, catalog.Page{Size: -1})
 	wantKind(t, err, errs.BadRequest)
+}
+
+// Dropping a namespace removes its directory when nothing is left in it.
+func TestDropNamespaceRemovesItsEmptyDirectory(t *testing.T) {
+	t.Parallel()
+	e := setup(t, catalog.Options{})
+	ctx := context.Background()
+	e.mustNamespace(t, "gone")
+	id := ident("gone", "t")
+	e.mustCreate(t, id, nil)
+	if err := e.svc.DropTable(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.PurgeOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(e.dir, "gone")
+	if _, err := os.Stat(dir); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	if err := e.svc.DropNamespace(ctx, warehouse, []string{"gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("namespace directory still there: %v", err)
+	}
+	// A failed create (the name is taken) leaves no directory either.
+	e.mustCreate(t, ident("ns", "taken"), nil)
+	before := metadataFiles(t, e.dir)
+	if _, err := e.svc.CreateTable(ctx, catalog.CreateTableInput{Ident: ident("ns", "taken"), Schema: schemaOf(t, schemaJSON)}); err == nil {
+		t.Fatal("created twice")
+	}
+	entries, _ := os.ReadDir(filepath.Join(e.dir, "ns"))
+	if len(entries) != 1 || len(metadataFiles(t, e.dir)) != len(before) {
+		t.Fatalf("a failed create left %v", entries)
+	}
 }

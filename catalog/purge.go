@@ -13,6 +13,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/metrics"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/vend"
 )
@@ -122,6 +123,7 @@ func (s *Service) purge(ctx context.Context, maxAttempts int) (claimed, done int
 				continue
 			}
 			done++
+			s.opts.Metrics.PurgeJob(metrics.PurgePurged)
 			s.log.Info("purged dropped table", "job", job.ID, "location", job.Location)
 			continue
 		}
@@ -132,6 +134,7 @@ func (s *Service) purge(ctx context.Context, maxAttempts int) (claimed, done int
 		failures = append(failures, fmt.Errorf("purge job %d (%s): %w", job.ID, job.Location, jobErr))
 		attempts := job.Attempts + 1
 		if attempts >= maxAttempts {
+			s.opts.Metrics.PurgeJob(metrics.PurgeAbandoned)
 			s.log.Error("giving up purging dropped table; its remaining files must be deleted by hand",
 				"job", job.ID, "location", job.Location, "metadata", job.MetadataLocation,
 				"attempts", attempts, "error", jobErr)
@@ -140,6 +143,7 @@ func (s *Service) purge(ctx context.Context, maxAttempts int) (claimed, done int
 			}
 			continue
 		}
+		s.opts.Metrics.PurgeJob(metrics.PurgeRetried)
 		retryAt := s.opts.Now().Add(purgeBackoff(attempts))
 		s.log.Warn("purge failed; will retry", "job", job.ID, "location", job.Location,
 			"attempts", attempts, "retry_at", retryAt, "error", jobErr)

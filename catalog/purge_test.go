@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,6 +14,8 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/bingsan/bingsan/catalog"
+	"github.com/bingsan/bingsan/metrics"
+	"github.com/bingsan/bingsan/metrics/metricstest"
 	"github.com/bingsan/bingsan/store"
 )
 
@@ -230,7 +233,8 @@ func TestPurgeRetriesFailedJobs(t *testing.T) {
 		defer mu.Unlock()
 		return time.Now().Add(offset)
 	}
-	e := setup(t, catalog.Options{Now: clock})
+	m := metrics.New(metrics.Options{NoRuntime: true})
+	e := setup(t, catalog.Options{Now: clock, Metrics: m})
 	ctx := context.Background()
 	id := ident("ns", "t")
 	res := e.mustCreate(t, id, nil)
@@ -248,6 +252,7 @@ func TestPurgeRetriesFailedJobs(t *testing.T) {
 	if !fileExists(res.MetadataLocation) {
 		t.Fatal("a failed job deleted the metadata")
 	}
+	wantPurgeJobs(t, m, map[string]float64{metrics.PurgeRetried: 1, metrics.PurgePurged: 0, metrics.PurgeAbandoned: 0})
 	// Not due again yet.
 	if n, err := e.svc.PurgeOnce(ctx); n != 0 || err != nil {
 		t.Fatalf("PurgeOnce before retry = %d, %v", n, err)
@@ -264,6 +269,52 @@ func TestPurgeRetriesFailedJobs(t *testing.T) {
 	}
 	if fileExists(res.MetadataLocation) {
 		t.Error("metadata file survived the purge")
+	}
+	wantPurgeJobs(t, m, map[string]float64{metrics.PurgeRetried: 1, metrics.PurgePurged: 1, metrics.PurgeAbandoned: 0})
+}
+
+// A job that fails its last attempt is abandoned, and counted as such.
+func TestPurgeAbandonsAfterMaxAttempts(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(metrics.Options{NoRuntime: true})
+	e := setup(t, catalog.Options{Metrics: m})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	id := ident("ns", "t")
+	res := e.mustCreate(t, id, nil)
+	list, _ := writeSnapshot(t, e, id, 5, []string{parse(t, res.Metadata).Location() + "/data/a.parquet"})
+	if err := os.WriteFile(localPath(list), []byte("not avro"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.DropTable(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); e.svc.RunPurger(ctx, catalog.PurgerOptions{Interval: 10 * time.Millisecond, MaxAttempts: 1}) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for purgeJobs(t, m)[metrics.PurgeAbandoned] != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("job not abandoned after one failed attempt: %v", purgeJobs(t, m))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	wantPurgeJobs(t, m, map[string]float64{metrics.PurgeRetried: 0, metrics.PurgePurged: 0, metrics.PurgeAbandoned: 1})
+	if n, err := e.svc.PurgeOnce(context.Background()); n != 0 || err != nil {
+		t.Fatalf("an abandoned job ran again: %d, %v", n, err)
+	}
+}
+
+// purgeJobs reads bingsan_purge_jobs_total by result.
+func purgeJobs(t *testing.T, m *metrics.Metrics) map[string]float64 {
+	return metricstest.ByLabel(t, m, "bingsan_purge_jobs_total", "result")
+}
+
+func wantPurgeJobs(t *testing.T, m *metrics.Metrics, want map[string]float64) {
+	t.Helper()
+	if got := purgeJobs(t, m); !maps.Equal(got, want) {
+		t.Fatalf("bingsan_purge_jobs_total = %v, want %v", got, want)
 	}
 }
 

@@ -55,8 +55,10 @@ type Config struct {
 
 // LogConfig configures logging.
 type LogConfig struct {
-	Level  string // debug, info, warn or error
-	Format string // text or json
+	Level        string // debug, info, warn or error
+	Format       string // text or json
+	Access       bool   // one line per request
+	AccessSample int    // log one in N answers below 400
 }
 
 // StoreConfig selects and configures the catalog metadata store.
@@ -74,8 +76,9 @@ type SQLiteConfig struct {
 
 // PostgresConfig configures the postgres driver.
 type PostgresConfig struct {
-	DSN      string
-	MaxConns int
+	DSN            string
+	MaxConns       int
+	ConnectTimeout time.Duration
 }
 
 // WarehouseConfig describes a warehouse served by the catalog and its
@@ -243,6 +246,12 @@ var keys = []key{
 	{name: "log.level", def: "info", values: []string{"debug", "info", "warn", "error"},
 		desc:  "Minimum level of log records written.",
 		field: func(c *Config) any { return &c.Log.Level }},
+	{name: "log.access", def: true,
+		desc:  "Log one line per request at `info`: method, route template, operation, status, duration, bytes, principal, request id (the client's `X-Request-ID` or a generated one, echoed in the answer) and remote address; never bodies, tokens or query strings.",
+		field: func(c *Config) any { return &c.Log.Access }},
+	{name: "log.access-sample", def: 1, rule: positive,
+		desc:  "Log only one in this many requests answered below 400, for very high request rates; errors are always logged.",
+		field: func(c *Config) any { return &c.Log.AccessSample }},
 	{name: "log.format", def: "text", values: []string{"text", "json"},
 		desc:  "Log output format.",
 		field: func(c *Config) any { return &c.Log.Format }},
@@ -259,6 +268,9 @@ var keys = []key{
 	{name: "store.postgres.max-conns", def: 16, rule: positive,
 		desc:  "Maximum number of open PostgreSQL connections.",
 		field: func(c *Config) any { return &c.Store.Postgres.MaxConns }},
+	{name: "store.postgres.connect-timeout", def: 5 * time.Second, rule: positive,
+		desc:  "Bound on opening one connection to PostgreSQL (TCP, TLS and the start-up exchange), at start-up, in readiness checks and for every connection the pool opens: a database that accepts connections but never answers fails `serve` within it, naming the server. A `connect_timeout` in the DSN takes precedence.",
+		field: func(c *Config) any { return &c.Store.Postgres.ConnectTimeout }},
 	{name: "store.migrate-on-start", def: true,
 		desc:  "Apply pending schema migrations when `bingsan serve` starts.",
 		field: func(c *Config) any { return &c.Store.MigrateOnStart }},

@@ -53,11 +53,11 @@ func TestDefault(t *testing.T) {
 	want := Config{
 		Listen:  "127.0.0.1:8181",
 		DataDir: "./bingsan-data",
-		Log:     LogConfig{Level: "info", Format: "text"},
+		Log:     LogConfig{Level: "info", Format: "text", Access: true, AccessSample: 1},
 		Store: StoreConfig{
 			Driver:         "sqlite",
 			SQLite:         SQLiteConfig{Path: filepath.Join("bingsan-data", "catalog.db")},
-			Postgres:       PostgresConfig{DSN: "", MaxConns: 16},
+			Postgres:       PostgresConfig{DSN: "", MaxConns: 16, ConnectTimeout: 5 * time.Second},
 			MigrateOnStart: true,
 		},
 		Warehouse: WarehouseConfig{Name: "default", Location: fileURL(t, "./bingsan-data"), TableLayout: "name-uuid",

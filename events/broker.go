@@ -345,9 +345,26 @@ func (b *Broker) failLocked(s *Subscription, err error) {
 		return
 	}
 	delete(b.subs, s)
-	b.opts.Metrics.SubscriberRemoved()
+	b.opts.Metrics.SubscriberRemoved(closeReason(err))
 	s.err = err
 	close(s.done)
+}
+
+// closeReason is the metrics label of why a subscription ended.
+func closeReason(err error) string {
+	var gone *GoneError
+	switch {
+	case errors.Is(err, ErrSlow):
+		return metrics.EventClosedSlow
+	case errors.As(err, &gone):
+		return metrics.EventClosedPruned
+	case errors.Is(err, ErrShutdown):
+		return metrics.EventClosedShutdown
+	case errors.Is(err, ErrClosed):
+		return metrics.EventClosedClient
+	default:
+		return metrics.EventClosedError
+	}
 }
 
 func (s *Subscription) fail(err error) {

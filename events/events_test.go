@@ -13,6 +13,8 @@ import (
 
 	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/gen/bingsanapi"
+	"github.com/bingsan/bingsan/metrics"
+	"github.com/bingsan/bingsan/metrics/metricstest"
 	"github.com/bingsan/bingsan/principal"
 	"github.com/bingsan/bingsan/server/servertest"
 	"github.com/bingsan/bingsan/store"
@@ -318,7 +320,8 @@ func TestBrokerCatchUpWhileWriting(t *testing.T) {
 func TestBrokerSlowSubscriber(t *testing.T) {
 	t.Parallel()
 	forBackends(t, func(t *testing.T, st store.Store) {
-		b := startBroker(t, st, events.Options{Buffer: 4})
+		m := metrics.New(metrics.Options{NoRuntime: true})
+		b := startBroker(t, st, events.Options{Buffer: 4, Metrics: m.Events()})
 		sub, err := b.Subscribe(context.Background(), events.Filter{}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -332,6 +335,11 @@ func TestBrokerSlowSubscriber(t *testing.T) {
 		}
 		if !errors.Is(sub.Err(), events.ErrSlow) {
 			t.Fatalf("err %v, want ErrSlow", sub.Err())
+		}
+		// Counted once, as slow, though its consumer closes it too.
+		sub.Close()
+		if got := closedSubscribers(t, m); got[metrics.EventClosedSlow] != 1 || got[metrics.EventClosedClient] != 0 {
+			t.Fatalf("bingsan_event_subscribers_closed_total = %v, want slow 1, client 0", got)
 		}
 		// What was queued is still there, in order, and nothing after it.
 		var got []int64
@@ -403,4 +411,9 @@ func TestBrokerGoneAndShutdown(t *testing.T) {
 	if _, err := b.Subscribe(context.Background(), events.Filter{}, nil); !errors.Is(err, events.ErrShutdown) {
 		t.Fatalf("subscribe after shutdown: %v", err)
 	}
+}
+
+// closedSubscribers reads bingsan_event_subscribers_closed_total by reason.
+func closedSubscribers(t *testing.T, m *metrics.Metrics) map[string]float64 {
+	return metricstest.ByLabel(t, m, "bingsan_event_subscribers_closed_total", "reason")
 }

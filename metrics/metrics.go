@@ -49,6 +49,9 @@ type Metrics struct {
 
 	eventSubscribers prometheus.Gauge
 	eventLag         prometheus.Gauge
+	eventClosed      *prometheus.CounterVec
+
+	purgeJobs *prometheus.CounterVec
 
 	bufGets, bufMisses, bufDiscards *prometheus.CounterVec
 
@@ -135,8 +138,34 @@ func New(opts Options) *Metrics {
 		Name: "bingsan_event_lag_events",
 		Help: "Events queued for the subscriber furthest behind on this node.",
 	})
+	m.eventClosed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bingsan_event_subscribers_closed_total",
+		Help: "Event stream subscriptions that ended, by reason (slow: fell more than events.buffer behind; pruned: needed events were pruned; shutdown; client: the client went away; error: the event store failed).",
+	}, []string{"reason"})
 	f(m.eventSubscribers)
 	f(m.eventLag)
+	f(m.eventClosed)
+
+	m.purgeJobs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bingsan_purge_jobs_total",
+		Help: "Attempts at purging the files of a table dropped with purgeRequested, by result (purged; retried: failed, will run again; abandoned: failed for the last time, files left behind).",
+	}, []string{"result"})
+	f(m.purgeJobs)
+
+	// Every label value of a bounded set exists from the start, at 0, so
+	// that rate() and alerts see a series before the first event.
+	for _, r := range []string{LockTimeout, SerializationFailure, Deadlock, Busy} {
+		m.lockWaits.WithLabelValues(r)
+	}
+	for _, r := range []string{"hit", "miss"} {
+		m.vendCache.WithLabelValues(r)
+	}
+	for _, r := range []string{EventClosedSlow, EventClosedPruned, EventClosedShutdown, EventClosedClient, EventClosedError} {
+		m.eventClosed.WithLabelValues(r)
+	}
+	for _, r := range []string{PurgePurged, PurgeRetried, PurgeAbandoned} {
+		m.purgeJobs.WithLabelValues(r)
+	}
 
 	m.bufGets = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bingsan_buffer_pool_gets_total",
@@ -308,6 +337,21 @@ func (m *Metrics) MetadataWritten(d time.Duration) {
 	}
 }
 
+// Results of one purge job attempt (PurgeJob).
+const (
+	PurgePurged    = "purged"
+	PurgeRetried   = "retried"
+	PurgeAbandoned = "abandoned"
+)
+
+// PurgeJob counts one attempt at a purge job by its result, one of the
+// Purge* constants.
+func (m *Metrics) PurgeJob(result string) {
+	if m != nil {
+		m.purgeJobs.WithLabelValues(result).Inc()
+	}
+}
+
 // VendCache counts a lookup in the vended-credentials cache.
 func (m *Metrics) VendCache(hit bool) {
 	if m == nil {
@@ -338,10 +382,21 @@ func (e *Events) SubscriberAdded() {
 	}
 }
 
-// SubscriberRemoved counts a subscription that ended.
-func (e *Events) SubscriberRemoved() {
+// Why an event subscription ended (SubscriberRemoved).
+const (
+	EventClosedSlow     = "slow"
+	EventClosedPruned   = "pruned"
+	EventClosedShutdown = "shutdown"
+	EventClosedClient   = "client"
+	EventClosedError    = "error"
+)
+
+// SubscriberRemoved counts a subscription that ended, and why: one of the
+// EventClosed* constants.
+func (e *Events) SubscriberRemoved(reason string) {
 	if e != nil {
 		e.m.eventSubscribers.Dec()
+		e.m.eventClosed.WithLabelValues(reason).Inc()
 	}
 }
 

@@ -10,6 +10,9 @@
 #   3. otherwise build the pinned MinIO into .cache/bin (reused when present),
 #      start it with a data directory under .cache/minio, wait until live
 #
+# With --binary it only makes sure the pinned MinIO is built, prints its
+# path and exits (the compose quick-start test starts a MinIO of its own).
+#
 # The test credentials come from BINGSAN_TEST_S3_ACCESS_KEY and
 # BINGSAN_TEST_S3_SECRET_KEY (defaults below, the same as the tests').
 set -euo pipefail
@@ -32,6 +35,22 @@ PIDFILE=$DIR/minio.pid
 URL=http://$HOST:$PORT
 
 say() { echo "ensure-minio: $*"; }
+
+build() {
+	if [ -x "$BIN" ]; then
+		say "using cached $BIN"
+	else
+		say "building MinIO $MINIO_VERSION into $CACHE/bin (a few minutes the first time)"
+		mkdir -p "$CACHE/bin"
+		GOBIN=$CACHE/bin GOFLAGS=-buildvcs=false go install "github.com/minio/minio@$MINIO_VERSION" </dev/null
+	fi
+}
+
+if [ "${1:-}" = --binary ]; then
+	build >&2
+	echo "$BIN"
+	exit 0
+fi
 
 live() { curl -fsS -m 2 -o /dev/null "$URL/minio/health/live" 2>/dev/null; }
 
@@ -57,13 +76,7 @@ if listening; then
 	exit 1
 fi
 
-if [ -x "$BIN" ]; then
-	say "using cached $BIN"
-else
-	say "building MinIO $MINIO_VERSION into $CACHE/bin (a few minutes the first time)"
-	mkdir -p "$CACHE/bin"
-	GOBIN=$CACHE/bin GOFLAGS=-buildvcs=false go install "github.com/minio/minio@$MINIO_VERSION"
-fi
+build
 
 mkdir -p "$DATA"
 say "starting MinIO on $URL (data in $DATA, log in $LOG)"

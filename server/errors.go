@@ -75,10 +75,10 @@ func writeError(ctx *fasthttp.RequestCtx, log *slog.Logger, err error) {
 	switch {
 	case shape.status == fasthttp.StatusInternalServerError:
 		log.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()),
-			"status", shape.status, "error", de.Error())
+			"status", shape.status, "error", de.Error(), "request_id", requestID(ctx))
 	case shape.status == fasthttp.StatusServiceUnavailable, shape.status == fasthttp.StatusInsufficientStorage:
 		log.Warn("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()),
-			"status", shape.status, "error", de.Error())
+			"status", shape.status, "error", de.Error(), "request_id", requestID(ctx))
 	}
 	ctx.Response.Reset()
 	ctx.Response.Header.SetContentType("application/json")

@@ -63,7 +63,7 @@ func (s *Server) registerEvents(r *router.Router) {
 	}
 	routes := bingsanapi.Routes(bingsanapi.NewStrictHandler(&eventsAPI{srv: s}, nil), onError)
 	bingsanapi.RegisterRoutes(r, routes, func(rt bingsanapi.Route) fasthttp.RequestHandler {
-		return s.observe(rt.OperationID, s.authenticate(rt.OperationID, isMutation(rt.OperationID), rt.Handler))
+		return routed(rt.Path, rt.OperationID, s.observe(rt.OperationID, s.authenticate(rt.OperationID, isMutation(rt.OperationID), rt.Handler)))
 	})
 }
 

@@ -30,3 +30,19 @@ func (s *Server) ready(ctx *fasthttp.RequestCtx) {
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetBodyString(`{"status":"ok"}` + "\n")
 }
+
+// instrument counts requests to a route outside the spec like an
+// operation's, under the name id: failed readiness checks (the probes of
+// Kubernetes or a container runtime) then show in
+// bingsan_http_requests_total{operation="healthReady",class="5xx"}.
+func (s *Server) instrument(id string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	op := s.opts.Metrics.Operation(id)
+	if op == nil {
+		return h
+	}
+	return func(ctx *fasthttp.RequestCtx) {
+		start := op.Start()
+		h(ctx)
+		op.Done(start, ctx.Response.StatusCode())
+	}
+}

@@ -60,7 +60,7 @@ func (s *Server) registerManagement(r *router.Router) {
 		}
 		mutation := operations[rt.OperationID].mutation
 		h := s.authenticate(rt.OperationID, func(*fasthttp.RequestCtx) bool { return mutation }, rt.Handler)
-		return s.observe(rt.OperationID, h)
+		return routed(rt.Path, rt.OperationID, s.observe(rt.OperationID, h))
 	})
 }
 

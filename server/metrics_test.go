@@ -101,8 +101,13 @@ func TestMetrics(t *testing.T) {
 		mustStatus(404, "GET", "/v1/namespaces/secret_ns/tables/missing", "")
 		mustStatus(200, "GET", "/v1/default/namespaces", "")
 		mustStatus(200, "GET", "/v1/namespaces", "")
+		before := value(scrape(t, srv.URL), "bingsan_http_requests_total", map[string]string{"operation": "healthReady", "class": "2xx"})
+		mustStatus(200, "GET", "/health/ready", "")
 
 		fams := scrape(t, srv.URL)
+		if after := value(fams, "bingsan_http_requests_total", map[string]string{"operation": "healthReady", "class": "2xx"}); before == nil || after == nil || *after != *before+1 {
+			t.Errorf("readiness checks are not counted as healthReady: before %v, after %v", before, after)
+		}
 		for _, tc := range []struct {
 			fam    string
 			labels map[string]string
@@ -136,7 +141,7 @@ func TestMetrics(t *testing.T) {
 		for _, fam := range []string{
 			"bingsan_commit_conflicts_total", "bingsan_buffer_pool_misses_total", "bingsan_buffer_pool_discards_total",
 			"bingsan_event_subscribers", "bingsan_event_lag_events", "bingsan_store_lock_waits_total",
-			"bingsan_vend_credential_cache_total", "go_goroutines", "go_memstats_heap_alloc_bytes", "go_build_info",
+			"bingsan_vend_credential_cache_total", "bingsan_event_subscribers_closed_total", "bingsan_purge_jobs_total", "go_goroutines", "go_memstats_heap_alloc_bytes", "go_build_info",
 			"process_resident_memory_bytes",
 		} {
 			if _, ok := fams[fam]; !ok && !vecWithoutSeries(fam) {
@@ -188,12 +193,12 @@ func TestMetrics(t *testing.T) {
 }
 
 // vecWithoutSeries names the labelled families that have no series until
-// something happens (a conflict, a discard, a lock wait, a vend): the
-// text format leaves them out.
+// something happens (a miss or a discard of a pool): the text format leaves
+// them out. Families with a fixed set of label values have every series
+// from the start.
 func vecWithoutSeries(fam string) bool {
 	switch fam {
-	case "bingsan_store_lock_waits_total", "bingsan_vend_credential_cache_total",
-		"bingsan_buffer_pool_misses_total", "bingsan_buffer_pool_discards_total":
+	case "bingsan_buffer_pool_misses_total", "bingsan_buffer_pool_discards_total":
 		return true
 	}
 	return false

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/router"
@@ -73,6 +74,12 @@ type Options struct {
 	// with these sign-in settings; nil: /ui is 404.
 	Console *console.Settings
 
+	// AccessLog logs one line per request at info (see accesslog.go);
+	// AccessLogSample logs only one in that many answers below 400 (0 or
+	// 1: every one).
+	AccessLog       bool
+	AccessLogSample int
+
 	MaxBodyBytes        int
 	ReadTimeout         time.Duration
 	WriteTimeout        time.Duration
@@ -90,6 +97,8 @@ type Server struct {
 	endpoints []string
 	// bufs holds the buffers responses are encoded in.
 	bufs *bufpool.Pool
+	// accessCount counts the requests the access log may skip.
+	accessCount atomic.Uint64
 }
 
 // maxPooledBuffer is the largest response buffer kept for reuse.
@@ -140,10 +149,11 @@ func New(opts Options) *Server {
 	s.registerEvents(r)
 	s.registerManagement(r)
 
-	r.GET("/health/live", s.live)
-	r.HEAD("/health/live", s.live)
-	r.GET("/health/ready", s.ready)
-	r.HEAD("/health/ready", s.ready)
+	live, ready := s.instrument("healthLive", s.live), s.instrument("healthReady", s.ready)
+	r.GET("/health/live", live)
+	r.HEAD("/health/live", live)
+	r.GET("/health/ready", ready)
+	r.HEAD("/health/ready", ready)
 	if opts.Metrics != nil {
 		if opts.ProtectMetrics {
 			r.GET("/metrics", s.protect("metrics", s.serveMetrics))
@@ -157,7 +167,7 @@ func New(opts Options) *Server {
 		// The console's files are embedded at build time: this is a broken build.
 		panic("console: " + err.Error())
 	}
-	s.handler = s.recoverPanics(handler)
+	s.handler = s.accessLog(s.recoverPanics(handler))
 	s.http = &fasthttp.Server{
 		Handler:                      s.handler,
 		Name:                         "bingsan",
@@ -192,7 +202,7 @@ func (s *Server) wrapOperation(rt iceberg.Route) fasthttp.RequestHandler {
 		h = s.idempotent(rt.OperationID, h)
 	}
 	h = s.authenticate(rt.OperationID, isMutation(rt.OperationID), h)
-	return s.observe(rt.OperationID, h)
+	return routed(rt.Path, rt.OperationID, s.observe(rt.OperationID, h))
 }
 
 // recoverPanics turns a panic in any handler into a 500 and a log line, so

@@ -2,6 +2,7 @@
 //
 //	bingsan serve              run the catalog (embedded SQLite by default)
 //	bingsan migrate up|down|status
+//	bingsan health             exit 0 when the configured server is ready
 //	bingsan version
 package main
 
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = withConfig(rest, stdout, func(cfg config.Config, pos []string) error {
 			return migrateCmd(ctx, cfg, append(direction, pos...), stdout)
 		})
+	case "health":
+		err = withConfig(rest, stdout, func(cfg config.Config, _ []string) error { return healthCmd(ctx, cfg, stdout) })
 	case "version", "--version", "-v":
 		printVersion(stdout)
 	case "help", "-h", "--help":
@@ -72,7 +75,11 @@ func withConfig(args []string, stdout io.Writer, fn func(config.Config, []string
 		fmt.Fprintln(stdout, "Flags (each also BINGSAN_<KEY> and a key in the --config YAML file):")
 		fmt.Fprintln(stdout, "  --config PATH  YAML configuration file (env BINGSAN_CONFIG)")
 		for _, k := range config.Keys() {
-			fmt.Fprintf(stdout, "  --%s (%s, default %q)\n      %s\n", k.Name, k.Type, k.Default, k.Description)
+			typ := k.Type
+			if len(k.Values) > 0 {
+				typ = strings.Join(k.Values, "|")
+			}
+			fmt.Fprintf(stdout, "  --%s (%s, default %q)\n      %s\n", k.Name, typ, k.Default, k.Description)
 		}
 		return err
 	}
@@ -89,7 +96,8 @@ usage: bingsan <command> [flags]
 commands:
   serve                    run the catalog server
   migrate up|down|status   apply, roll back one, or list database migrations
-  version                  print the version
+  health                   check that the server at the configured listen address is ready
+  version                  print the version, commit and build date
 Run "bingsan serve --help" for the configuration flags.
 `, "\n"))
 }
@@ -99,6 +107,13 @@ func newLogger(cfg config.LogConfig, w io.Writer) *slog.Logger {
 	_ = level.UnmarshalText([]byte(cfg.Level)) // validated by config
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Format == "json" {
+		// Durations as "1.234ms", not integer nanoseconds.
+		opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				a.Value = slog.StringValue(a.Value.Duration().String())
+			}
+			return a
+		}
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))

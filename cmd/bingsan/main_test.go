@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bingsan/bingsan/config"
 	"github.com/bingsan/bingsan/internal/pgtest"
 )
 
@@ -46,6 +47,9 @@ func TestCommands(t *testing.T) {
 		{"postgres without dsn", []string{"serve", "--store.driver=postgres"}, 1, "store.postgres.dsn"},
 		{"migrate without direction", []string{"migrate", "--data-dir", "/nonexistent/x"}, 1, "usage: bingsan migrate"},
 		{"help", []string{"serve", "--help"}, 0, "--store.driver"},
+		{"health of nothing", []string{"health", "--listen", "127.0.0.1:1"}, 1, "health: "},
+		{"health with a bad flag", []string{"health", "--no-such-flag"}, 1, "no-such-flag"},
+		{"help names allowed values", []string{"serve", "--help"}, 0, "--store.driver (sqlite|postgres"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,6 +90,10 @@ func TestServeStartsAndStopsCleanly(t *testing.T) {
 			t.Fatalf("server not ready: %v\n%s", err, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if code, out, errOut := runCLI(context.Background(), "health", "--listen", addr, "--data-dir", dir); code != 0 || !strings.Contains(out, "200 OK") {
+		cancel()
+		t.Fatalf("health of a ready server: exit %d, %q %q", code, out, errOut)
 	}
 	resp, err := http.Post(base+"/v1/namespaces", "application/json", strings.NewReader(`{"namespace":["cli"]}`))
 	if err != nil || resp.StatusCode != 200 {
@@ -134,11 +142,12 @@ func TestMigrateCommand(t *testing.T) {
 				}
 			}
 			step("pending", "status")
-			step("", "up")
+			step("applied 00001", "up")
 			step("applied", "status")
-			step("", "down")
+			step("nothing to do", "up")
+			step("rolled back", "down")
 			step("pending", "status")
-			step("", "up")
+			step("applied", "up")
 			code, out, _ := runCLI(ctx, append([]string{"migrate", "status"}, f...)...)
 			if code != 0 || strings.Contains(out, "pending") {
 				t.Fatalf("after up again: %d %s", code, out)
@@ -147,5 +156,45 @@ func TestMigrateCommand(t *testing.T) {
 				t.Fatalf("unknown direction: %d %s", code, errOut)
 			}
 		})
+	}
+}
+
+// JSON logs write durations as text ("1.5ms"), not integer nanoseconds.
+func TestJSONLogDurations(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	newLogger(config.LogConfig{Level: "info", Format: "json"}, &b).Info("x", "took", 1500*time.Microsecond)
+	if !strings.Contains(b.String(), `"took":"1.5ms"`) {
+		t.Fatalf("log line %s", b.String())
+	}
+}
+
+// A PostgreSQL that accepts connections and never answers fails serve
+// within the connect timeout, naming the server.
+func TestServeFailsFastOnASilentDatabase(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accepted, never answered
+		}
+	}()
+	start := time.Now()
+	code, _, errOut := runCLI(context.Background(), "serve", "--data-dir", t.TempDir(), "--listen", freeAddr(t),
+		"--store.driver=postgres", "--store.postgres.dsn=postgres://u@"+ln.Addr().String()+"/db?sslmode=disable",
+		"--store.postgres.connect-timeout=1s")
+	if code == 0 || !strings.Contains(errOut, ln.Addr().String()) || !strings.Contains(errOut, "did not answer within 1s") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Fatalf("failing took %s", d)
 	}
 }

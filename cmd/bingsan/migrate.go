@@ -22,9 +22,9 @@ func migrateCmd(ctx context.Context, cfg config.Config, args []string, out io.Wr
 	defer st.Close()
 	switch args[0] {
 	case "up":
-		return st.Migrate(ctx, migrate.Up)
+		return migrateAndReport(ctx, st, migrate.Up, out)
 	case "down":
-		return st.Migrate(ctx, migrate.Down)
+		return migrateAndReport(ctx, st, migrate.Down, out)
 	case "status":
 		list, err := st.MigrationStatus(ctx)
 		if err != nil {
@@ -43,4 +43,40 @@ func migrateCmd(ctx context.Context, cfg config.Config, args []string, out io.Wr
 	default:
 		return fmt.Errorf("unknown migrate direction %q: want up, down or status", args[0])
 	}
+}
+
+// migrateAndReport moves the schema and says which migrations it applied
+// or rolled back (or that there was nothing to do).
+func migrateAndReport(ctx context.Context, st migratableStore, dir migrate.Direction, out io.Writer) error {
+	before, err := st.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if err := st.Migrate(ctx, dir); err != nil {
+		return err
+	}
+	after, err := st.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	was := map[int64]bool{}
+	for _, m := range before {
+		was[m.Version] = m.Applied
+	}
+	changed := 0
+	for _, m := range after {
+		if m.Applied == was[m.Version] {
+			continue
+		}
+		changed++
+		verb := "applied"
+		if !m.Applied {
+			verb = "rolled back"
+		}
+		fmt.Fprintf(out, "%s %05d %s\n", verb, m.Version, m.Source)
+	}
+	if changed == 0 {
+		fmt.Fprintln(out, "nothing to do: the schema is up to date")
+	}
+	return nil
 }

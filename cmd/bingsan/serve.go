@@ -108,6 +108,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		WriteTimeout:        cfg.Server.WriteTimeout,
 		IdleTimeout:         cfg.Server.IdleTimeout,
 		IdempotencyLifetime: cfg.Idempotency.Lifetime,
+		AccessLog:           cfg.Log.Access,
+		AccessLogSample:     cfg.Log.AccessSample,
 	})
 
 	releaseStartupMemory()

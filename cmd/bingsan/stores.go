@@ -11,7 +11,8 @@ import (
 
 func openPostgres(ctx context.Context, cfg config.Config, m *metrics.Metrics) (migratableStore, error) {
 	return postgres.Open(ctx, cfg.Store.Postgres.DSN, postgres.Options{
-		MaxConns:    int32(cfg.Store.Postgres.MaxConns),
+		MaxConns:       int32(cfg.Store.Postgres.MaxConns),
+		ConnectTimeout: cfg.Store.Postgres.ConnectTimeout,
 		LockTimeout: cfg.Commit.LockTimeout,
 		MaxRetries:  cfg.Commit.MaxRetries,
 		BaseDelay:   cfg.Commit.RetryBaseDelay,

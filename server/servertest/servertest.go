@@ -57,6 +57,10 @@ type Config struct {
 	// LogOutput receives the server's log (warnings and errors) besides
 	// the test log.
 	LogOutput io.Writer
+	// AccessLog turns the access log on (with AccessLogSample); its lines
+	// go to LogOutput, as JSON.
+	AccessLog       bool
+	AccessLogSample int
 	// EventBuffer is the per-subscriber queue of event streams (0: the
 	// default).
 	EventBuffer int
@@ -148,6 +152,9 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		logOut = io.MultiWriter(logOut, cfg.LogOutput)
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if cfg.AccessLog { // its lines as a production node writes them
+		log = slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
 	cat := catalog.New(st, storage, catalog.Options{
 		Warehouses:     warehouses,
 		CommitTimeout:  30 * time.Second,
@@ -210,6 +217,8 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		WriteTimeout:        30 * time.Second,
 		IdleTimeout:         30 * time.Second,
 		IdempotencyLifetime: 30 * time.Minute,
+		AccessLog:           cfg.AccessLog,
+		AccessLogSample:     cfg.AccessLogSample,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

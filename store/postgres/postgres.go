@@ -47,6 +47,11 @@ type Options struct {
 	MaxDelay  time.Duration
 	// MaxConns caps the pool; 0 keeps pgxpool's default.
 	MaxConns int32
+	// ConnectTimeout bounds opening one connection (dial, TLS, start-up
+	// exchange), unless the DSN sets connect_timeout. Default 5s: without
+	// one, a server that accepts the connection and never answers holds
+	// start-up for minutes.
+	ConnectTimeout time.Duration
 	// Metrics gets the pool statistics and the lock waits; nil: none.
 	Metrics *metrics.Metrics
 }
@@ -65,6 +70,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxDelay <= 0 {
 		o.MaxDelay = time.Second
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 5 * time.Second
 	}
 	return o
 }
@@ -101,6 +109,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
+	if cfg.ConnConfig.ConnectTimeout == 0 { // connect_timeout in the DSN wins
+		cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
+	}
 	cfg.ConnConfig.RuntimeParams[lockTimeoutParam] = fmt.Sprintf("%dms", max(1, opts.LockTimeout.Milliseconds()))
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -113,9 +124,15 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 			OnBusy: func(err error) { opts.Metrics.LockWait(busyReason(err)) }},
 	}
 	s.entities = coalesce.New(s.fetchEntities, coalesce.Options{Timeout: readBatchTimeout, Observe: opts.Metrics.ReadBatch})
-	if err := s.Ping(ctx); err != nil {
+	pingCtx, cancel := context.WithTimeout(ctx, cfg.ConnConfig.ConnectTimeout+time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
 		pool.Close()
-		return nil, err
+		where := fmt.Sprintf("PostgreSQL at %s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port)
+		if pingCtx.Err() != nil || pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, errs.Wrap(errs.ServiceUnavailable, err, "%s did not answer within %s (store.postgres.connect-timeout)", where, cfg.ConnConfig.ConnectTimeout)
+		}
+		return nil, errs.Wrap(errs.ServiceUnavailable, err, "%s: %s", where, interpret(err).Error())
 	}
 	opts.Metrics.DBPool(s.poolStats)
 	return s, nil
