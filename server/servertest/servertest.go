@@ -15,6 +15,7 @@ import (
 
 	"github.com/bingsan/bingsan/auth"
 	"github.com/bingsan/bingsan/catalog"
+	"github.com/bingsan/bingsan/console"
 	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/internal/pgtest"
 	"github.com/bingsan/bingsan/metrics"
@@ -72,6 +73,9 @@ type Config struct {
 	// bootstrap client among them); ProtectMetrics protects /metrics too.
 	Auth           *auth.Options
 	ProtectMetrics bool
+	// Console, when set, serves the web console with these settings
+	// (Auth is set from Config.Auth).
+	Console *console.Settings
 }
 
 // Instance is a running server.
@@ -187,6 +191,12 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		go func() { defer close(authDone); authSvc.Run(authCtx) }()
 		t.Cleanup(func() { stopAuth(); <-authDone })
 	}
+	var consoleSettings *console.Settings
+	if cfg.Console != nil {
+		c := *cfg.Console
+		c.Auth = cfg.Auth != nil
+		consoleSettings = &c
+	}
 	srv := server.New(server.Options{
 		Store:               st,
 		Catalog:             cat,
@@ -201,6 +211,7 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		Metrics:             cfg.Metrics,
 		Auth:                authSvc,
 		ProtectMetrics:      cfg.ProtectMetrics,
+		Console:             consoleSettings,
 		MaxBodyBytes:        maxBody,
 		ReadTimeout:         30 * time.Second,
 		WriteTimeout:        30 * time.Second,
