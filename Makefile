@@ -16,7 +16,7 @@ SPEC_PREP := $(SPEC_DIR)/rest-catalog.yaml
 OAPI_CODEGEN := $(BIN)/oapi-codegen
 SQLC         := $(BIN)/sqlc
 
-.PHONY: build image run spec generate check-generated test test-go test-deploy conformance bench vet fmt clean spec-diff
+.PHONY: build image run spec generate check-generated console check-console test test-go test-deploy conformance bench vet fmt clean spec-diff
 
 # What `bingsan version` reports (see cmd/bingsan/version.go). The build date
 # is the commit's date, so that building one commit twice gives the same
@@ -89,6 +89,14 @@ check-generated: generate ## Fail when committed generated code differs from a f
 	  echo "generated code is out of date; run make generate and commit:" >&2; \
 	  git status --porcelain -- gen sql >&2; git diff --stat -- gen >&2; exit 1; fi
 
+# The web console's built files (console/dist) are committed, so a Go build
+# needs no npm; these rebuild them and check they are current.
+console: ## Rebuild the web console into console/dist (needs node and npm).
+	cd console/web && npm ci --no-audit --no-fund --loglevel=error && npx --no-install tsc --noEmit && node build.mjs
+
+check-console: ## Fail when console/dist differs from a fresh build of console/web.
+	scripts/check-console.sh
+
 vet:
 	$(GO) vet ./...
 	cd deploy && $(GO) vet ./...
@@ -96,14 +104,16 @@ vet:
 fmt:
 	gofmt -l -w $$(git ls-files '*.go')
 
-test: ## Set up PostgreSQL, MinIO, fake-gcs-server and Azurite if needed, check generated code, run every test with -race.
+test: ## Set up PostgreSQL, MinIO, fake-gcs-server, Azurite and Chromium if needed, check generated code and the console build, run every test with -race.
 	scripts/check-test-prerequisites.sh "$(SPEC_FILE)" "$(SPEC_URL)"
 	$(MAKE) spec
 	scripts/ensure-postgres.sh
 	scripts/ensure-minio.sh
 	scripts/ensure-gcs.sh
 	scripts/ensure-azurite.sh
+	scripts/ensure-chromium.sh
 	$(MAKE) check-generated
+	$(MAKE) check-console
 	$(MAKE) vet
 	$(MAKE) test-go
 	$(MAKE) test-deploy
@@ -111,7 +121,8 @@ test: ## Set up PostgreSQL, MinIO, fake-gcs-server and Azurite if needed, check 
 # The conformance suite (./conformance) validates every response against
 # the pinned spec, so the tests need it.
 test-go: $(SPEC_RAW)
-	BINGSAN_TEST_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 40m ./...
+	BINGSAN_TEST_REQUIRE_POSTGRES=1 BINGSAN_TEST_REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 -timeout 40m ./...
+	@echo "web console screenshots: $(CURDIR)/test-artifacts/console"
 
 # The deploy module (its own go.mod, so that Kubernetes, Helm-adjacent,
 # compose and image libraries stay out of the server's): the image from

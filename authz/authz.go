@@ -185,6 +185,19 @@ func (p *Policy) Allowed(pr *principal.Principal, want Privilege, target store.S
 	return false
 }
 
+// Grants are the grants pr holds through its roles; none for a disabled
+// principal.
+func (p *Policy) Grants(pr *principal.Principal) []store.Grant {
+	if pr == nil || p.Disabled(pr) {
+		return nil
+	}
+	var out []store.Grant
+	for _, role := range p.Roles(pr) {
+		out = append(out, p.grants[role]...)
+	}
+	return out
+}
+
 // Check is Allowed as an error: nil, or Forbidden naming what is missing.
 func (p *Policy) Check(pr *principal.Principal, want Privilege, targets ...store.Securable) error {
 	for _, t := range targets {

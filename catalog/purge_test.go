@@ -290,7 +290,10 @@ func TestPurgeAbandonsAfterMaxAttempts(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { defer close(done); e.svc.RunPurger(ctx, catalog.PurgerOptions{Interval: 10 * time.Millisecond, MaxAttempts: 1}) }()
+	go func() {
+		defer close(done)
+		e.svc.RunPurger(ctx, catalog.PurgerOptions{Interval: 10 * time.Millisecond, MaxAttempts: 1})
+	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for purgeJobs(t, m)[metrics.PurgeAbandoned] != 1 {
 		if time.Now().After(deadline) {

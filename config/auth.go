@@ -32,6 +32,12 @@ type OIDCIssuerConfig struct {
 	RolesClaim      string            `yaml:"roles-claim"`
 	RoleMappings    map[string]string `yaml:"role-mappings"`
 	JWKSURL         string            `yaml:"jwks-url"`
+	// ConsoleClientID, when set, offers sign-in with this issuer in the
+	// web console: the authorization-code flow with PKCE, as this public
+	// client (its redirect URI is <catalog>/ui/).
+	ConsoleClientID string `yaml:"console-client-id"`
+	// ConsoleScopes are the scopes the console asks for (default "openid").
+	ConsoleScopes string `yaml:"console-scopes"`
 }
 
 const keyOIDCIssuers = "auth.oidc.issuers"
@@ -78,10 +84,10 @@ func issuerList(path string, n *yaml.Node, isNull bool) ([]OIDCIssuerConfig, err
 			continue
 		}
 		known := map[string]bool{"issuer": true, "audience": true, "principal-claim": true, "principal-prefix": true,
-			"roles-claim": true, "role-mappings": true, "jwks-url": true}
+			"roles-claim": true, "role-mappings": true, "jwks-url": true, "console-client-id": true, "console-scopes": true}
 		for i := 0; i+1 < len(item.Content); i += 2 {
 			if k := item.Content[i]; !known[k.Value] {
-				errs = append(errs, fmt.Errorf("config: %s:%d: %s: unknown key %q (issuer, audience, principal-claim, principal-prefix, roles-claim, role-mappings, jwks-url)",
+				errs = append(errs, fmt.Errorf("config: %s:%d: %s: unknown key %q (issuer, audience, principal-claim, principal-prefix, roles-claim, role-mappings, jwks-url, console-client-id, console-scopes)",
 					path, k.Line, keyOIDCIssuers, k.Value))
 			}
 		}

@@ -22,6 +22,8 @@ auth:
         audience: bingsan
         roles-claim: groups
         role-mappings: {data-eng: writers}
+        console-client-id: bingsan-console
+        console-scopes: openid groups
       - issuer: http://127.0.0.1:5556
         principal-claim: email
         principal-prefix: "dex:"
@@ -35,7 +37,8 @@ auth:
 		Enabled: true, TokenTTL: 15 * time.Minute, SigningKeyRotation: 7 * 24 * time.Hour, AuditRetention: 90 * 24 * time.Hour,
 		BootstrapClientID: "ops", BootstrapClientSecret: "hunter2", MetricsProtected: true,
 		OIDCIssuers: []OIDCIssuerConfig{
-			{Issuer: "https://idp.example.com/realms/data", Audience: "bingsan", RolesClaim: "groups", RoleMappings: map[string]string{"data-eng": "writers"}},
+			{Issuer: "https://idp.example.com/realms/data", Audience: "bingsan", RolesClaim: "groups", RoleMappings: map[string]string{"data-eng": "writers"},
+				ConsoleClientID: "bingsan-console", ConsoleScopes: "openid groups"},
 			{Issuer: "http://127.0.0.1:5556", PrincipalClaim: "email", PrincipalPrefix: "dex:", JWKSURL: "http://127.0.0.1:5556/keys"},
 		},
 	}

@@ -137,6 +137,7 @@ type ServerConfig struct {
 	IdleTimeout     time.Duration
 	ShutdownTimeout time.Duration
 	Metrics         bool
+	Console         bool
 }
 
 // CatalogConfig holds the properties returned by GET /v1/config.
@@ -387,6 +388,9 @@ var keys = []key{
 	{name: "server.metrics", def: true,
 		desc:  "Serve Prometheus metrics on `GET /metrics` (request counts and latencies by operation, commits, database pool, Go runtime).",
 		field: func(c *Config) any { return &c.Server.Metrics }},
+	{name: "server.console", def: true,
+		desc:  "Serve the web console on `/ui` (browse warehouses, namespaces, tables and views, watch events live; with `auth.enabled`, sign in first). Its files are embedded in the binary.",
+		field: func(c *Config) any { return &c.Server.Console }},
 
 	{name: "catalog.defaults", def: map[string]string{},
 		desc:  "Properties returned as `defaults` by `GET /v1/config`; clients apply them unless they set their own.",
@@ -505,7 +509,7 @@ var keys = []key{
 		desc:  "How long audit log entries are kept (`0` = forever).",
 		field: func(c *Config) any { return &c.Auth.AuditRetention }},
 	{name: keyOIDCIssuers, def: []OIDCIssuerConfig(nil),
-		desc:  "External OIDC issuers whose bearer JWTs are accepted (verified with the issuer's JWKS, from its discovery document): a list of `issuer` (the `iss` claim; required), `audience` (required in `aud` when set), `principal-claim` (default `sub`), `principal-prefix`, `roles-claim` (a claim whose values are role names), `role-mappings` (claim value to role; then only mapped values count), `jwks-url` (instead of discovery). In a flag or environment variable, YAML flow text, e.g. `[{issuer: https://idp.example.com, audience: bingsan, roles-claim: groups}]`.",
+		desc:  "External OIDC issuers whose bearer JWTs are accepted (verified with the issuer's JWKS, from its discovery document): a list of `issuer` (the `iss` claim; required), `audience` (required in `aud` when set), `principal-claim` (default `sub`), `principal-prefix`, `roles-claim` (a claim whose values are role names), `role-mappings` (claim value to role; then only mapped values count), `jwks-url` (instead of discovery), `console-client-id` (a public client of the issuer that the web console signs in as, with the authorization-code flow and PKCE; redirect URI `<catalog URL>/ui/`) and `console-scopes` (default `openid`). In a flag or environment variable, YAML flow text, e.g. `[{issuer: https://idp.example.com, audience: bingsan, roles-claim: groups}]`.",
 		field: func(c *Config) any { return &c.Auth.OIDCIssuers }},
 }
 

@@ -70,6 +70,7 @@ func TestDefault(t *testing.T) {
 			IdleTimeout:     120 * time.Second,
 			ShutdownTimeout: 15 * time.Second,
 			Metrics:         true,
+			Console:         true,
 		},
 		Catalog: CatalogConfig{Defaults: map[string]string{}, Overrides: map[string]string{}, VerifyMetadataOnLoad: true, VerifiedFor: time.Second},
 		Commit: CommitConfig{

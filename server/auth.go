@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/bingsan/bingsan/authz"
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/gen/iceberg"
+	"github.com/bingsan/bingsan/internal/reqctx"
 	"github.com/bingsan/bingsan/principal"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/vend"
@@ -48,7 +50,11 @@ func (s *Server) authenticate(operation string, mutation func(*fasthttp.RequestC
 	return func(ctx *fasthttp.RequestCtx) {
 		ctx.SetUserValue(operationKey{}, operation)
 		if !public {
-			p, err := a.Authenticate(ctx, string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)))
+			header := string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
+			if header == "" && operation == "streamEvents" {
+				header = streamCredentials(ctx)
+			}
+			p, err := a.Authenticate(reqctx.New(ctx), header)
 			if err != nil {
 				writeError(ctx, s.log, err)
 				if ctx.Response.StatusCode() == fasthttp.StatusUnauthorized {
@@ -62,6 +68,37 @@ func (s *Server) authenticate(operation string, mutation func(*fasthttp.RequestC
 		next(ctx)
 		s.audit(ctx, a, operation, mutation(ctx))
 	}
+}
+
+// Browsers cannot set headers on a WebSocket, only offer subprotocols: an
+// event stream may carry its credentials as the subprotocol
+// StreamBearerPrefix + base64url(token or API key), offered beside
+// EventsSubprotocol, which the server then selects. The credential is as
+// exposed as in an Authorization header (same request, same TLS), and no
+// server state (tickets) is needed, so any node of a cluster accepts it.
+const (
+	EventsSubprotocol  = "bingsan.events"
+	StreamBearerPrefix = "bingsan.bearer."
+)
+
+// streamCredentials is the Authorization header an event stream's
+// subprotocols carry, or "" (then authentication answers 401 as without a
+// header). A credential that is not base64url is passed on as given, so
+// that it is refused as an invalid token.
+func streamCredentials(ctx *fasthttp.RequestCtx) string {
+	for _, v := range ctx.Request.Header.PeekAll(fasthttp.HeaderSecWebSocketProtocol) {
+		for _, p := range strings.Split(string(v), ",") {
+			enc, ok := strings.CutPrefix(strings.TrimSpace(p), StreamBearerPrefix)
+			if !ok {
+				continue
+			}
+			if tok, err := base64.RawURLEncoding.DecodeString(enc); err == nil {
+				return "Bearer " + string(tok)
+			}
+			return "Bearer " + enc
+		}
+	}
+	return ""
 }
 
 // audit records the request when it is a mutation or was denied.

@@ -154,6 +154,10 @@ func (a *eventsAPI) StreamEvents(ctx context.Context, req bingsanapi.StreamEvent
 	var refused int
 	up := websocket.FastHTTPUpgrader{
 		Error: func(_ *fasthttp.RequestCtx, status int, _ error) { refused = status },
+		// Selected when offered (browsers send their credentials as a
+		// second subprotocol; see streamCredentials) and never echoing the
+		// credential back.
+		Subprotocols: []string{EventsSubprotocol},
 	}
 	rc.Response.Header.Set(EventHeadHeader, strconv.FormatInt(sub.Head, 10))
 	if err := up.Upgrade(rc, func(conn *websocket.Conn) { a.srv.stream(conn, sub, last) }); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/gen/iceberg"
 	"github.com/bingsan/bingsan/internal/failpoint"
+	"github.com/bingsan/bingsan/internal/reqctx"
 	"github.com/bingsan/bingsan/principal"
 	"github.com/bingsan/bingsan/store"
 )
@@ -58,10 +59,14 @@ func (s *Server) idempotent(operation string, next fasthttp.RequestHandler) fast
 			sum.Write([]byte(who))
 		}
 		rec := store.IdempotencyRecord{Key: key, Operation: operation, RequestHash: hex.EncodeToString(sum.Sum(nil))}
+		// The store gets a context without the request's cancellation: a
+		// driver watching Done would read the request after fasthttp
+		// recycled it (see reqctx).
+		c := reqctx.New(ctx)
 
 		for attempt := 0; ; attempt++ {
 			rec.ExpiresAt = time.Now().Add(inFlightLease)
-			existing, began, err := s.opts.Store.BeginIdempotent(ctx, rec)
+			existing, began, err := s.opts.Store.BeginIdempotent(c, rec)
 			if err != nil {
 				writeError(ctx, s.log, err)
 				return
@@ -86,7 +91,7 @@ func (s *Server) idempotent(operation string, next fasthttp.RequestHandler) fast
 				s.finishIdempotent(ctx, rec)
 				return
 			case existing.ExpiresAt.Before(time.Now()) && attempt == 0:
-				if err := s.opts.Store.AbandonIdempotent(ctx, key); err != nil {
+				if err := s.opts.Store.AbandonIdempotent(c, key); err != nil {
 					writeError(ctx, s.log, err)
 					return
 				}
@@ -104,7 +109,7 @@ func (s *Server) idempotent(operation string, next fasthttp.RequestHandler) fast
 		if status >= 500 {
 			// A mutation that committed keeps its key (the store refuses
 			// to abandon it): a retry replays it.
-			if err := s.opts.Store.AbandonIdempotent(ctx, key); err != nil {
+			if err := s.opts.Store.AbandonIdempotent(c, key); err != nil {
 				s.log.Error("releasing idempotency key", "key", key, "error", err)
 			}
 			return
@@ -122,7 +127,7 @@ func (s *Server) finishIdempotent(ctx *fasthttp.RequestCtx, rec store.Idempotenc
 	rec.Body = append([]byte(nil), ctx.Response.Body()...)
 	rec.Done = true
 	rec.ExpiresAt = time.Now().Add(s.opts.IdempotencyLifetime)
-	if err := s.opts.Store.FinishIdempotent(ctx, rec); err != nil {
+	if err := s.opts.Store.FinishIdempotent(reqctx.New(ctx), rec); err != nil {
 		s.log.Error("recording idempotent response", "key", rec.Key, "error", err)
 	}
 }
@@ -154,7 +159,7 @@ func (s *Server) replayCommitted(ctx *fasthttp.RequestCtx, operation string, o s
 		}
 		return iceberg.UpdateProperties200JSONResponse{UpdateNamespacePropertiesResponseJSONResponse: iceberg.UpdateNamespacePropertiesResponseJSONResponse(r)}.VisitUpdatePropertiesResponse(ctx)
 	case "createTable", "registerTable", "updateTable", "createView", "registerView", "replaceView":
-		doc, err := s.opts.Catalog.MetadataDocument(ctx, o.MetadataLocation)
+		doc, err := s.opts.Catalog.MetadataDocument(reqctx.New(ctx), o.MetadataLocation)
 		if err != nil {
 			return err
 		}

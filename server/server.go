@@ -20,6 +20,7 @@ import (
 
 	"github.com/bingsan/bingsan/auth"
 	"github.com/bingsan/bingsan/catalog"
+	"github.com/bingsan/bingsan/console"
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/gen/iceberg"
@@ -73,6 +74,10 @@ type Options struct {
 	// need a principal too.
 	Auth           *auth.Service
 	ProtectMetrics bool
+
+	// Console, when set, serves the web console under /ui (server.console)
+	// with these sign-in settings; nil: /ui is 404.
+	Console *console.Settings
 
 	// AccessLog logs one line per request at info (see accesslog.go);
 	// AccessLogSample logs only one in that many answers below 400 (0 or
@@ -162,7 +167,12 @@ func New(opts Options) *Server {
 		}
 	}
 
-	s.handler = s.accessLog(s.recoverPanics(r.Handler))
+	handler, err := s.mountConsole(r.Handler)
+	if err != nil {
+		// The console's files are embedded at build time: this is a broken build.
+		panic("console: " + err.Error())
+	}
+	s.handler = s.accessLog(s.recoverPanics(handler))
 	s.http = &fasthttp.Server{
 		Handler:                      s.handler,
 		Name:                         "bingsan",

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bingsan/bingsan/auth"
 	"github.com/bingsan/bingsan/config"
+	"github.com/bingsan/bingsan/console"
 	"github.com/bingsan/bingsan/store"
 )
 
@@ -40,4 +41,23 @@ func openAuth(ctx context.Context, cfg config.Config, st store.Store, log *slog.
 		return nil, fmt.Errorf("starting authentication: %w", err)
 	}
 	return svc, nil
+}
+
+// consoleSettings are the web console's sign-in settings when
+// server.console is on; nil otherwise. Only issuers with a console client
+// id are offered for sign-in.
+func consoleSettings(cfg config.Config) *console.Settings {
+	if !cfg.Server.Console {
+		return nil
+	}
+	s := &console.Settings{Auth: cfg.Auth.Enabled}
+	if !cfg.Auth.Enabled {
+		return s
+	}
+	for _, c := range cfg.Auth.OIDCIssuers {
+		if c.ConsoleClientID != "" {
+			s.OIDC = append(s.OIDC, console.OIDCProvider{Issuer: c.Issuer, ClientID: c.ConsoleClientID, Scopes: c.ConsoleScopes})
+		}
+	}
+	return s
 }

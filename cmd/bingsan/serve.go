@@ -112,6 +112,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		Metrics:             m,
 		Auth:                authSvc,
 		ProtectMetrics:      cfg.Auth.MetricsProtected,
+		Console:             consoleSettings(cfg),
 		MaxBodyBytes:        int(cfg.Server.MaxBodyBytes),
 		ReadTimeout:         cfg.Server.ReadTimeout,
 		WriteTimeout:        cfg.Server.WriteTimeout,

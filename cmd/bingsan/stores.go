@@ -13,11 +13,11 @@ func openPostgres(ctx context.Context, cfg config.Config, m *metrics.Metrics) (m
 	return postgres.Open(ctx, cfg.Store.Postgres.DSN, postgres.Options{
 		MaxConns:       int32(cfg.Store.Postgres.MaxConns),
 		ConnectTimeout: cfg.Store.Postgres.ConnectTimeout,
-		LockTimeout: cfg.Commit.LockTimeout,
-		MaxRetries:  cfg.Commit.MaxRetries,
-		BaseDelay:   cfg.Commit.RetryBaseDelay,
-		MaxDelay:    cfg.Commit.RetryMaxDelay,
-		Metrics:     m,
+		LockTimeout:    cfg.Commit.LockTimeout,
+		MaxRetries:     cfg.Commit.MaxRetries,
+		BaseDelay:      cfg.Commit.RetryBaseDelay,
+		MaxDelay:       cfg.Commit.RetryMaxDelay,
+		Metrics:        m,
 	})
 }
 

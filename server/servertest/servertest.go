@@ -17,6 +17,7 @@ import (
 
 	"github.com/bingsan/bingsan/auth"
 	"github.com/bingsan/bingsan/catalog"
+	"github.com/bingsan/bingsan/console"
 	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/internal/pgtest"
 	"github.com/bingsan/bingsan/metrics"
@@ -79,6 +80,9 @@ type Config struct {
 	// Logger are filled in); nil: the defaults. NoPlanning leaves it out.
 	Planning   *planning.Options
 	NoPlanning bool
+	// Console, when set, serves the web console with these settings
+	// (Auth is set from Config.Auth).
+	Console *console.Settings
 }
 
 // Instance is a running server.
@@ -209,6 +213,12 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		go func() { defer close(planDone); planner.Run(planCtx) }()
 		t.Cleanup(func() { stopPlanner(); <-planDone })
 	}
+	var consoleSettings *console.Settings
+	if cfg.Console != nil {
+		c := *cfg.Console
+		c.Auth = cfg.Auth != nil
+		consoleSettings = &c
+	}
 	srv := server.New(server.Options{
 		Store:               st,
 		Catalog:             cat,
@@ -224,6 +234,7 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		Metrics:             cfg.Metrics,
 		Auth:                authSvc,
 		ProtectMetrics:      cfg.ProtectMetrics,
+		Console:             consoleSettings,
 		MaxBodyBytes:        maxBody,
 		ReadTimeout:         30 * time.Second,
 		WriteTimeout:        30 * time.Second,
