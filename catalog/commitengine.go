@@ -147,6 +147,13 @@ func land[M, C any](ctx context.Context, s *Service, k kindOps[M, C], plans []*p
 			if p.written {
 				s.discardFile(ctx, p.commit.MetadataLocation, cause)
 				p.written = false
+				if p.commit.Create && discardable(cause) {
+					// Writing the first file made the entity's
+					// directories: a create that lost leaves none
+					// (those holding other files stay).
+					loc, _ := k.placement(p.next)
+					_ = s.io.RemoveEmptyDirectories(context.WithoutCancel(ctx), loc)
+				}
 			}
 		}
 	}
