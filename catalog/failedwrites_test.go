@@ -114,7 +114,6 @@ func warehouseTree(t *testing.T, dir string) []string {
 	return out
 }
 
-
 // Staged creates of one name committed at once: the ones that lose the
 // insert after writing their first file leave neither the file nor its
 // directories, and exactly one table exists, in the winner's directory.
