@@ -1,10 +1,14 @@
-// Package store is the catalog's persistence boundary. Backends (PostgreSQL in
-// store/postgres, embedded SQLite in store/sqlite) implement Store; the shared
-// suite in store/storetest is what makes them interchangeable.
+// Package store is the catalog's persistence boundary: the types and the
+// interfaces (Store, AuthStore, PlanStore) that the catalog, server, events
+// and auth packages use. It is implemented once, in store/core, over a thin
+// driver per database (store/driver: store/postgres, store/sqlite). The
+// operation suite in store/storetest and the driver suite in
+// store/drivertest are what make the databases interchangeable.
 //
 // Everything here is about rows, not Iceberg semantics: metadata documents are
-// opaque bytes, compared and swapped by version. Transactions, lock timeouts
-// and the translation of driver errors into errs kinds live in the backends.
+// opaque bytes, compared and swapped by version. Transactions, retries and
+// the wording of errors live in the core; the translation of driver errors
+// into errs kinds and driver-neutral classes in each driver.
 package store
 
 import (
@@ -220,7 +224,7 @@ type Placement struct {
 // overlaps another owner's location.
 var ErrLocationOwned = errors.New("storage location owned by another namespace, table or view")
 
-// Store is implemented by every backend.
+// Store is implemented by store/core over every driver.
 //
 // Storage locations: every namespace, table and view claims the keys of its
 // locations (Namespace.Key, Entity.Claims, Commit.Claims) in the transaction

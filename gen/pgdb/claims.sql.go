@@ -109,7 +109,7 @@ type LockClaimKeysParams struct {
 	Hashes    []int64
 }
 
-// Location claims (see store/internal/backend/claims.go).
+// Location claims (see store/core/claims.go).
 // The locks are taken in the order given (sorted by the caller), so that
 // concurrent claimers cannot deadlock.
 func (q *Queries) LockClaimKeys(ctx context.Context, db DBTX, arg LockClaimKeysParams) error {

@@ -184,7 +184,7 @@ type OverlappingClaimsRow struct {
 	NsName      string
 }
 
-// Location claims (see store/internal/backend/claims.go). SQLite runs one
+// Location claims (see store/core/claims.go). SQLite runs one
 // writer at a time, so claims need no locks.
 // The slice comes last: sqlc numbers the parameters before it.
 func (q *Queries) OverlappingClaims(ctx context.Context, db DBTX, arg OverlappingClaimsParams) ([]OverlappingClaimsRow, error) {

@@ -1,12 +1,17 @@
-// Package postgres is the PostgreSQL backend of store.Store, on a pgx/v5
-// pool and the sqlc queries in gen/pgdb.
+// Package postgres is the PostgreSQL driver of the store (store/driver),
+// on a pgx/v5 pool and the sqlc queries in gen/pgdb; Open builds the store
+// core (store/core) over it.
 //
 // Writes run in READ COMMITTED transactions with a bounded lock_timeout (a
-// setting of every pool connection). Commits lock the rows they change
-// (SELECT ... FOR UPDATE, in a fixed order) and compare versions under the
-// lock; a transaction that loses a lock race is retried with backoff inside
-// the store. The commit of one existing entity, the common case, is a single
-// statement that does all of that in one round trip (CommitEntity).
+// setting of every pool connection); Lock* queries take row locks (SELECT
+// ... FOR UPDATE). Besides the queries, the driver offers the core its
+// PostgreSQL-only capabilities: coalesced batched entity reads
+// (GetEntities), the one-statement compare-and-swap of one entity with its
+// event (CommitEntity), event numbering after commit (SequenceEvents),
+// LISTEN/NOTIFY wake-ups across nodes (ListenEvents) and a session lock so
+// that one node at a time prunes events (TryLockPrune). Stored metadata is
+// lz4-compressed by the column's TOAST setting (migration 00004), which
+// needs no code.
 package postgres
 
 import (
@@ -27,12 +32,12 @@ import (
 	"github.com/bingsan/bingsan/gen/pgdb"
 	"github.com/bingsan/bingsan/metrics"
 	"github.com/bingsan/bingsan/store"
-	"github.com/bingsan/bingsan/store/internal/backend"
-	"github.com/bingsan/bingsan/store/internal/coalesce"
+	"github.com/bingsan/bingsan/store/core"
+	"github.com/bingsan/bingsan/store/driver"
 	"github.com/bingsan/bingsan/store/migrate"
 )
 
-// Options tune the backend; zero values take the defaults.
+// Options tune the store; zero values take the defaults.
 type Options struct {
 	// LockTimeout bounds each wait for a lock (the lock_timeout of every
 	// pool connection). Default 5s.
@@ -77,19 +82,12 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Store implements store.Store on PostgreSQL.
+// Store is the store on PostgreSQL: the store core (package core) over
+// this package's Driver.
 type Store struct {
-	pool  *pgxpool.Pool
-	q     *pgdb.Queries
-	retry backend.Retry
-	// entities coalesces concurrent GetEntity calls (loads, and the read
-	// before each commit) into one query per batch.
-	entities *coalesce.Reader[entityKey, pgdb.Entity]
+	*core.Store
+	drv *Driver
 }
-
-// readBatchTimeout bounds one coalesced read: far above any healthy point
-// read, it only frees the reads queued behind a query on a dead connection.
-const readBatchTimeout = 30 * time.Second
 
 // lockTimeoutParam is the session setting that bounds lock waits; it is
 // sent with the start-up of every pool connection, so no statement has to
@@ -117,13 +115,15 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, interpret(err)
 	}
+	drv := &Driver{pool: pool, q: pgdb.New()}
 	s := &Store{
-		pool: pool,
-		q:    pgdb.New(),
-		retry: backend.Retry{MaxRetries: opts.MaxRetries, BaseDelay: opts.BaseDelay, MaxDelay: opts.MaxDelay,
-			OnBusy: func(err error) { opts.Metrics.LockWait(busyReason(err)) }},
+		Store: core.New(drv, core.Options{
+			MaxRetries: opts.MaxRetries, BaseDelay: opts.BaseDelay, MaxDelay: opts.MaxDelay,
+			OnBusy:    func(err error) { opts.Metrics.LockWait(busyReason(err)) },
+			ReadBatch: opts.Metrics.ReadBatch,
+		}),
+		drv: drv,
 	}
-	s.entities = coalesce.New(s.fetchEntities, coalesce.Options{Timeout: readBatchTimeout, Observe: opts.Metrics.ReadBatch})
 	pingCtx, cancel := context.WithTimeout(ctx, cfg.ConnConfig.ConnectTimeout+time.Second)
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
@@ -140,7 +140,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 
 // poolStats is the pool's state for the metrics.
 func (s *Store) poolStats() metrics.DBPoolStats {
-	st := s.pool.Stat()
+	st := s.drv.pool.Stat()
 	return metrics.DBPoolStats{
 		Max: st.MaxConns(), Idle: st.IdleConns(), Acquired: st.AcquiredConns(), Constructing: st.ConstructingConns(),
 		Acquires: st.AcquireCount(), EmptyAcquires: st.EmptyAcquireCount(), CanceledAcquires: st.CanceledAcquireCount(),
@@ -166,7 +166,7 @@ func busyReason(err error) string {
 // pool (migrations): without the pool's lock_timeout, so that a migration
 // waits for the locks it needs as long as it takes.
 func (s *Store) sessionConfig() pgx.ConnConfig {
-	cfg := *s.pool.Config().ConnConfig.Copy()
+	cfg := *s.drv.pool.Config().ConnConfig.Copy()
 	delete(cfg.RuntimeParams, lockTimeoutParam)
 	return cfg
 }
@@ -188,43 +188,8 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]migrate.Status, error) {
 	return migrate.List(ctx, db, migrate.Postgres)
 }
 
-func (s *Store) Ping(ctx context.Context) error { return interpret(s.pool.Ping(ctx)) }
-
-func (s *Store) Close() error {
-	s.pool.Close()
-	return nil
-}
-
-// write runs fn in a transaction, retrying the whole transaction when it
-// lost a lock race.
-func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return s.retry.Do(ctx, func() error { return s.writeOnce(ctx, fn) })
-}
-
-func (s *Store) writeOnce(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return interpret(err)
-	}
-	// After a successful Commit this is a no-op.
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if err := fn(tx); err != nil {
-		return interpret(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		// An answer from the server means it rolled back; anything else
-		// (connection lost, context ended) leaves the outcome open.
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) {
-			return interpret(err)
-		}
-		return fmt.Errorf("%w: %w", backend.ErrOutcomeUnknown, interpret(err))
-	}
-	return nil
-}
-
 // interpret is the one place that reads pgx errors. It maps them onto the
-// driver-neutral classes in backend or onto errs kinds; errors it has
+// driver-neutral classes of package driver or onto errs kinds; errors it has
 // already seen, and domain errors, pass through unchanged.
 func interpret(err error) error {
 	if err == nil {
@@ -233,12 +198,12 @@ func interpret(err error) error {
 	var domain *errs.Error
 	switch {
 	case errors.As(err, &domain),
-		errors.Is(err, backend.ErrNoRows), errors.Is(err, backend.ErrUnique), errors.Is(err, backend.ErrUUIDTaken),
-		errors.Is(err, backend.ErrForeignKey), errors.Is(err, backend.ErrBusy),
-		errors.Is(err, backend.ErrOutcomeUnknown):
+		errors.Is(err, driver.ErrNoRows), errors.Is(err, driver.ErrUnique), errors.Is(err, driver.ErrUUIDTaken),
+		errors.Is(err, driver.ErrForeignKey), errors.Is(err, driver.ErrBusy),
+		errors.Is(err, driver.ErrOutcomeUnknown):
 		return err
 	case errors.Is(err, pgx.ErrNoRows):
-		return backend.ErrNoRows
+		return driver.ErrNoRows
 	case errors.Is(err, context.Canceled):
 		return err
 	case errors.Is(err, context.DeadlineExceeded):
@@ -248,15 +213,15 @@ func interpret(err error) error {
 	if errors.As(err, &pgErr) {
 		switch code := pgErr.Code; {
 		case code == "23505" && pgErr.ConstraintName == "entities_uuid_key":
-			return fmt.Errorf("%w: %w", backend.ErrUUIDTaken, err)
+			return fmt.Errorf("%w: %w", driver.ErrUUIDTaken, err)
 		case code == "23505": // unique_violation
-			return fmt.Errorf("%w: %w", backend.ErrUnique, err)
+			return fmt.Errorf("%w: %w", driver.ErrUnique, err)
 		case code == "23503": // foreign_key_violation
-			return fmt.Errorf("%w: %w", backend.ErrForeignKey, err)
+			return fmt.Errorf("%w: %w", driver.ErrForeignKey, err)
 		case code == "55P03", // lock_not_available (lock_timeout)
 			code == "40001", // serialization_failure
 			code == "40P01": // deadlock_detected
-			return fmt.Errorf("%w: %w", backend.ErrBusy, err)
+			return fmt.Errorf("%w: %w", driver.ErrBusy, err)
 		case strings.HasPrefix(code, "22"), // data exception: bytes or values PostgreSQL refuses
 			code == "54000": // program_limit_exceeded: e.g. an index row too large
 			// Identifiers are validated before they get here; anything
@@ -281,5 +246,3 @@ func interpret(err error) error {
 	}
 	return errs.Wrap(errs.Internal, err, "database error")
 }
-
-func isNoRows(err error) bool { return errors.Is(interpret(err), backend.ErrNoRows) }

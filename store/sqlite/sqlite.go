@@ -1,10 +1,14 @@
-// Package sqlite is the embedded SQLite backend of store.Store, on the
-// pure-Go driver modernc.org/sqlite and the sqlc queries in gen/sqlitedb.
+// Package sqlite is the embedded SQLite driver of the store (store/driver),
+// on the pure-Go driver modernc.org/sqlite and the sqlc queries in
+// gen/sqlitedb; Open builds the store core (store/core) over it.
 //
 // SQLite allows one writer at a time. Rather than letting concurrent writers
 // collide and fail with SQLITE_BUSY, all writes go through a single
 // connection and start with BEGIN IMMEDIATE, so they queue in Go; reads use
-// a separate pool and, thanks to WAL, never wait for the writer.
+// a separate pool and, thanks to WAL, never wait for the writer. The write
+// transaction is therefore the lock of every Lock* query, and the driver has
+// none of the optional capabilities: the core commits in a transaction and
+// wakes only this process's readers of events.
 package sqlite
 
 import (
@@ -24,11 +28,12 @@ import (
 	"github.com/bingsan/bingsan/gen/sqlitedb"
 	"github.com/bingsan/bingsan/metrics"
 	"github.com/bingsan/bingsan/store"
-	"github.com/bingsan/bingsan/store/internal/backend"
+	"github.com/bingsan/bingsan/store/core"
+	"github.com/bingsan/bingsan/store/driver"
 	"github.com/bingsan/bingsan/store/migrate"
 )
 
-// Options tune the backend; zero values take the defaults.
+// Options tune the store; zero values take the defaults.
 type Options struct {
 	// LockTimeout is SQLite's busy_timeout: how long a statement waits for
 	// a lock held by another process before failing. Default 5s.
@@ -67,15 +72,11 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Store implements store.Store on an SQLite file.
+// Store is the store on an SQLite file: the store core (package core) over
+// this package's Driver.
 type Store struct {
-	writer *sql.DB // exactly one connection; every transaction BEGIN IMMEDIATE
-	reader *sql.DB // query_only connections
-	q      *sqlitedb.Queries
-	retry  backend.Retry
-	// wakeups signals this process's readers of events after commits
-	// that wrote some.
-	wakeups *backend.Wakeups
+	*core.Store
+	drv *Driver
 }
 
 var _ store.Store = (*Store)(nil)
@@ -123,14 +124,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		reader.SetMaxOpenConns(opts.ReadConns)
 		reader.SetMaxIdleConns(opts.ReadConns)
 	}
+	drv := &Driver{writer: writer, reader: reader, q: sqlitedb.New()}
 	s := &Store{
-		writer: writer,
-		reader: reader,
-		q:      sqlitedb.New(),
-		retry: backend.Retry{MaxRetries: opts.MaxRetries, BaseDelay: opts.BaseDelay, MaxDelay: opts.MaxDelay,
-			OnBusy: func(error) { opts.Metrics.LockWait(metrics.Busy) }},
-
-		wakeups: backend.NewWakeups(),
+		Store: core.New(drv, core.Options{
+			MaxRetries: opts.MaxRetries, BaseDelay: opts.BaseDelay, MaxDelay: opts.MaxDelay,
+			OnBusy: func(error) { opts.Metrics.LockWait(metrics.Busy) },
+		}),
+		drv: drv,
 	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
@@ -141,53 +141,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 // Migrate moves the schema one way (Up: all pending; Down: the latest one).
 func (s *Store) Migrate(ctx context.Context, dir migrate.Direction) error {
-	return migrate.Run(ctx, s.writer, migrate.SQLite, dir)
+	return migrate.Run(ctx, s.drv.writer, migrate.SQLite, dir)
 }
 
 // MigrationStatus lists the migrations and which are applied.
 func (s *Store) MigrationStatus(ctx context.Context) ([]migrate.Status, error) {
-	return migrate.List(ctx, s.writer, migrate.SQLite)
-}
-
-func (s *Store) Ping(ctx context.Context) error { return interpret(s.reader.PingContext(ctx)) }
-
-func (s *Store) Close() error {
-	err := s.writer.Close()
-	if s.reader != s.writer {
-		err = errors.Join(err, s.reader.Close())
-	}
-	return err
-}
-
-// write runs fn in a write transaction, retrying it while the database is
-// busy (another process holding the write lock past busy_timeout).
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return s.retry.Do(ctx, func() error { return s.writeOnce(ctx, fn) })
-}
-
-func (s *Store) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return interpret(err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(tx); err != nil {
-		return interpret(err)
-	}
-	if err := tx.Commit(); err != nil {
-		// An error from SQLite itself means the commit did not happen;
-		// anything else (context ended mid-commit) leaves it open.
-		var se *sqlite.Error
-		if errors.As(err, &se) {
-			return interpret(err)
-		}
-		return fmt.Errorf("%w: %w", backend.ErrOutcomeUnknown, interpret(err))
-	}
-	return nil
+	return migrate.List(ctx, s.drv.writer, migrate.SQLite)
 }
 
 // interpret is the one place that reads modernc.org/sqlite errors. It maps
-// them onto the driver-neutral classes in backend or onto errs kinds;
+// them onto the driver-neutral classes of package driver or onto errs kinds;
 // errors it has already seen, and domain errors, pass through unchanged.
 func interpret(err error) error {
 	if err == nil {
@@ -196,12 +159,12 @@ func interpret(err error) error {
 	var domain *errs.Error
 	switch {
 	case errors.As(err, &domain),
-		errors.Is(err, backend.ErrNoRows), errors.Is(err, backend.ErrUnique), errors.Is(err, backend.ErrUUIDTaken),
-		errors.Is(err, backend.ErrForeignKey), errors.Is(err, backend.ErrBusy),
-		errors.Is(err, backend.ErrOutcomeUnknown):
+		errors.Is(err, driver.ErrNoRows), errors.Is(err, driver.ErrUnique), errors.Is(err, driver.ErrUUIDTaken),
+		errors.Is(err, driver.ErrForeignKey), errors.Is(err, driver.ErrBusy),
+		errors.Is(err, driver.ErrOutcomeUnknown):
 		return err
 	case errors.Is(err, sql.ErrNoRows):
-		return backend.ErrNoRows
+		return driver.ErrNoRows
 	case errors.Is(err, context.Canceled):
 		return err
 	case errors.Is(err, context.DeadlineExceeded):
@@ -212,15 +175,15 @@ func interpret(err error) error {
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			if strings.Contains(se.Error(), "entities.uuid") {
-				return fmt.Errorf("%w: %w", backend.ErrUUIDTaken, err)
+				return fmt.Errorf("%w: %w", driver.ErrUUIDTaken, err)
 			}
-			return fmt.Errorf("%w: %w", backend.ErrUnique, err)
+			return fmt.Errorf("%w: %w", driver.ErrUnique, err)
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return fmt.Errorf("%w: %w", backend.ErrForeignKey, err)
+			return fmt.Errorf("%w: %w", driver.ErrForeignKey, err)
 		}
 		switch se.Code() & 0xff { // primary result code
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-			return fmt.Errorf("%w: %w", backend.ErrBusy, err)
+			return fmt.Errorf("%w: %w", driver.ErrBusy, err)
 		case sqlite3.SQLITE_FULL:
 			return errs.Wrap(errs.InsufficientStorage, err, "The catalog database's disk is full")
 		case sqlite3.SQLITE_TOOBIG:
@@ -231,5 +194,3 @@ func interpret(err error) error {
 	}
 	return errs.Wrap(errs.Internal, err, "database error")
 }
-
-func isNoRows(err error) bool { return errors.Is(interpret(err), backend.ErrNoRows) }

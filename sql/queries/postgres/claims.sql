@@ -1,4 +1,4 @@
--- Location claims (see store/internal/backend/claims.go).
+-- Location claims (see store/core/claims.go).
 
 -- The locks are taken in the order given (sorted by the caller), so that
 -- concurrent claimers cannot deadlock.

@@ -1,4 +1,4 @@
--- Location claims (see store/internal/backend/claims.go). SQLite runs one
+-- Location claims (see store/core/claims.go). SQLite runs one
 -- writer at a time, so claims need no locks.
 
 -- name: OverlappingClaims :many

@@ -1,4 +1,4 @@
-package backend
+package core
 
 import (
 	"errors"
@@ -7,20 +7,21 @@ import (
 
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/store/driver"
 )
 
-// SecurableRow is a store.Securable as the grants table keeps it.
-type SecurableRow struct {
+// securableRow is a store.Securable as the grants table keeps it.
+type securableRow struct {
 	Type, Warehouse, Namespace, Name string
 }
 
-// SecurableKey validates s and returns its row form: the fields a type does
+// securableKey validates s and returns its row form: the fields a type does
 // not use must be empty, the ones it uses set.
-func SecurableKey(s store.Securable) (SecurableRow, error) {
-	bad := func(format string, args ...any) (SecurableRow, error) {
-		return SecurableRow{}, errs.New(errs.BadRequest, "Invalid securable: "+format, args...)
+func securableKey(s store.Securable) (securableRow, error) {
+	bad := func(format string, args ...any) (securableRow, error) {
+		return securableRow{}, errs.New(errs.BadRequest, "Invalid securable: "+format, args...)
 	}
-	r := SecurableRow{Type: string(s.Type), Warehouse: s.Warehouse, Name: s.Name}
+	r := securableRow{Type: string(s.Type), Warehouse: s.Warehouse, Name: s.Name}
 	switch s.Type {
 	case store.SecurableCatalog:
 		if s.Warehouse != "" || len(s.Namespace) > 0 || s.Name != "" {
@@ -39,9 +40,9 @@ func SecurableKey(s store.Securable) (SecurableRow, error) {
 		if s.Warehouse == "" {
 			return bad("a %s grant needs the warehouse", s.Type)
 		}
-		key, err := NamespaceKey(s.Namespace)
+		key, err := namespaceKey(s.Namespace)
 		if err != nil {
-			return SecurableRow{}, err
+			return securableRow{}, err
 		}
 		r.Namespace = key
 		if s.Type == store.SecurableNamespace && s.Name != "" {
@@ -55,14 +56,14 @@ func SecurableKey(s store.Securable) (SecurableRow, error) {
 	return bad("unknown type %q (catalog, warehouse, namespace, table or view)", s.Type)
 }
 
-// SecurableFromRow is the inverse of SecurableKey.
-func SecurableFromRow(typ, warehouse, namespace, name string) store.Securable {
-	return store.Securable{Type: store.SecurableType(typ), Warehouse: warehouse, Namespace: SplitKey(namespace), Name: name}
+// securableFromRow is the inverse of SecurableKey.
+func securableFromRow(typ, warehouse, namespace, name string) store.Securable {
+	return store.Securable{Type: store.SecurableType(typ), Warehouse: warehouse, Namespace: splitKey(namespace), Name: name}
 }
 
-// CheckAuthName refuses an empty principal or role name, or one with
+// checkAuthName refuses an empty principal or role name, or one with
 // control characters.
-func CheckAuthName(what, name string) error {
+func checkAuthName(what, name string) error {
 	if strings.TrimSpace(name) == "" {
 		return errs.New(errs.BadRequest, "%s name must not be empty", what)
 	}
@@ -72,30 +73,30 @@ func CheckAuthName(what, name string) error {
 	return nil
 }
 
-// PrincipalNotFound, RoleNotFound, GrantNotFound and APIKeyNotFound are the
+// principalNotFound, RoleNotFound, GrantNotFound and APIKeyNotFound are the
 // errors for missing rows; the Exists variants for duplicates.
-func PrincipalNotFound(name string) error {
+func principalNotFound(name string) error {
 	return errs.New(errs.NotFound, "Principal does not exist: %s", name)
 }
 
-func RoleNotFound(name string) error { return errs.New(errs.NotFound, "Role does not exist: %s", name) }
+func roleNotFound(name string) error { return errs.New(errs.NotFound, "Role does not exist: %s", name) }
 
-func GrantNotFound(id int64) error { return errs.New(errs.NotFound, "Grant does not exist: %d", id) }
+func grantNotFound(id int64) error { return errs.New(errs.NotFound, "Grant does not exist: %d", id) }
 
-func APIKeyNotFound(prefix string) error {
+func apiKeyNotFound(prefix string) error {
 	return errs.New(errs.NotFound, "API key does not exist: %s", prefix)
 }
 
-func PrincipalExists(name string) error {
+func principalExists(name string) error {
 	return errs.New(errs.AlreadyExists, "Principal already exists (or its client id is taken): %s", name)
 }
 
-func RoleExists(name string) error {
+func roleExists(name string) error {
 	return errs.New(errs.AlreadyExists, "Role already exists: %s", name)
 }
 
-// AttachRoles fills each principal's Roles from (principal, role) pairs.
-func AttachRoles(ps []store.AuthPrincipal, pairs [][2]string) {
+// attachRoles fills each principal's Roles from (principal, role) pairs.
+func attachRoles(ps []store.AuthPrincipal, pairs [][2]string) {
 	idx := make(map[string]int, len(ps))
 	for i := range ps {
 		idx[ps[i].Name] = i
@@ -110,27 +111,27 @@ func AttachRoles(ps []store.AuthPrincipal, pairs [][2]string) {
 	}
 }
 
-func APIKeyExists(prefix string) error {
+func apiKeyExists(prefix string) error {
 	return errs.New(errs.AlreadyExists, "API key prefix is taken: %s", prefix)
 }
 
-// RoleNotAssigned is the error for unassigning a role the principal does
+// roleNotAssigned is the error for unassigning a role the principal does
 // not have.
-func RoleNotAssigned(principal, role string) error {
+func roleNotAssigned(principal, role string) error {
 	return errs.New(errs.NotFound, "Principal %s does not have role %s", principal, role)
 }
 
-// RotatedKeyPrincipal refuses a rotation whose new key belongs to someone
+// rotatedKeyPrincipal refuses a rotation whose new key belongs to someone
 // else.
-func RotatedKeyPrincipal(prefix string) error {
+func rotatedKeyPrincipal(prefix string) error {
 	return errs.New(errs.BadRequest, "A rotated API key keeps its principal: %s", prefix)
 }
 
-// AuthForeignKey turns a failed foreign key of the auth tables (a principal
+// authForeignKey turns a failed foreign key of the auth tables (a principal
 // or role removed while a grant, assignment or key naming it was written)
 // into NotFound.
-func AuthForeignKey(err error) error {
-	if err != nil && errors.Is(err, ErrForeignKey) {
+func authForeignKey(err error) error {
+	if err != nil && errors.Is(err, driver.ErrForeignKey) {
 		return errs.Wrap(errs.NotFound, err, "The principal or role does not exist (any more)")
 	}
 	return err

@@ -1,4 +1,4 @@
-package backend
+package core
 
 import (
 	"context"
@@ -9,12 +9,13 @@ import (
 
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/store/driver"
 )
 
 func TestRetry(t *testing.T) {
 	t.Parallel()
-	r := Retry{MaxRetries: 3, BaseDelay: time.Microsecond, MaxDelay: 10 * time.Microsecond}
-	busy := fmt.Errorf("%w: lock timeout", ErrBusy)
+	r := retryPolicy{MaxRetries: 3, BaseDelay: time.Microsecond, MaxDelay: 10 * time.Microsecond}
+	busy := fmt.Errorf("%w: lock timeout", driver.ErrBusy)
 	for _, tc := range []struct {
 		name      string
 		failures  int   // calls that fail before one succeeds
@@ -40,7 +41,7 @@ func TestRetry(t *testing.T) {
 			if calls != tc.wantCalls {
 				t.Fatalf("calls: got %d, want %d", calls, tc.wantCalls)
 			}
-			if got := errors.Is(err, ErrBusy); got != tc.wantBusy {
+			if got := errors.Is(err, driver.ErrBusy); got != tc.wantBusy {
 				t.Fatalf("busy: got %v (%v), want %v", got, err, tc.wantBusy)
 			}
 			if tc.failures < tc.wantCalls && err != nil {
@@ -54,9 +55,9 @@ func TestRetryStopsWithContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	r := Retry{MaxRetries: 100, BaseDelay: time.Hour, MaxDelay: time.Hour}
-	err := r.Do(ctx, func() error { return ErrBusy })
-	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrBusy) {
+	r := retryPolicy{MaxRetries: 100, BaseDelay: time.Hour, MaxDelay: time.Hour}
+	err := r.Do(ctx, func() error { return driver.ErrBusy })
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, driver.ErrBusy) {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -66,7 +67,7 @@ func TestSortCommits(t *testing.T) {
 	c := func(wh string, ns []string, name string) store.Commit {
 		return store.Commit{Ident: store.Ident{Warehouse: wh, Namespace: ns, Name: name}, Kind: store.KindTable}
 	}
-	got, err := SortCommits([]store.Commit{
+	got, err := sortCommits([]store.Commit{
 		c("w", []string{"b"}, "a"), c("w", []string{"a", "z"}, "a"), c("v", []string{"z"}, "z"), c("w", []string{"a"}, "b"), c("w", []string{"a"}, "a"),
 	})
 	if err != nil {

@@ -1,8 +1,4 @@
-// Package backend holds what the PostgreSQL and SQLite backends share: key
-// validation, the wording of client-facing errors (so both backends say
-// exactly the same thing), property-change arithmetic, commit ordering and
-// the retry policy for transactions that lost a lock race.
-package backend
+package core
 
 import (
 	"cmp"
@@ -17,69 +13,54 @@ import (
 
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/store/driver"
 )
 
-// Driver-neutral classes of database errors. Each backend's interpret
-// function is the only place that maps its driver's errors onto these; the
-// operations then turn them into errs kinds with the right message.
-var (
-	ErrNoRows     = errors.New("no rows")
-	ErrUnique     = errors.New("unique violation")
-	ErrForeignKey = errors.New("foreign key violation")
-	// ErrBusy marks failures that abort a transaction without effect and are
-	// worth retrying: lock timeouts, serialization failures, deadlocks,
-	// SQLITE_BUSY.
-	ErrBusy = errors.New("database busy")
-	// ErrOutcomeUnknown marks a failure while committing: the transaction may
-	// or may not have been applied.
-	ErrOutcomeUnknown = errors.New("commit outcome unknown")
-)
-
-// NamespaceKey validates levels and joins them into the stored key.
-func NamespaceKey(levels []string) (string, error) {
+// namespaceKey validates levels and joins them into the stored key.
+func namespaceKey(levels []string) (string, error) {
 	if err := store.CheckNamespace(levels); err != nil {
 		return "", err
 	}
 	return strings.Join(levels, store.NamespaceSeparator), nil
 }
 
-// ParentKey is the stored key of the parent of levels, "" for a top-level namespace.
-func ParentKey(levels []string) string {
+// parentKey is the stored key of the parent of levels, "" for a top-level namespace.
+func parentKey(levels []string) string {
 	if len(levels) <= 1 {
 		return ""
 	}
 	return strings.Join(levels[:len(levels)-1], store.NamespaceSeparator)
 }
 
-// ChildKey is the key of the child named level below parent (a key).
-func ChildKey(parent, level string) string {
+// childKey is the key of the child named level below parent (a key).
+func childKey(parent, level string) string {
 	if parent == "" {
 		return level
 	}
 	return parent + store.NamespaceSeparator + level
 }
 
-// SplitKey turns a stored namespace key back into levels.
-func SplitKey(key string) []string {
+// splitKey turns a stored namespace key back into levels.
+func splitKey(key string) []string {
 	if key == "" {
 		return nil
 	}
 	return strings.Split(key, store.NamespaceSeparator)
 }
 
-// ListAfter is the key that keyset listing of namespaces below parentKey
+// listAfter is the key that keyset listing of namespaces below parentKey
 // compares against: Page.After names a child level, and since every child key
 // starts with the same prefix, comparing whole keys orders by that level.
-func ListAfter(parentKey, after string) string {
+func listAfter(parentKey, after string) string {
 	if after == "" {
 		return ""
 	}
-	return ChildKey(parentKey, after)
+	return childKey(parentKey, after)
 }
 
-// CheckIdent validates an entity identifier and returns its namespace key.
-func CheckIdent(kind store.Kind, id store.Ident) (string, error) {
-	if err := CheckKind(kind); err != nil {
+// checkIdent validates an entity identifier and returns its namespace key.
+func checkIdent(kind store.Kind, id store.Ident) (string, error) {
+	if err := checkKind(kind); err != nil {
 		return "", err
 	}
 	if err := store.CheckIdent(kind, id); err != nil {
@@ -88,25 +69,25 @@ func CheckIdent(kind store.Kind, id store.Ident) (string, error) {
 	return strings.Join(id.Namespace, store.NamespaceSeparator), nil
 }
 
-// CheckKind rejects anything but a table or a view.
-func CheckKind(kind store.Kind) error {
+// checkKind rejects anything but a table or a view.
+func checkKind(kind store.Kind) error {
 	if kind != store.KindTable && kind != store.KindView {
 		return errs.New(errs.Internal, "unknown entity kind %q", kind)
 	}
 	return nil
 }
 
-// Limit turns Page.Limit into a SQL LIMIT; no limit is the largest int32,
+// sqlLimit turns Page.Limit into a SQL LIMIT; no limit is the largest int32,
 // the widest type both generated query packages accept.
-func Limit(p store.Page) int32 {
+func sqlLimit(p store.Page) int32 {
 	if p.Limit <= 0 || p.Limit > 1<<31-1 {
 		return 1<<31 - 1
 	}
 	return int32(p.Limit)
 }
 
-// Dotted renders namespace levels the way Iceberg clients print them.
-func Dotted(levels []string) string { return strings.Join(levels, ".") }
+// dotted renders namespace levels the way Iceberg clients print them.
+func dotted(levels []string) string { return strings.Join(levels, ".") }
 
 func kindTitle(k store.Kind) string {
 	if k == store.KindView {
@@ -115,18 +96,18 @@ func kindTitle(k store.Kind) string {
 	return "Table"
 }
 
-// NoSuchNamespace is the error for a missing namespace.
-func NoSuchNamespace(levels []string) error {
-	return errs.New(errs.NoSuchNamespace, "Namespace does not exist: %s", Dotted(levels))
+// noSuchNamespace is the error for a missing namespace.
+func noSuchNamespace(levels []string) error {
+	return errs.New(errs.NoSuchNamespace, "Namespace does not exist: %s", dotted(levels))
 }
 
-// NamespaceAlreadyExists is the error for creating a namespace twice.
-func NamespaceAlreadyExists(levels []string) error {
-	return errs.New(errs.AlreadyExists, "Namespace already exists: %s", Dotted(levels))
+// namespaceAlreadyExists is the error for creating a namespace twice.
+func namespaceAlreadyExists(levels []string) error {
+	return errs.New(errs.AlreadyExists, "Namespace already exists: %s", dotted(levels))
 }
 
-// NamespaceNotEmpty names what keeps a namespace from being dropped.
-func NamespaceNotEmpty(levels []string, children, tables, views bool) error {
+// namespaceNotEmpty names what keeps a namespace from being dropped.
+func namespaceNotEmpty(levels []string, children, tables, views bool) error {
 	var what []string
 	if tables {
 		what = append(what, "tables")
@@ -138,60 +119,60 @@ func NamespaceNotEmpty(levels []string, children, tables, views bool) error {
 		what = append(what, "namespaces")
 	}
 	if len(what) == 0 {
-		return errs.New(errs.NamespaceNotEmpty, "Namespace %s is not empty", Dotted(levels))
+		return errs.New(errs.NamespaceNotEmpty, "Namespace %s is not empty", dotted(levels))
 	}
-	return errs.New(errs.NamespaceNotEmpty, "Namespace %s is not empty: it contains %s", Dotted(levels), strings.Join(what, ", "))
+	return errs.New(errs.NamespaceNotEmpty, "Namespace %s is not empty: it contains %s", dotted(levels), strings.Join(what, ", "))
 }
 
-// NoSuchEntity is NoSuchTable or NoSuchView, by kind.
-func NoSuchEntity(kind store.Kind, id store.Ident) error {
+// noSuchEntity is NoSuchTable or NoSuchView, by kind.
+func noSuchEntity(kind store.Kind, id store.Ident) error {
 	if kind == store.KindView {
 		return errs.New(errs.NoSuchView, "View does not exist: %s", id)
 	}
 	return errs.New(errs.NoSuchTable, "Table does not exist: %s", id)
 }
 
-// EntityAlreadyExists words the conflict from the point of view of what was
+// entityAlreadyExists words the conflict from the point of view of what was
 // asked for: a view created where a table exists reads "Table with same name
 // already exists".
-func EntityAlreadyExists(requested, existing store.Kind, id store.Ident) error {
+func entityAlreadyExists(requested, existing store.Kind, id store.Ident) error {
 	if existing == "" || existing == requested {
 		return errs.New(errs.AlreadyExists, "%s already exists: %s", kindTitle(requested), id)
 	}
 	return errs.New(errs.AlreadyExists, "%s with same name already exists: %s", kindTitle(existing), id)
 }
 
-// CrossWarehouseRename rejects moving an entity between warehouses.
-func CrossWarehouseRename(from, to store.Ident) error {
+// crossWarehouseRename rejects moving an entity between warehouses.
+func crossWarehouseRename(from, to store.Ident) error {
 	if from.Warehouse != to.Warehouse {
 		return errs.New(errs.BadRequest, "Cannot rename %s to another warehouse", from)
 	}
 	return nil
 }
 
-// StaleVersion is the CommitFailed error of a lost compare-and-swap.
-func StaleVersion(kind store.Kind, id store.Ident, base, current int64) error {
+// staleVersion is the CommitFailed error of a lost compare-and-swap.
+func staleVersion(kind store.Kind, id store.Ident, base, current int64) error {
 	return errs.New(errs.CommitFailed, "Commit failed: %s %s was updated concurrently (base version %d, current version %d)",
 		strings.ToLower(kindTitle(kind)), id, base, current)
 }
 
-// CreatedConcurrently is the CommitFailed error of a create commit whose
+// createdConcurrently is the CommitFailed error of a create commit whose
 // entity appeared in the meantime.
-func CreatedConcurrently(kind store.Kind, id store.Ident) error {
+func createdConcurrently(kind store.Kind, id store.Ident) error {
 	return errs.New(errs.CommitFailed, "Commit failed: %s %s was created concurrently", strings.ToLower(kindTitle(kind)), id)
 }
 
-// CommitError turns what a commit transaction returned into its final form:
+// commitError turns what a commit transaction returned into its final form:
 // lost lock races become CommitFailed (the client may retry), a failure while
 // committing becomes CommitStateUnknown (it must not blindly retry).
-func CommitError(commits []store.Commit, err error) error {
+func commitError(commits []store.Commit, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, ErrOutcomeUnknown) {
+	if errors.Is(err, driver.ErrOutcomeUnknown) {
 		return errs.Wrap(errs.CommitStateUnknown, err, "Commit state unknown: the database connection failed while committing")
 	}
-	if errors.Is(err, ErrBusy) {
+	if errors.Is(err, driver.ErrBusy) {
 		return errs.Wrap(errs.CommitFailed, err, "Commit failed: %s locked by concurrent commits; gave up waiting", describeCommits(commits))
 	}
 	return err
@@ -208,10 +189,10 @@ func describeCommits(commits []store.Commit) string {
 	return "[" + strings.Join(names, ", ") + "]"
 }
 
-// SortCommits validates commits and returns them ordered by (warehouse,
-// namespace, name): the order in which every backend locks rows, so two
+// sortCommits validates commits and returns them ordered by (warehouse,
+// namespace, name): the order in which every driver locks rows, so two
 // multi-entity commits can never wait on each other in a cycle.
-func SortCommits(commits []store.Commit) ([]store.Commit, error) {
+func sortCommits(commits []store.Commit) ([]store.Commit, error) {
 	if len(commits) == 0 {
 		return nil, errs.New(errs.BadRequest, "Commit must change at least one table or view")
 	}
@@ -221,7 +202,7 @@ func SortCommits(commits []store.Commit) ([]store.Commit, error) {
 	}
 	ks := make([]keyed, len(commits))
 	for i, c := range commits {
-		ns, err := CheckIdent(c.Kind, c.Ident)
+		ns, err := checkIdent(c.Kind, c.Ident)
 		if err != nil {
 			return nil, err
 		}
@@ -243,9 +224,9 @@ func SortCommits(commits []store.Commit) ([]store.Commit, error) {
 	return out, nil
 }
 
-// ApplyProperties computes the properties after removals and updates and
+// applyProperties computes the properties after removals and updates and
 // reports what changed, with each list sorted.
-func ApplyProperties(current map[string]string, removals []string, updates map[string]string) (map[string]string, store.PropertyChange, error) {
+func applyProperties(current map[string]string, removals []string, updates map[string]string) (map[string]string, store.PropertyChange, error) {
 	for _, k := range removals {
 		if _, ok := updates[k]; ok {
 			return nil, store.PropertyChange{}, errs.New(errs.Unprocessable, "Property %q cannot be both updated and removed", k)
@@ -274,9 +255,9 @@ func ApplyProperties(current map[string]string, removals []string, updates map[s
 	return next, ch, nil
 }
 
-// EncodeProperties is the stored JSON form of properties (keys sorted by
+// encodeProperties is the stored JSON form of properties (keys sorted by
 // encoding/json, so equal maps store equal bytes).
-func EncodeProperties(p map[string]string) ([]byte, error) {
+func encodeProperties(p map[string]string) ([]byte, error) {
 	if p == nil {
 		p = map[string]string{}
 	}
@@ -287,8 +268,8 @@ func EncodeProperties(p map[string]string) ([]byte, error) {
 	return b, nil
 }
 
-// DecodeProperties reads the stored JSON form; the result is never nil.
-func DecodeProperties(b []byte) (map[string]string, error) {
+// decodeProperties reads the stored JSON form; the result is never nil.
+func decodeProperties(b []byte) (map[string]string, error) {
 	p := map[string]string{}
 	if len(b) == 0 {
 		return p, nil
@@ -299,20 +280,20 @@ func DecodeProperties(b []byte) (map[string]string, error) {
 	return p, nil
 }
 
-// NonNil keeps an empty metadata document from being sent as NULL, which
+// nonNil keeps an empty metadata document from being sent as NULL, which
 // the NOT NULL columns would reject.
-func NonNil(b []byte) []byte {
+func nonNil(b []byte) []byte {
 	if b == nil {
 		return []byte{}
 	}
 	return b
 }
 
-// PurgeJobFor builds the purge job of a dropped entity. The base location is
+// purgeJobFor builds the purge job of a dropped entity. The base location is
 // read from the metadata's "location" field, the one field every table and
 // view metadata version has; an unreadable document still gets a job, which
 // can then work from the metadata location alone.
-func PurgeJobFor(e store.Entity) store.PurgeJob {
+func purgeJobFor(e store.Entity) store.PurgeJob {
 	var doc struct {
 		Location string `json:"location"`
 	}
@@ -320,23 +301,23 @@ func PurgeJobFor(e store.Entity) store.PurgeJob {
 	return store.PurgeJob{Location: doc.Location, MetadataLocation: e.MetadataLocation, Metadata: e.Metadata}
 }
 
-// Retry is the policy for transactions that failed with ErrBusy.
-type Retry struct {
+// retryPolicy is the policy for transactions that failed with driver.ErrBusy.
+type retryPolicy struct {
 	MaxRetries int
 	BaseDelay  time.Duration
 	MaxDelay   time.Duration
-	// OnBusy, when set, is told about every ErrBusy failure, retried or
+	// OnBusy, when set, is told about every driver.ErrBusy failure, retried or
 	// not (lock waits, for the metrics).
 	OnBusy func(err error)
 }
 
-// Do runs fn until it succeeds, fails with an error that is not ErrBusy, or
+// Do runs fn until it succeeds, fails with an error that is not driver.ErrBusy, or
 // the retries are used up; waits grow exponentially with full jitter so that
 // writers that collided once do not collide again in lockstep.
-func (r Retry) Do(ctx context.Context, fn func() error) error {
+func (r retryPolicy) Do(ctx context.Context, fn func() error) error {
 	for attempt := 0; ; attempt++ {
 		err := fn()
-		if err == nil || !errors.Is(err, ErrBusy) {
+		if err == nil || !errors.Is(err, driver.ErrBusy) {
 			return err
 		}
 		if r.OnBusy != nil {
@@ -359,35 +340,35 @@ func (r Retry) Do(ctx context.Context, fn func() error) error {
 	}
 }
 
-// BusyError is what a non-commit operation returns once Retry gave up.
-func BusyError(err error) error {
-	if err != nil && errors.Is(err, ErrBusy) {
+// busyError is what a non-commit operation returns once retryPolicy gave up.
+func busyError(err error) error {
+	if err != nil && errors.Is(err, driver.ErrBusy) {
 		return errs.Wrap(errs.ServiceUnavailable, err, "The catalog database is busy; try again later")
 	}
 	return err
 }
 
-// NoSuchPlan is the error for a scan plan that is not stored.
-func NoSuchPlan(id string) error {
+// noSuchPlan is the error for a scan plan that is not stored.
+func noSuchPlan(id string) error {
 	return errs.New(errs.NoSuchPlanID, "Scan plan does not exist: %s", id)
 }
 
-// NoSuchPlanChunk is the error for a missing chunk of a plan's result.
-func NoSuchPlanChunk(planID string, seq int) error {
+// noSuchPlanChunk is the error for a missing chunk of a plan's result.
+func noSuchPlanChunk(planID string, seq int) error {
 	return errs.New(errs.NoSuchPlanTask, "Plan task does not exist: %d of plan %s", seq, planID)
 }
 
-// SortPlans orders claimed plans oldest first.
-func SortPlans(plans []store.Plan) {
+// sortPlans orders claimed plans oldest first.
+func sortPlans(plans []store.Plan) {
 	slices.SortFunc(plans, func(a, b store.Plan) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
 }
 
-// IdempotencyMarks returns the Idempotency-Keys a mutation marks committed
+// idempotencyMarks returns the Idempotency-Keys a mutation marks committed
 // in its transaction (the one its context carries and those of its
 // commits) and until when they are kept.
-func IdempotencyMarks(ctx context.Context, commits ...store.Commit) ([]string, time.Time) {
+func idempotencyMarks(ctx context.Context, commits ...store.Commit) ([]string, time.Time) {
 	var (
 		keys    []string
 		expires time.Time
@@ -412,15 +393,15 @@ func IdempotencyMarks(ctx context.Context, commits ...store.Commit) ([]string, t
 	return keys, expires
 }
 
-// EncodeOutcome is the stored form of an idempotent outcome.
-func EncodeOutcome(o store.IdempotentOutcome) []byte {
+// encodeOutcome is the stored form of an idempotent outcome.
+func encodeOutcome(o store.IdempotentOutcome) []byte {
 	b, _ := json.Marshal(o) // strings and a struct of string slices: cannot fail
 	return b
 }
 
-// DecodeOutcome reads EncodeOutcome's form; an empty one is the zero
+// decodeOutcome reads EncodeOutcome's form; an empty one is the zero
 // outcome.
-func DecodeOutcome(b []byte) store.IdempotentOutcome {
+func decodeOutcome(b []byte) store.IdempotentOutcome {
 	var o store.IdempotentOutcome
 	_ = json.Unmarshal(b, &o)
 	return o

@@ -1,15 +1,15 @@
-package backend
+package core
 
 import (
 	"cmp"
 	"context"
-	"errors"
 	"hash/fnv"
 	"slices"
 	"strings"
 
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/store/driver"
 )
 
 // Location claims: every namespace, table and view owns the canonical keys
@@ -21,41 +21,16 @@ import (
 
 // Owner kinds of claims besides store.KindTable and store.KindView.
 const (
-	ClaimNamespace = "namespace"
-	// ClaimPurge holds the keys of an entity dropped with purge until its
+	claimNamespace = "namespace"
+	// claimPurge holds the keys of an entity dropped with purge until its
 	// purge job ends, so that nobody registers the files being deleted.
-	ClaimPurge = "purge"
+	claimPurge = "purge"
 )
 
-// ClaimRow is a stored claim found overlapping a new one. For namespace
-// claims NsWarehouse and NsName (levels joined by 0x1F) name the owner.
-type ClaimRow struct {
-	Key         string
-	OwnerKind   string
-	OwnerID     int64
-	NsWarehouse string
-	NsName      string
-}
-
-// ClaimQueries are a backend's statements for claims, run on the
-// transaction of the mutation that claims.
-type ClaimQueries interface {
-	// LockClaimKeys takes transaction-scoped locks on the hashes, in the
-	// order given (sorted, so concurrent claimers cannot deadlock):
-	// exclusive where exclusive[i], shared otherwise. A backend whose
-	// writers are serialized anyway (SQLite) does nothing.
-	LockClaimKeys(ctx context.Context, hashes []int64, exclusive []bool) error
-	// OverlappingClaims returns the claims whose key is one of ancestors,
-	// or lies in [key, keyEnd): key itself and every key below it.
-	OverlappingClaims(ctx context.Context, key string, ancestors []string, keyEnd string) ([]ClaimRow, error)
-	InsertClaims(ctx context.Context, ownerKind string, ownerID int64, keys []string) error
-	DeleteClaims(ctx context.Context, ownerKind string, ownerID int64) error
-}
-
-// Claimant is who claims: a namespace (Namespace its own levels) or a table
+// claimant is who claims: a namespace (Namespace its own levels) or a table
 // or view (Namespace the levels of the namespace holding it).
-type Claimant struct {
-	Kind      string // ClaimNamespace, or a store.Kind
+type claimant struct {
+	Kind      string // claimNamespace, or a store.Kind
 	ID        int64  // the owner's row id
 	Warehouse string
 	Namespace []string
@@ -64,11 +39,11 @@ type Claimant struct {
 	Register bool
 }
 
-// Claim replaces the claims of c (if any) with keys, or fails with
+// claim replaces the claims of c (if any) with keys, or fails with
 // AlreadyExists when a key overlaps another owner's: a key equal to another,
 // inside another (unless that one is a namespace holding c), or containing
 // another.
-func Claim(ctx context.Context, q ClaimQueries, c Claimant, keys []string) error {
+func claim(ctx context.Context, q driver.ClaimExecutor, c claimant, keys []string) error {
 	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
 	hashes, exclusive := claimLocks(keys)
 	if err := q.LockClaimKeys(ctx, hashes, exclusive); err != nil {
@@ -82,7 +57,7 @@ func Claim(ctx context.Context, q ClaimQueries, c Claimant, keys []string) error
 		if !validKey(key) {
 			return errs.New(errs.Internal, "invalid location key %q", key)
 		}
-		rows, err := q.OverlappingClaims(ctx, key, AncestorKeys(key), KeyEnd(key))
+		rows, err := q.OverlappingClaims(ctx, key, ancestorKeys(key), keyEnd(key))
 		if err != nil {
 			return err
 		}
@@ -90,12 +65,12 @@ func Claim(ctx context.Context, q ClaimQueries, c Claimant, keys []string) error
 			if r.OwnerKind == c.Kind && r.OwnerID == c.ID {
 				continue // two keys of one owner (a location and a path inside it)
 			}
-			if r.OwnerKind == ClaimPurge && !c.Register {
+			if r.OwnerKind == claimPurge && !c.Register {
 				// A new table may be created where a purged one was: it
 				// writes new files, and the purge deletes only old ones.
 				continue
 			}
-			if r.OwnerKind == ClaimNamespace && r.Key != key && strings.HasPrefix(key, r.Key) &&
+			if r.OwnerKind == claimNamespace && r.Key != key && strings.HasPrefix(key, r.Key) &&
 				r.NsWarehouse == c.Warehouse && holders[r.NsName] {
 				continue // a namespace holding the claimant
 			}
@@ -108,9 +83,9 @@ func Claim(ctx context.Context, q ClaimQueries, c Claimant, keys []string) error
 	return q.InsertClaims(ctx, c.Kind, c.ID, keys)
 }
 
-func overlapError(key string, r ClaimRow) error {
+func overlapError(key string, r driver.ClaimRow) error {
 	loc := strings.TrimSuffix(key, "/")
-	if r.OwnerKind == ClaimPurge {
+	if r.OwnerKind == claimPurge {
 		return errs.Wrap(errs.AlreadyExists, store.ErrLocationOwned, "Location %s holds files of a table dropped with purge that are being deleted", loc)
 	}
 	// The other owner is not named: it may be in a namespace the caller
@@ -121,9 +96,9 @@ func overlapError(key string, r ClaimRow) error {
 // holdingNamespaces are the joined names of the namespaces whose claims may
 // contain c's keys: for a table or view its namespace and that namespace's
 // ancestors; for a namespace its ancestors.
-func holdingNamespaces(c Claimant) map[string]bool {
+func holdingNamespaces(c claimant) map[string]bool {
 	n := len(c.Namespace)
-	if c.Kind == ClaimNamespace {
+	if c.Kind == claimNamespace {
 		n--
 	}
 	out := make(map[string]bool, max(n, 0))
@@ -140,9 +115,9 @@ func validKey(key string) bool {
 	return i > 0 && strings.HasSuffix(key, "/") && strings.Contains(key[i+3:], "/")
 }
 
-// AncestorKeys are the keys strictly containing key: every prefix of it
+// ancestorKeys are the keys strictly containing key: every prefix of it
 // that ends with a slash, from the bucket root down.
-func AncestorKeys(key string) []string {
+func ancestorKeys(key string) []string {
 	root := strings.Index(key, "://") + 3
 	root += strings.Index(key[root:], "/") + 1
 	var out []string
@@ -154,10 +129,10 @@ func AncestorKeys(key string) []string {
 	return out
 }
 
-// KeyEnd is the smallest string above every key that starts with key:
+// keyEnd is the smallest string above every key that starts with key:
 // key's trailing slash raised to the next byte ('0'), since keys are
 // compared bytewise.
-func KeyEnd(key string) string {
+func keyEnd(key string) string {
 	return key[:len(key)-1] + "0"
 }
 
@@ -170,7 +145,7 @@ func claimLocks(keys []string) ([]int64, []bool) {
 	modes := map[int64]bool{}
 	for _, k := range keys {
 		modes[lockHash(k)] = true
-		for _, a := range AncestorKeys(k) {
+		for _, a := range ancestorKeys(k) {
 			if h := lockHash(a); !modes[h] {
 				modes[h] = false // shared, unless a key of the claim is this one
 			}
@@ -195,11 +170,97 @@ func lockHash(key string) int64 {
 	return int64(h.Sum64())
 }
 
-// ErrUUIDTaken marks a unique violation on the entity UUID, which each
-// backend's error interpretation tells apart from one on the name.
-var ErrUUIDTaken = errors.New("entity uuid already in use")
-
-// UUIDTaken words ErrUUIDTaken for the client.
-func UUIDTaken(kind store.Kind, uuid string) error {
+// UUIDTaken words driver.ErrUUIDTaken for the client.
+func uuidTaken(kind store.Kind, uuid string) error {
 	return errs.New(errs.AlreadyExists, "A %s with UUID %s is already in the catalog", strings.ToLower(kindTitle(kind)), uuid)
+}
+
+func (s *Store) BackfillLocations(ctx context.Context, place func(store.LocationOwner) (store.Placement, error), conflict func(store.LocationOwner, error)) error {
+	const batch = 500
+	for {
+		rows, err := s.read().NamespacesWithoutLocation(ctx, batch)
+		if err != nil {
+			return err
+		}
+		progress := false
+		for _, r := range rows {
+			props, err := decodeProperties(r.Properties)
+			if err != nil {
+				return err
+			}
+			levels := splitKey(r.Name)
+			owner := store.LocationOwner{Warehouse: r.Warehouse, Namespace: levels, Properties: props, ParentLocation: r.ParentLocation}
+			if len(levels) > 1 && r.ParentLocation == "" {
+				continue // its parent comes first, in a later batch
+			}
+			p, err := place(owner)
+			if err != nil {
+				conflict(owner, err)
+				continue
+			}
+			c := claimant{Kind: claimNamespace, ID: r.ID, Warehouse: r.Warehouse, Namespace: levels}
+			if err := s.backfillOne(ctx, c, p, func(tx driver.Tx) error {
+				return tx.SetNamespaceLocation(ctx, r.ID, p.Location)
+			}, func(err error) { conflict(owner, err) }); err != nil {
+				return err
+			}
+			progress = true
+		}
+		if len(rows) < batch || !progress {
+			break
+		}
+	}
+	var after int64
+	for {
+		rows, err := s.read().EntitiesWithoutClaims(ctx, after, batch)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			after = r.ID
+			owner := store.LocationOwner{Warehouse: r.Warehouse, Namespace: splitKey(r.Namespace), Name: r.Name, Kind: store.Kind(r.Kind), Metadata: r.Metadata}
+			p, err := place(owner)
+			if err != nil {
+				conflict(owner, err)
+				continue
+			}
+			c := claimant{Kind: r.Kind, ID: r.ID, Warehouse: r.Warehouse, Namespace: owner.Namespace}
+			if err := s.backfillOne(ctx, c, p, func(tx driver.Tx) error {
+				if p.UUID == "" {
+					return nil
+				}
+				return tx.SetEntityUUID(ctx, r.ID, p.UUID)
+			}, func(err error) { conflict(owner, err) }); err != nil {
+				return err
+			}
+		}
+		if len(rows) < batch {
+			return nil
+		}
+	}
+}
+
+// backfillOne records an owner's placement (set) and claims. An owner
+// whose claims or UUID collide with another's is reported and claimed all
+// the same, without the UUID: it exists already, and an owner without
+// claims would be backfilled again on every start.
+func (s *Store) backfillOne(ctx context.Context, c claimant, p store.Placement, set func(driver.Tx) error, conflict func(error)) error {
+	err := s.write(ctx, func(tx driver.Tx) error {
+		if err := set(tx); err != nil {
+			return err
+		}
+		return claim(ctx, tx, c, p.Keys)
+	})
+	if err == nil {
+		return nil
+	}
+	conflict(err)
+	return busyError(s.write(ctx, func(tx driver.Tx) error {
+		if c.Kind == claimNamespace {
+			if err := set(tx); err != nil {
+				return err
+			}
+		}
+		return tx.InsertClaims(ctx, c.Kind, c.ID, p.Keys)
+	}))
 }
