@@ -129,11 +129,11 @@ type PrincipalRole struct{ Principal, Role string }
 // GrantRow is a grant as the grants table keeps it: the securable's
 // namespace levels joined into one key.
 type GrantRow struct {
-	ID                                    int64
-	Role                                  string
-	SecurableType, Warehouse, Namespace   string
-	Name, Privilege                       string
-	CreatedAt                             time.Time
+	ID                                  int64
+	Role                                string
+	SecurableType, Warehouse, Namespace string
+	Name, Privilege                     string
+	CreatedAt                           time.Time
 }
 
 // IdempotencyExecutor runs the queries of idempotency.sql.

@@ -180,7 +180,9 @@ func (e executor) ListEvents(ctx context.Context, after int64, limit int32) ([]d
 	})
 }
 
-func (e executor) LastEventID(ctx context.Context) (int64, error) { return n64(e.q.LastEventID(ctx, e.db)) }
+func (e executor) LastEventID(ctx context.Context) (int64, error) {
+	return n64(e.q.LastEventID(ctx, e.db))
+}
 
 func (e executor) EventPruneThrough(ctx context.Context, before time.Time) (int64, error) {
 	return n64(e.q.EventPruneThrough(ctx, e.db, before))

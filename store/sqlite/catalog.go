@@ -182,7 +182,9 @@ func (e executor) ListEvents(ctx context.Context, after int64, limit int32) ([]d
 	})
 }
 
-func (e executor) LastEventID(ctx context.Context) (int64, error) { return n64(e.q.LastEventID(ctx, e.db)) }
+func (e executor) LastEventID(ctx context.Context) (int64, error) {
+	return n64(e.q.LastEventID(ctx, e.db))
+}
 
 func (e executor) EventPruneThrough(ctx context.Context, before time.Time) (int64, error) {
 	return n64(e.q.EventPruneThrough(ctx, e.db, micros(before)))
@@ -191,4 +193,3 @@ func (e executor) EventPruneThrough(ctx context.Context, before time.Time) (int6
 func (e executor) DeleteEventsThrough(ctx context.Context, through int64, limit int32) (int64, error) {
 	return n64(e.q.DeleteEventsThrough(ctx, e.db, sqlitedb.DeleteEventsThroughParams{Through: through, Lim: int64(limit)}))
 }
-
