@@ -71,4 +71,9 @@ func (t *tx) Commit(ctx context.Context) error {
 	return nil
 }
 
-func (t *tx) Rollback(ctx context.Context) error { return interpret(t.tx.Rollback(ctx)) }
+func (t *tx) Rollback(ctx context.Context) error {
+	if err := t.tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
+		return interpret(err)
+	}
+	return nil
+}

@@ -13,6 +13,8 @@ import (
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/internal/pgtest"
 	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/store/driver"
+	"github.com/bingsan/bingsan/store/drivertest"
 	"github.com/bingsan/bingsan/store/migrate"
 	"github.com/bingsan/bingsan/store/postgres"
 	"github.com/bingsan/bingsan/store/storetest"
@@ -39,6 +41,10 @@ func newStore(t *testing.T) store.Store {
 func TestStore(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, newStore)
+}
+
+func TestDriver(t *testing.T) {
+	drivertest.Run(t, func(t *testing.T) driver.Driver { return newStore(t).(*postgres.Store).Driver() })
 }
 
 func TestMigrateUpDownUp(t *testing.T) {

@@ -194,3 +194,6 @@ func interpret(err error) error {
 	}
 	return errs.Wrap(errs.Internal, err, "database error")
 }
+
+// Driver returns the driver the store runs on (for the driver suite).
+func (s *Store) Driver() *Driver { return s.drv }

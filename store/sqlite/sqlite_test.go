@@ -9,6 +9,8 @@ import (
 
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/store/driver"
+	"github.com/bingsan/bingsan/store/drivertest"
 	"github.com/bingsan/bingsan/store/migrate"
 	"github.com/bingsan/bingsan/store/sqlite"
 	"github.com/bingsan/bingsan/store/storetest"
@@ -37,6 +39,10 @@ func newStore(t *testing.T) store.Store {
 func TestStore(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, newStore)
+}
+
+func TestDriver(t *testing.T) {
+	drivertest.Run(t, func(t *testing.T) driver.Driver { return newStore(t).(*sqlite.Store).Driver() })
 }
 
 func TestMigrateUpDownUp(t *testing.T) {
