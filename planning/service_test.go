@@ -44,7 +44,7 @@ func newFixture(ctx context.Context, t *testing.T, b servertest.Backend, files i
 	if err := cat.CreateNamespace(ctx, catalog.ToIdentifier("ns"), nil); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{srv: srv, plans: srv.Store.(store.PlanStore), id: store.Ident{Warehouse: "default", Namespace: []string{"ns"}, Name: "t"}}
+	f := &fixture{srv: srv, plans: srv.Store, id: store.Ident{Warehouse: "default", Namespace: []string{"ns"}, Name: "t"}}
 	f.files = seedTable(ctx, t, cat, files)
 	return f
 }

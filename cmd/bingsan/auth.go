@@ -12,13 +12,9 @@ import (
 )
 
 // openAuth starts authentication when auth.enabled is set; nil otherwise.
-func openAuth(ctx context.Context, cfg config.Config, st store.Store, log *slog.Logger) (*auth.Service, error) {
+func openAuth(ctx context.Context, cfg config.Config, st store.AuthStore, log *slog.Logger) (*auth.Service, error) {
 	if !cfg.Auth.Enabled {
 		return nil, nil
-	}
-	as, ok := st.(store.AuthStore)
-	if !ok {
-		return nil, fmt.Errorf("the %s store does not support authentication", cfg.Store.Driver)
 	}
 	issuers := make([]auth.OIDCIssuer, len(cfg.Auth.OIDCIssuers))
 	for i, c := range cfg.Auth.OIDCIssuers {
@@ -27,7 +23,7 @@ func openAuth(ctx context.Context, cfg config.Config, st store.Store, log *slog.
 			RolesClaim: c.RolesClaim, RoleMappings: c.RoleMappings, JWKSURL: c.JWKSURL,
 		}
 	}
-	svc, err := auth.New(ctx, as, auth.Options{
+	svc, err := auth.New(ctx, st, auth.Options{
 		TokenTTL:              cfg.Auth.TokenTTL,
 		SigningKeyRotation:    cfg.Auth.SigningKeyRotation,
 		BootstrapClientID:     cfg.Auth.BootstrapClientID,

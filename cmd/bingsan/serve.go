@@ -25,9 +25,13 @@ import (
 	"github.com/bingsan/bingsan/store/migrate"
 )
 
-// migratableStore is a store the CLI can migrate; both backends are.
+// migratableStore is what the CLI opens: a store of the catalog's,
+// authentication's and scan planning's rows that it can migrate. The store
+// of every driver (store/core) is all of it.
 type migratableStore interface {
 	store.Store
+	store.AuthStore
+	store.PlanStore
 	Migrate(ctx context.Context, dir migrate.Direction) error
 	MigrationStatus(ctx context.Context) ([]migrate.Status, error)
 }
@@ -206,14 +210,14 @@ func pruneIdempotencyKeys(ctx context.Context, st store.Store, log interface {
 
 // newPlanner is the scan planner of this node, named uniquely in the leases
 // it takes on plans.
-func newPlanner(cfg config.Config, st store.Store, cat *catalog.Service, m *metrics.Metrics, log *slog.Logger) *planning.Service {
+func newPlanner(cfg config.Config, st store.PlanStore, cat *catalog.Service, m *metrics.Metrics, log *slog.Logger) *planning.Service {
 	p := cfg.Planning
 	workers := p.Workers
 	if workers == 0 {
 		workers = -1 // plans are only stored here
 	}
 	return planning.New(planning.Options{
-		Store:               st.(store.PlanStore),
+		Store:               st,
 		Tables:              cat,
 		Node:                uuid.NewString(),
 		Workers:             workers,

@@ -88,7 +88,7 @@ type Config struct {
 // Instance is a running server.
 type Instance struct {
 	URL       string // http://127.0.0.1:port
-	Store     store.Store
+	Store     Store
 	Catalog   *catalog.Service
 	Warehouse string // base location of the default warehouse (file://...)
 	Server    *server.Server
@@ -97,18 +97,27 @@ type Instance struct {
 	Planner   *planning.Service // nil with Config.NoPlanning
 }
 
+// Store is what a server is built from: the catalog's rows, those of
+// authentication and those of scan planning. The store of every driver
+// (store/core) is all of it.
+type Store interface {
+	store.Store
+	store.AuthStore
+	store.PlanStore
+}
+
 // OpenStore opens and migrates a fresh store of backend b for t.
-func OpenStore(t testing.TB, b Backend) store.Store {
+func OpenStore(t testing.TB, b Backend) Store {
 	t.Helper()
 	return openStore(t, b, nil)
 }
 
-func openStore(t testing.TB, b Backend, m *metrics.Metrics) store.Store {
+func openStore(t testing.TB, b Backend, m *metrics.Metrics) Store {
 	t.Helper()
 	ctx := context.Background()
 	var (
 		st interface {
-			store.Store
+			Store
 			Migrate(context.Context, migrate.Direction) error
 		}
 		err error
@@ -191,7 +200,7 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		if opts.Logger == nil {
 			opts.Logger = log
 		}
-		if authSvc, err = auth.New(context.Background(), st.(store.AuthStore), opts); err != nil {
+		if authSvc, err = auth.New(context.Background(), st, opts); err != nil {
 			t.Fatalf("starting authentication: %v", err)
 		}
 		authCtx, stopAuth := context.WithCancel(context.Background())
@@ -205,7 +214,7 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		if cfg.Planning != nil {
 			opts = *cfg.Planning
 		}
-		opts.Store, opts.Tables, opts.Node = st.(store.PlanStore), cat, uuid.NewString()
+		opts.Store, opts.Tables, opts.Node = st, cat, uuid.NewString()
 		opts.Metrics, opts.Logger = cfg.Metrics.Planning(), log
 		planner = planning.New(opts)
 		planCtx, stopPlanner := context.WithCancel(context.Background())
