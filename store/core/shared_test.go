@@ -82,3 +82,13 @@ func TestSortCommits(t *testing.T) {
 		t.Fatalf("order: got %v, want %v", order, want)
 	}
 }
+
+// Negative MaxRetries disables retries; zero takes the default.
+func TestRetryOptions(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want int }{{-1, 0}, {0, 5}, {2, 2}} {
+		if got := New(nil, Options{MaxRetries: tc.in}).retry.MaxRetries; got != tc.want {
+			t.Errorf("MaxRetries %d: retries %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}

@@ -55,17 +55,7 @@ func (o Options) withDefaults() Options {
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = 5 * time.Second
 	}
-	if o.MaxRetries == 0 {
-		o.MaxRetries = 5
-	} else if o.MaxRetries < 0 {
-		o.MaxRetries = 0
-	}
-	if o.BaseDelay <= 0 {
-		o.BaseDelay = 10 * time.Millisecond
-	}
-	if o.MaxDelay <= 0 {
-		o.MaxDelay = time.Second
-	}
+	// The retry settings are the core's (core.Options).
 	if o.ReadConns <= 0 {
 		o.ReadConns = max(4, runtime.GOMAXPROCS(0))
 	}
