@@ -54,6 +54,10 @@ func (s *Store) RetryPurgeJob(ctx context.Context, id int64, retryAt time.Time, 
 	return affected(n, err, errs.New(errs.NotFound, "Purge job %d does not exist", id))
 }
 
+func (s *Store) CountPurgeJobs(ctx context.Context) (int64, error) {
+	return s.read().CountPurgeJobs(ctx)
+}
+
 func (s *Store) SharedClaims(ctx context.Context, keys []string, before time.Time) ([]string, error) {
 	var out []string
 	for _, k := range keys {

@@ -160,6 +160,7 @@ type PurgeExecutor interface {
 	InsertPurgeJob(ctx context.Context, j store.PurgeJob, now time.Time) (int64, error) // due at once
 	ClaimPurgeJobs(ctx context.Context, now, leaseUntil time.Time, limit int32) ([]store.PurgeJob, error)
 	CompletePurgeJob(ctx context.Context, id int64) (int64, error)
+	CountPurgeJobs(ctx context.Context) (int64, error)
 	RetryPurgeJob(ctx context.Context, id int64, retryAt time.Time, lastError string) (int64, error)
 }
 

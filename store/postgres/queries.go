@@ -351,6 +351,10 @@ func (e executor) CompletePurgeJob(ctx context.Context, id int64) (int64, error)
 	return n64(e.q.CompletePurgeJob(ctx, e.db, id))
 }
 
+func (e executor) CountPurgeJobs(ctx context.Context) (int64, error) {
+	return n64(e.q.CountPurgeJobs(ctx, e.db))
+}
+
 func (e executor) RetryPurgeJob(ctx context.Context, id int64, retryAt time.Time, lastError string) (int64, error) {
 	return n64(e.q.RetryPurgeJob(ctx, e.db, pgdb.RetryPurgeJobParams{ID: id, RetryAt: retryAt, LastError: lastError}))
 }
