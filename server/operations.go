@@ -92,6 +92,10 @@ var operations = map[string]operation{
 		targets: onTable(func(r iceberg.DropTableRequestObject) (string, string, string) {
 			return r.Prefix, r.NamespaceParam, r.Table
 		})},
+	"unregisterTable": {privilege: authz.Drop, on: "the table", mutation: true, idempotent: true,
+		targets: onTable(func(r iceberg.UnregisterTableRequestObject) (string, string, string) {
+			return r.Prefix, r.NamespaceParam, r.Table
+		})},
 	"renameTable": {privilege: authz.Drop, on: "the source table, and create on the destination namespace", mutation: true, idempotent: true,
 		targets: requestTargets(func(s *Server, r iceberg.RenameTableRequestObject) []need {
 			wh := s.warehouseOf(r.Prefix)
@@ -170,6 +174,11 @@ var operations = map[string]operation{
 				{authz.Create, authz.Namespace(wh, r.Body.Destination.Namespace)},
 			}
 		})},
+
+	"listFunctions": {privilege: authz.Read, on: "the namespace", unimplemented: true,
+		targets: onNamespace(func(r iceberg.ListFunctionsRequestObject) (string, string) { return r.Prefix, r.NamespaceParam })},
+	"loadFunction": {privilege: authz.Read, on: "the function", unimplemented: true,
+		targets: onNamespace(func(r iceberg.LoadFunctionRequestObject) (string, string) { return r.Prefix, r.NamespaceParam })},
 
 	// Bingsan's extension API: events filtered to what the caller may read.
 	"listEvents":   {on: "nothing; only events about what the caller may read are returned"},

@@ -62,7 +62,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, b servertest.Backend)) {
 
 // fillPath substitutes every {param} of a route path with a value.
 func fillPath(path string) string {
-	r := strings.NewReplacer("{prefix}", "default", "{namespace}", "ns", "{table}", "t", "{view}", "v", "{plan-id}", "p")
+	r := strings.NewReplacer("{prefix}", "default", "{namespace}", "ns", "{table}", "t", "{view}", "v", "{function}", "f", "{plan-id}", "p")
 	return r.Replace(path)
 }
 
@@ -71,8 +71,8 @@ func TestEveryOperationIsRouted(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
 		srv := servertest.Start(t, b, servertest.Config{})
 		routes := iceberg.Routes(nil, nil)
-		if len(routes) != 32 {
-			t.Fatalf("spec has %d operations, want 32", len(routes))
+		if len(routes) != 35 {
+			t.Fatalf("spec has %d operations, want 35", len(routes))
 		}
 		var cfg iceberg.CatalogConfig
 		_, _, body := call(t, "GET", srv.URL+"/v1/config", "", nil)
