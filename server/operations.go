@@ -35,6 +35,10 @@ type operation struct {
 	// without one they answer 501 and are not advertised, all four
 	// together, since a client that finds /plan expects the others.
 	planner bool
+	// servedIn, when set, says whether the operation can succeed in a
+	// warehouse (signRequest: only where the storage signs); GET
+	// /v1/config advertises it for the warehouses where it can.
+	servedIn func(s *Server, warehouse string) bool
 	// targets returns what the decoded request needs, for the Iceberg
 	// API's operations (the others authorize in their handlers). nil:
 	// nothing beyond being authenticated.
@@ -114,6 +118,7 @@ var operations = map[string]operation{
 			return r.Prefix, r.NamespaceParam, r.Table
 		})},
 	"signRequest": {privilege: authz.Read, on: "the table (write to sign writes)",
+		servedIn: func(s *Server, warehouse string) bool { return s.opts.Catalog.SignsRequests(warehouse) },
 		targets: onTable(func(r iceberg.SignRequestRequestObject) (string, string, string) {
 			return r.Prefix, r.NamespaceParam, r.Table
 		})},
