@@ -129,13 +129,13 @@ type Dropper func(ctx context.Context, warehouse string) error
 // PurgeRunner works through due purge jobs (the catalog's PurgeOnce).
 type PurgeRunner func(ctx context.Context) (int, error)
 
-// Delete deletes the named warehouse: only when it holds no namespace,
+// Remove deletes the named warehouse: only when it holds no namespace,
 // unless cascade. A cascade deactivates the warehouse (so nothing new
 // appears in it), drops its contents with purge, works through the purge
 // jobs of its files while its storage is still served, and deletes it. It
 // is resumable: when it fails midway the warehouse stays deactivated, and
 // repeating the request continues.
-func (r *Registry) Delete(ctx context.Context, name string, cascade bool, drop Dropper, purge PurgeRunner) error {
+func (r *Registry) Remove(ctx context.Context, name string, cascade bool, drop Dropper, purge PurgeRunner) error {
 	e, err := r.managed(name)
 	if err != nil {
 		return err
@@ -209,7 +209,7 @@ func (r *Registry) check(w config.WarehouseConfig) error {
 }
 
 func checkName(name string) error {
-	if err := store.CheckName("Warehouse name", name); err != nil {
+	if err := store.CheckName("Warehouse", name); err != nil {
 		return err
 	}
 	if strings.ContainsAny(name, "/%") {
