@@ -8,6 +8,7 @@ import (
 
 	icebergio "github.com/apache/iceberg-go/io"
 
+	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/vend"
 )
@@ -95,4 +96,37 @@ func (r *Registry) SweepTemporary(ctx context.Context, location string, before t
 
 func (r *Registry) RemoveEmptyDirectories(ctx context.Context, location string) error {
 	return r.storage().RemoveEmptyDirectories(ctx, location)
+}
+
+// Directory is the registry as the catalog sees the warehouses.
+func (r *Registry) Directory() catalog.Directory { return directory{r} }
+
+type directory struct{ r *Registry }
+
+func placement(e *Entry) catalog.WarehousePlacement {
+	return catalog.WarehousePlacement{Location: e.Config.Location, ExternalLocations: e.Config.AllowExternalLocations, NameOnly: e.Config.TableLayout == "name"}
+}
+
+func (d directory) Serving(name string) (catalog.WarehousePlacement, error) {
+	e, err := d.r.Serving(name)
+	if err != nil {
+		return catalog.WarehousePlacement{}, err
+	}
+	return placement(&e), nil
+}
+
+func (d directory) Placement(name string) catalog.WarehousePlacement {
+	if e, ok := d.r.cur.Load().entries[name]; ok {
+		return placement(e)
+	}
+	return catalog.WarehousePlacement{}
+}
+
+func (d directory) Locations() map[string]string {
+	s := d.r.cur.Load()
+	out := make(map[string]string, len(s.entries))
+	for name, e := range s.entries {
+		out[name] = e.Config.Location
+	}
+	return out
 }
