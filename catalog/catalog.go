@@ -114,7 +114,7 @@ func New(st store.Store, io vend.FileIO, opts Options) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	if opts.Directory == nil {
+	if opts.Directory == nil { // once, not per request (see directory)
 		opts.Directory = staticDirectory{opts.Warehouses, opts.ExternalLocations, opts.NameOnlyLocations}
 	}
 	s := &Service{st: st, io: io, opts: opts, log: log}
@@ -130,7 +130,7 @@ func New(st store.Store, io vend.FileIO, opts Options) *Service {
 // warehouseLocation returns the base location of warehouse, without a
 // trailing slash.
 func (s *Service) warehouseLocation(warehouse string) (string, error) {
-	w, err := s.opts.Directory.Serving(warehouse)
+	w, err := s.directory().Serving(warehouse)
 	if err != nil {
 		return "", err
 	}

@@ -27,6 +27,15 @@ type WarehousePlacement struct {
 	NameOnly          bool
 }
 
+// directory is Options.Directory (New sets it), or else, for a Service
+// built without New, the fixed maps of Options.
+func (s *Service) directory() Directory {
+	if s.opts.Directory != nil {
+		return s.opts.Directory
+	}
+	return staticDirectory{s.opts.Warehouses, s.opts.ExternalLocations, s.opts.NameOnlyLocations}
+}
+
 // staticDirectory serves Options' fixed maps.
 type staticDirectory struct {
 	locations          map[string]string

@@ -259,6 +259,10 @@ func TestWarehouseSecretsSealed(t *testing.T) {
 		if e.Config.S3.SecretAccessKey != secret || e.Config.S3.AccessKeyID != "AKID2" {
 			t.Fatalf("the update lost the secret or the key id: %q %q", e.Config.S3.SecretAccessKey, e.Config.S3.AccessKeyID)
 		}
+		whMust(t, 200, "POST", base+"/management/v1/warehouses/lake/rename", `{"new-name":"lake2"}`)
+		if e, _ := srv.Registry.Get("lake2"); e.Config.S3.SecretAccessKey != secret {
+			t.Fatalf("the rename lost the secret")
+		}
 		stored, err := storedWarehouses(srv)
 		if err != nil {
 			t.Fatal(err)

@@ -88,11 +88,9 @@ func (r *Registry) SetActive(ctx context.Context, name string, active bool) (Ent
 	return r.after(ctx, name)
 }
 
-// Rename renames the warehouse with everything in it. Its secrets are
-// sealed to its name, so they are sealed again under the new one first.
+// Rename renames the warehouse with everything in it.
 func (r *Registry) Rename(ctx context.Context, from, to string) (Entry, error) {
-	e, err := r.managed(from)
-	if err != nil {
+	if _, err := r.managed(from); err != nil {
 		return Entry{}, err
 	}
 	if err := checkName(to); err != nil {
@@ -106,18 +104,6 @@ func (r *Registry) Rename(ctx context.Context, from, to string) (Entry, error) {
 	}
 	if err := r.st.RenameWarehouse(ctx, from, to); err != nil {
 		return Entry{}, err
-	}
-	if len(e.Secrets) > 0 {
-		w := e.Config
-		w.Name = to
-		row, err := r.rowFor(w)
-		if err != nil {
-			return Entry{}, err
-		}
-		row.Active, row.Source = e.Active, e.Source
-		if err := r.st.UpdateWarehouse(ctx, row, store.EventWarehouseUpdated); err != nil {
-			return Entry{}, err
-		}
 	}
 	return r.after(ctx, to)
 }

@@ -155,7 +155,7 @@ func (r *Registry) sameAsStored(w config.WarehouseConfig, old store.Warehouse) b
 	if r.seal.aead == nil {
 		return len(old.Secrets) == 0
 	}
-	sec, err := r.seal.open(old.Name, old.Secrets)
+	sec, err := r.seal.open(old.Secrets)
 	return err == nil && sec == wantSec
 }
 
@@ -170,7 +170,7 @@ func (r *Registry) row(w config.WarehouseConfig, active bool, source store.Wareh
 	if err != nil {
 		return store.Warehouse{}, err
 	}
-	sealed, err := r.seal.seal(w.Name, sec)
+	sealed, err := r.seal.seal(sec)
 	if err != nil {
 		return store.Warehouse{}, err
 	}
@@ -232,7 +232,7 @@ func (r *Registry) entry(row store.Warehouse) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	sec, err := r.seal.open(row.Name, row.Secrets)
+	sec, err := r.seal.open(row.Secrets)
 	if err != nil {
 		return nil, err
 	}

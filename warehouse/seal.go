@@ -12,9 +12,9 @@ import (
 
 // Stored secrets are a JSON document sealed with AES-256-GCM under a key
 // derived from auth.key-encryption-secret (as the catalog's signing keys
-// are, under another derivation label): "wse1" + nonce + sealed JSON. The
-// warehouse's name is the additional data, so a sealed blob copied to
-// another warehouse's row does not open. A rename reseals.
+// are, under another derivation label): "wse1" + nonce + sealed JSON. No
+// additional data binds them to the warehouse's name: a rename moves them
+// as they are, in the rename's one transaction.
 var sealedPrefix = []byte("wse1")
 
 // sealer seals and opens warehouse secrets; a nil aead refuses to seal.
@@ -37,7 +37,7 @@ func newSealer(secret string) (sealer, error) {
 var errNoKey = errors.New("storing storage profile secrets needs auth.key-encryption-secret")
 
 // seal returns nil for no secrets.
-func (s sealer) seal(warehouse string, sec secrets) ([]byte, error) {
+func (s sealer) seal(sec secrets) ([]byte, error) {
 	if sec == (secrets{}) {
 		return nil, nil
 	}
@@ -53,10 +53,10 @@ func (s sealer) seal(warehouse string, sec secrets) ([]byte, error) {
 		return nil, err
 	}
 	out := append(bytes.Clone(sealedPrefix), nonce...)
-	return s.aead.Seal(out, nonce, plain, []byte(warehouse)), nil
+	return s.aead.Seal(out, nonce, plain, nil), nil
 }
 
-func (s sealer) open(warehouse string, stored []byte) (secrets, error) {
+func (s sealer) open(stored []byte) (secrets, error) {
 	var sec secrets
 	if len(stored) == 0 {
 		return sec, nil
@@ -71,7 +71,7 @@ func (s sealer) open(warehouse string, stored []byte) (secrets, error) {
 	if len(rest) < s.aead.NonceSize() {
 		return sec, errors.New("its sealed secrets are truncated")
 	}
-	plain, err := s.aead.Open(nil, rest[:s.aead.NonceSize()], rest[s.aead.NonceSize():], []byte(warehouse))
+	plain, err := s.aead.Open(nil, rest[:s.aead.NonceSize()], rest[s.aead.NonceSize():], nil)
 	if err != nil {
 		return sec, errors.New("its secrets do not open with auth.key-encryption-secret")
 	}
