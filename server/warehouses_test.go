@@ -353,3 +353,59 @@ func TestWarehouseMultiNode(t *testing.T) {
 	waitFor("deactivated", func() bool { e, _ := b.Registry.Get("shared"); return !e.Active })
 	whError(t, 403, "ForbiddenException", "GET", b.URL+"/v1/shared/namespaces/ns/tables/t", "")
 }
+
+// Concurrent creates of overlapping locations: exactly one wins.
+func TestWarehouseConcurrentOverlap(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		srv := servertest.Start(t, b, servertest.Config{ManagedWarehouses: true})
+		dir := t.TempDir()
+		const n = 6
+		statuses := make(chan int, n)
+		for i := range n {
+			go func() {
+				loc := fileURI(dir + strings.Repeat("/d", i+1)) // each inside the previous
+				status, _ := whCall(t, "POST", srv.URL+"/management/v1/warehouses", createWarehouseBody(fmt.Sprintf("w%d", i), loc))
+				statuses <- status
+			}()
+		}
+		won := 0
+		for range n {
+			switch s := <-statuses; s {
+			case 201:
+				won++
+			case 409:
+			default:
+				t.Errorf("status %d", s)
+			}
+		}
+		if won != 1 || len(listWarehouses(t, srv.URL)) != 2 {
+			t.Fatalf("%d overlapping creates won", won)
+		}
+	})
+}
+
+// The configuration file wins for the warehouses it names: what is stored
+// under such a name is replaced at the next start.
+func TestWarehouseFileWins(t *testing.T) {
+	t.Parallel()
+	a := servertest.Start(t, servertest.Postgres, servertest.Config{ManagedWarehouses: true})
+	ws := a.Store.(store.Warehouses)
+	rows, err := ws.ListWarehouses(context.Background())
+	if err != nil || len(rows) != 1 || rows[0].Source != store.WarehouseFromConfig {
+		t.Fatalf("bootstrapped rows: %+v %v", rows, err)
+	}
+	changed := rows[0]
+	changed.Active = false
+	changed.Settings = []byte(`{"table-layout":"name","credential-duration-ns":7200000000000}`)
+	if err := ws.UpdateWarehouse(context.Background(), changed, store.EventWarehouseUpdated); err != nil {
+		t.Fatal(err)
+	}
+	// A second node starting on the database writes the file's version back
+	// (its file names "default" at its own location).
+	b := servertest.Start(t, servertest.Postgres, servertest.Config{ManagedWarehouses: true, Database: a.Database})
+	e, ok := b.Registry.Get("default")
+	if !ok || !e.Active || e.Config.TableLayout != "name-uuid" || e.Config.Location != b.Warehouse {
+		t.Fatalf("after the start, default is %+v", e)
+	}
+	whMust(t, 200, "POST", b.URL+"/v1/namespaces", `{"namespace":["n"]}`)
+}
