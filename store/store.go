@@ -353,9 +353,12 @@ var EventTypes = []EventType{
 	EventNamespaceCreated, EventNamespaceUpdated, EventNamespaceDropped,
 	EventTableCreated, EventTableCommitted, EventTableRenamed, EventTableDropped, EventTableRegistered, EventTableUnregistered,
 	EventViewCreated, EventViewReplaced, EventViewRenamed, EventViewDropped, EventViewRegistered,
+	EventWarehouseCreated, EventWarehouseUpdated, EventWarehouseRenamed,
+	EventWarehouseDeactivated, EventWarehouseReactivated, EventWarehouseDeleted,
 }
 
-// Object is what the event is about: "namespace", "table" or "view".
+// Object is what the event is about: "namespace", "table", "view" or
+// "warehouse".
 func (t EventType) Object() string {
 	o, _, _ := strings.Cut(string(t), ".")
 	return o
