@@ -65,6 +65,7 @@ type Tx interface {
 // Executor has one method per query. Times are time.Time; the zero time is
 // NULL where a column is nullable, and "" is NULL for nullable text.
 type Executor interface {
+	WarehouseExecutor
 	NamespaceExecutor
 	EntityExecutor
 	EventExecutor
@@ -372,4 +373,25 @@ type EventListener interface {
 // assumes one process owns the database.
 type PruneLocker interface {
 	TryLockPrune(ctx context.Context) (unlock func(), ok bool, err error)
+}
+
+// WarehouseExecutor runs the queries of warehouses.sql.
+type WarehouseExecutor interface {
+	ListWarehouses(ctx context.Context) ([]store.Warehouse, error)
+	WarehouseRevision(ctx context.Context) (int64, error)
+	// BumpWarehouseRevision counts the revision up, locking its row until
+	// the transaction ends (warehouse mutations serialize on it).
+	BumpWarehouseRevision(ctx context.Context) (int64, error)
+	InsertWarehouse(ctx context.Context, w store.Warehouse) error          // created at w.CreatedAt
+	UpdateWarehouse(ctx context.Context, w store.Warehouse) (int64, error) // updated at w.UpdatedAt
+	// RenameWarehouse renames the warehouse and the namespaces, entities
+	// and grants stored under its name, keeping new namespaces out of the
+	// old name until the transaction ends.
+	RenameWarehouse(ctx context.Context, from, to string, now time.Time) error
+	// LockWarehouseNamespaces keeps new namespaces out until the
+	// transaction ends.
+	LockWarehouseNamespaces(ctx context.Context) error
+	WarehouseHasNamespaces(ctx context.Context, warehouse string) (bool, error)
+	DeleteWarehouse(ctx context.Context, name string) (int64, error)
+	PurgeJobsUnder(ctx context.Context, prefix string) (int64, error)
 }
