@@ -1,5 +1,5 @@
-// Package core is the one implementation of store.Store, store.AuthStore
-// and store.PlanStore, written once over a driver.Driver: the operations,
+// Package core is the one implementation of store.Store, store.Warehouses,
+// store.AuthStore and store.PlanStore, written once over a driver.Driver: the operations,
 // their transactions and retries, the wording of client-facing errors and
 // the events and idempotency marks every mutation writes. A database is a
 // thin driver (store/postgres, store/sqlite) with one method per query;
