@@ -210,7 +210,69 @@ func syncDirs(dir string, made []string) error {
 	return nil
 }
 
+// syncDir makes the entries of dir durable. Concurrent writers into one
+// directory (creates in one namespace) share its syncs: a writer waits
+// for a sync that started after its change, running one itself when none
+// is under way, so N writers cost about two syncs instead of N.
 func syncDir(dir string) error {
+	dirSyncs.Lock()
+	st := dirSyncs.m[dir]
+	if st == nil {
+		st = &dirSync{}
+		st.cond.L = &dirSyncs.Mutex
+		dirSyncs.m[dir] = st
+	}
+	st.refs++
+	defer func() {
+		if st.refs--; st.refs == 0 {
+			delete(dirSyncs.m, dir)
+		}
+		dirSyncs.Unlock()
+	}()
+	// The next sync to start is the first one that covers this writer's
+	// change; syncs of one directory run one at a time, in order.
+	need := st.started + 1
+	for st.completed < need {
+		if st.running {
+			st.cond.Wait()
+			continue
+		}
+		st.started++
+		gen := st.started
+		st.running = true
+		dirSyncs.Unlock()
+		err := fsyncDir(dir)
+		dirSyncs.Lock()
+		st.running = false
+		st.completed = gen
+		if err != nil {
+			st.err, st.errGen = err, gen
+		}
+		st.cond.Broadcast()
+	}
+	if st.errGen >= need {
+		return st.err
+	}
+	return nil
+}
+
+// dirSyncs are the directories being synced, under one lock (held only
+// between syncs, never during one).
+var dirSyncs = struct {
+	sync.Mutex
+	m map[string]*dirSync
+}{m: map[string]*dirSync{}}
+
+type dirSync struct {
+	cond               sync.Cond
+	refs               int    // writers waiting on or running a sync
+	started, completed uint64 // generations of syncs
+	running            bool
+	err                error
+	errGen             uint64 // the last sync that failed
+}
+
+func fsyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/bingsan/bingsan/errs"
@@ -67,5 +68,28 @@ func TestLocalWriteNewPublishesOnceAndLeavesNoTemporary(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, entries[0].Name())); string(b) != `{"a":1}` {
 		t.Fatalf("file holds %s", b)
+	}
+}
+
+// Concurrent writers into one directory share its syncs, and every one of
+// them returns only after a sync that started after its call.
+func TestSyncDirSharedByConcurrentWriters(t *testing.T) {
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := syncDir(dir); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(dirSyncs.m) != 0 {
+		t.Fatalf("sync state left behind: %v", dirSyncs.m)
+	}
+	if err := syncDir(filepath.Join(dir, "missing")); err == nil {
+		t.Fatal("syncing a missing directory succeeded")
 	}
 }
