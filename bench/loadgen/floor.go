@@ -15,7 +15,8 @@ package main
 //     then the one-statement compare-and-swap with its event
 //     (gen/pgdb.CommitEntity, the statement the PostgreSQL store commits
 //     with) on a row of a database of the floor's own. Commits of one row
-//     take turns on a lock, as the catalog's do on one node.
+//     take turns on a lock, as the catalog's do on one node. The answer
+//     holds the document, as the catalog's must.
 //   - POST /create/{name}: the document of a new table written in a new
 //     directory the same way, then the row and its event inserted in one
 //     transaction (InsertEntity and InsertEvents).
@@ -189,12 +190,17 @@ func (s *floorServer) load(rc *fasthttp.RequestCtx, name string) error {
 	if err != nil {
 		return err
 	}
-	rc.SetContentType("application/json")
-	w := rc.Response.BodyWriter()
-	fmt.Fprintf(w, `{"metadata-location":%q,"metadata":`, row.MetadataLocation)
-	_, _ = w.Write(row.Metadata)
-	_, _ = w.Write([]byte("}"))
+	writeTableResponse(rc, row.MetadataLocation, row.Metadata)
 	return nil
+}
+
+// writeTableResponse answers as the REST spec has loads, creates and
+// commits answer: the metadata location and the document.
+func writeTableResponse(rc *fasthttp.RequestCtx, loc string, doc []byte) {
+	rc.SetContentType("application/json")
+	fmt.Fprintf(rc, `{"metadata-location":%q,"metadata":`, loc)
+	_, _ = rc.Write(doc)
+	_, _ = rc.WriteString("}")
 }
 
 func (s *floorServer) commit(rc *fasthttp.RequestCtx, name string) error {
@@ -223,8 +229,7 @@ func (s *floorServer) commit(rc *fasthttp.RequestCtx, name string) error {
 		return errors.New("lost the compare-and-swap")
 	}
 	r.version++
-	rc.SetContentType("application/json")
-	fmt.Fprintf(rc, `{"metadata-location":%q,"version":%d}`, loc, r.version)
+	writeTableResponse(rc, loc, r.doc)
 	return nil
 }
 
@@ -257,8 +262,7 @@ func (s *floorServer) create(rc *fasthttp.RequestCtx, name string) error {
 	if err := tx.Commit(rc); err != nil {
 		return err
 	}
-	rc.SetContentType("application/json")
-	fmt.Fprintf(rc, `{"metadata-location":%q}`, loc)
+	writeTableResponse(rc, loc, doc)
 	return nil
 }
 
