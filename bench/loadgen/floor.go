@@ -81,10 +81,10 @@ func runFloorServer(spec string) error {
 	ctx := context.Background()
 	s := &floorServer{q: pgdb.New(), io: vend.NewLocal(), dir: dir, rows: map[string]*floorRow{}}
 	var err error
-	if s.catalog, err = pgxpool.New(ctx, catalogDSN); err != nil {
+	if s.catalog, err = newPool(ctx, catalogDSN); err != nil {
 		return err
 	}
-	if s.floor, err = pgxpool.New(ctx, floorDSN); err != nil {
+	if s.floor, err = newPool(ctx, floorDSN); err != nil {
 		return err
 	}
 	if err := s.catalog.QueryRow(ctx, `SELECT warehouse, namespace FROM entities WHERE name = 'small' AND kind = 'table'`).
@@ -96,6 +96,17 @@ func runFloorServer(spec string) error {
 	}
 	srv := &fasthttp.Server{Handler: s.handle, Name: "floor", ReadBufferSize: 16 << 10}
 	return srv.ListenAndServe(addr)
+}
+
+// newPool opens a pool as large as the catalog's default
+// (store.postgres.max-conns), so that both wait on PostgreSQL alike.
+func newPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = 16
+	return pgxpool.NewWithConfig(ctx, cfg)
 }
 
 // migrateFloor gives the floor's database the catalog's schema and the
