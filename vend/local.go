@@ -197,17 +197,24 @@ func releaseDirs(dirs []string) {
 
 // syncDirs syncs dir (it holds a new name) and the parent of every
 // directory in made (each is a new name in its parent).
+// The syncs are independent and run at once: a journaling file system
+// commits them together instead of one after the other.
 func syncDirs(dir string, made []string) error {
 	defer releaseDirs(made)
-	if err := syncDir(dir); err != nil {
-		return err
+	if len(made) == 0 {
+		return syncDir(dir)
 	}
+	errc := make(chan error, len(made))
 	for _, d := range made {
-		if err := syncDir(filepath.Dir(d)); err != nil {
-			return err
+		go func() { errc <- syncDir(filepath.Dir(d)) }()
+	}
+	err := syncDir(dir)
+	for range made {
+		if e := <-errc; err == nil {
+			err = e
 		}
 	}
-	return nil
+	return err
 }
 
 // syncDir makes the entries of dir durable. Concurrent writers into one
