@@ -101,7 +101,7 @@ func (s *Service) countPurgeQueue(ctx context.Context) {
 // local warehouses have them), and logs what it did.
 func (s *Service) SweepTemporaryFiles(ctx context.Context, age time.Duration) int {
 	total := 0
-	for name, loc := range s.opts.Warehouses {
+	for name, loc := range s.directory().Locations() {
 		n, err := s.io.SweepTemporary(ctx, loc, s.opts.Now().Add(-age))
 		total += n
 		if n > 0 {

@@ -261,6 +261,13 @@ type Store interface {
 	// DropEntity removes the entity and returns it as it was. With purge set,
 	// a purge job for the entity's files is queued in the same transaction.
 	DropEntity(ctx context.Context, kind Kind, id Ident, purge bool) (Entity, error)
+	// UnregisterEntity removes the entity from the catalog like a drop
+	// without purge (its claims are released, its files stay) and returns
+	// it as it was when removed: a Commit racing with it either committed
+	// before (and is in the returned metadata) or fails. The event is
+	// "<kind>.unregistered"; the idempotency outcome is the metadata
+	// location returned.
+	UnregisterEntity(ctx context.Context, kind Kind, id Ident) (Entity, error)
 	// Commit applies all commits or none. Rows are locked in a deterministic
 	// order so concurrent multi-entity commits cannot deadlock.
 	Commit(ctx context.Context, commits []Commit) error
@@ -325,29 +332,33 @@ type Store interface {
 type EventType string
 
 const (
-	EventNamespaceCreated EventType = "namespace.created"
-	EventNamespaceUpdated EventType = "namespace.updated"
-	EventNamespaceDropped EventType = "namespace.dropped"
-	EventTableCreated     EventType = "table.created"
-	EventTableCommitted   EventType = "table.committed"
-	EventTableRenamed     EventType = "table.renamed"
-	EventTableDropped     EventType = "table.dropped"
-	EventTableRegistered  EventType = "table.registered"
-	EventViewCreated      EventType = "view.created"
-	EventViewReplaced     EventType = "view.replaced"
-	EventViewRenamed      EventType = "view.renamed"
-	EventViewDropped      EventType = "view.dropped"
-	EventViewRegistered   EventType = "view.registered"
+	EventNamespaceCreated  EventType = "namespace.created"
+	EventNamespaceUpdated  EventType = "namespace.updated"
+	EventNamespaceDropped  EventType = "namespace.dropped"
+	EventTableCreated      EventType = "table.created"
+	EventTableCommitted    EventType = "table.committed"
+	EventTableRenamed      EventType = "table.renamed"
+	EventTableDropped      EventType = "table.dropped"
+	EventTableRegistered   EventType = "table.registered"
+	EventTableUnregistered EventType = "table.unregistered"
+	EventViewCreated       EventType = "view.created"
+	EventViewReplaced      EventType = "view.replaced"
+	EventViewRenamed       EventType = "view.renamed"
+	EventViewDropped       EventType = "view.dropped"
+	EventViewRegistered    EventType = "view.registered"
 )
 
 // EventTypes lists every event type.
 var EventTypes = []EventType{
 	EventNamespaceCreated, EventNamespaceUpdated, EventNamespaceDropped,
-	EventTableCreated, EventTableCommitted, EventTableRenamed, EventTableDropped, EventTableRegistered,
+	EventTableCreated, EventTableCommitted, EventTableRenamed, EventTableDropped, EventTableRegistered, EventTableUnregistered,
 	EventViewCreated, EventViewReplaced, EventViewRenamed, EventViewDropped, EventViewRegistered,
+	EventWarehouseCreated, EventWarehouseUpdated, EventWarehouseRenamed,
+	EventWarehouseDeactivated, EventWarehouseReactivated, EventWarehouseDeleted,
 }
 
-// Object is what the event is about: "namespace", "table" or "view".
+// Object is what the event is about: "namespace", "table", "view" or
+// "warehouse".
 func (t EventType) Object() string {
 	o, _, _ := strings.Cut(string(t), ".")
 	return o
