@@ -339,8 +339,9 @@ func TestWarehouseMultiNode(t *testing.T) {
 			if time.Since(created) > time.Second {
 				t.Fatalf("%s: not seen by the other node within a second", what)
 			}
-			time.Sleep(10 * time.Millisecond)
+			time.Sleep(5 * time.Millisecond)
 		}
+		t.Logf("%s: seen by the other node after %s", what, time.Since(created).Round(time.Millisecond))
 	}
 	waitFor("created", func() bool { _, ok := b.Registry.Get("shared"); return ok })
 	whMust(t, 200, "POST", b.URL+"/v1/shared/namespaces", `{"namespace":["ns"]}`)
