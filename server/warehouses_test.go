@@ -410,3 +410,35 @@ func TestWarehouseFileWins(t *testing.T) {
 	}
 	whMust(t, 200, "POST", b.URL+"/v1/namespaces", `{"namespace":["n"]}`)
 }
+
+// Grants follow a rename, and go with a deleted warehouse: one created
+// later under the name does not inherit them.
+func TestWarehouseGrantsFollow(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		e := startAuth(t, b, servertest.Config{ManagedWarehouses: true, Auth: &auth.Options{}})
+		reader, _ := e.principal("analyst", "analysts")
+		e.must(201, "POST", "/management/v1/warehouses", e.admin, createWarehouseBody("w", fileURI(t.TempDir())), nil)
+		e.must(201, "POST", "/management/v1/grants", e.admin,
+			`{"role":"analysts","privilege":"read","securable":{"type":"warehouse","warehouse":"w"}}`, nil)
+		eventually := func(path string, want int) {
+			t.Helper()
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				status, body := e.do("GET", path, reader, nil)
+				if status == want {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("GET %s: %d, want %d: %s", path, status, want, body)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		eventually("/v1/w/namespaces", 200)
+		e.must(200, "POST", "/management/v1/warehouses/w/rename", e.admin, `{"new-name":"w2"}`, nil)
+		eventually("/v1/w2/namespaces", 200)
+		e.must(204, "DELETE", "/management/v1/warehouses/w2", e.admin, nil, nil)
+		e.must(201, "POST", "/management/v1/warehouses", e.admin, createWarehouseBody("w2", fileURI(t.TempDir())), nil)
+		eventually("/v1/w2/namespaces", 403)
+	})
+}
