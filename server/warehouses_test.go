@@ -259,6 +259,19 @@ func TestWarehouseSecretsSealed(t *testing.T) {
 		if e.Config.S3.SecretAccessKey != secret || e.Config.S3.AccessKeyID != "AKID2" {
 			t.Fatalf("the update lost the secret or the key id: %q %q", e.Config.S3.SecretAccessKey, e.Config.S3.AccessKeyID)
 		}
+		// Azure's account key and client secret are sealed and hidden the same way.
+		const azureKey = "QXp1cml0ZUFjY291bnRLZXlGb3JUZXN0c09ubHkxMjM0NTY3ODkw"
+		az := whMust(t, 201, "POST", base+"/management/v1/warehouses", fmt.Sprintf(
+			`{"name":"blob","location":"abfss://data@acct.dfs.core.windows.net/wh","storage":{"type":"azure","azure":{"endpoint":"https://127.0.0.1:10000/acct","account-key":%q}}}`, azureKey))
+		if strings.Contains(string(az), azureKey) || !strings.Contains(string(az), `"secrets":["azure.account-key"]`) {
+			t.Fatalf("azure warehouse: %s", az)
+		}
+		if e, _ := srv.Registry.Get("blob"); e.Config.Azure.AccountKey != azureKey {
+			t.Fatal("the azure account key was not kept")
+		}
+		if stored, err := storedWarehouses(srv); err != nil || strings.Contains(stored, azureKey) {
+			t.Fatalf("the azure account key is stored in the clear: %v", err)
+		}
 		whMust(t, 200, "POST", base+"/management/v1/warehouses/lake/rename", `{"new-name":"lake2"}`)
 		if e, _ := srv.Registry.Get("lake2"); e.Config.S3.SecretAccessKey != secret {
 			t.Fatalf("the rename lost the secret")
