@@ -74,12 +74,26 @@ func (s *Service) RunPurger(ctx context.Context, o PurgerOptions) {
 				break // drained; a full batch may mean more are due
 			}
 		}
+		s.countPurgeQueue(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// countPurgeQueue publishes the queue's depth once per round, so that a
+// scrape never waits on the database.
+func (s *Service) countPurgeQueue(ctx context.Context) {
+	n, err := s.st.CountPurgeJobs(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("purge: cannot count queued jobs", "error", err)
+		}
+		return
+	}
+	s.opts.Metrics.PurgeQueue(n)
 }
 
 // SweepTemporaryFiles removes, from every warehouse, the temporary

@@ -35,6 +35,10 @@ type operation struct {
 	// without one they answer 501 and are not advertised, all four
 	// together, since a client that finds /plan expects the others.
 	planner bool
+	// servedIn, when set, says whether the operation can succeed in a
+	// warehouse (signRequest: only where the storage signs); GET
+	// /v1/config advertises it for the warehouses where it can.
+	servedIn func(s *Server, warehouse string) bool
 	// targets returns what the decoded request needs, for the Iceberg
 	// API's operations (the others authorize in their handlers). nil:
 	// nothing beyond being authenticated.
@@ -92,6 +96,10 @@ var operations = map[string]operation{
 		targets: onTable(func(r iceberg.DropTableRequestObject) (string, string, string) {
 			return r.Prefix, r.NamespaceParam, r.Table
 		})},
+	"unregisterTable": {privilege: authz.Drop, on: "the table", mutation: true, idempotent: true,
+		targets: onTable(func(r iceberg.UnregisterTableRequestObject) (string, string, string) {
+			return r.Prefix, r.NamespaceParam, r.Table
+		})},
 	"renameTable": {privilege: authz.Drop, on: "the source table, and create on the destination namespace", mutation: true, idempotent: true,
 		targets: requestTargets(func(s *Server, r iceberg.RenameTableRequestObject) []need {
 			wh := s.warehouseOf(r.Prefix)
@@ -110,6 +118,7 @@ var operations = map[string]operation{
 			return r.Prefix, r.NamespaceParam, r.Table
 		})},
 	"signRequest": {privilege: authz.Read, on: "the table (write to sign writes)",
+		servedIn: func(s *Server, warehouse string) bool { return s.opts.Catalog.SignsRequests(warehouse) },
 		targets: onTable(func(r iceberg.SignRequestRequestObject) (string, string, string) {
 			return r.Prefix, r.NamespaceParam, r.Table
 		})},
@@ -170,6 +179,11 @@ var operations = map[string]operation{
 				{authz.Create, authz.Namespace(wh, r.Body.Destination.Namespace)},
 			}
 		})},
+
+	"listFunctions": {privilege: authz.Read, on: "the namespace", unimplemented: true,
+		targets: onNamespace(func(r iceberg.ListFunctionsRequestObject) (string, string) { return r.Prefix, r.NamespaceParam })},
+	"loadFunction": {privilege: authz.Read, on: "the function", unimplemented: true,
+		targets: onNamespace(func(r iceberg.LoadFunctionRequestObject) (string, string) { return r.Prefix, r.NamespaceParam })},
 
 	// Bingsan's extension API: events filtered to what the caller may read.
 	"listEvents":   {on: "nothing; only events about what the caller may read are returned"},

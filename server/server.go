@@ -103,8 +103,9 @@ type Server struct {
 	log     *slog.Logger
 	handler fasthttp.RequestHandler
 	http    *fasthttp.Server
-	// endpoints is what GET /v1/config advertises: every implemented operation.
-	endpoints []string
+	// endpoints is what GET /v1/config advertises: every implemented
+	// operation (endpointsFor narrows it to one warehouse).
+	endpoints []advertised
 	// bufs holds the buffers responses are encoded in.
 	bufs *bufpool.Pool
 	// accessCount counts the requests the access log may skip.
@@ -152,7 +153,7 @@ func New(opts Options) *Server {
 	routes := iceberg.Routes(iceberg.NewStrictHandler(a, strict), onError)
 	for _, rt := range routes {
 		if s.implemented(rt.OperationID) && (opts.Auth != nil || rt.OperationID != "getToken") {
-			s.endpoints = append(s.endpoints, rt.Method+" "+rt.Path)
+			s.endpoints = append(s.endpoints, advertised{rt.Method + " " + rt.Path, rt.OperationID})
 		}
 	}
 	iceberg.RegisterRoutes(r, routes, s.wrapOperation)
