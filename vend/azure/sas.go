@@ -76,8 +76,8 @@ func (s SAS) SignWithAccountKey(account, accountKey string) (string, error) {
 		"", // signed identifier
 		"", // IP range
 		s.Protocol, SASVersion, s.resource(),
-		"", // snapshot time
-		"", // encryption scope
+		"",                 // snapshot time
+		"",                 // encryption scope
 		"", "", "", "", "", // response headers rscc, rscd, rsce, rscl, rsct
 	}, "\n")
 	return s.query(hmacBase64(key, toSign)).Encode(), nil
@@ -98,8 +98,8 @@ func (s SAS) SignWithUserDelegationKey(account string, k UserDelegationKey) (str
 		"", // correlation id
 		"", // IP range
 		s.Protocol, SASVersion, s.resource(),
-		"", // snapshot time
-		"", // encryption scope
+		"",                 // snapshot time
+		"",                 // encryption scope
 		"", "", "", "", "", // response headers rscc, rscd, rsce, rscl, rsct
 	}, "\n")
 	q := s.query(hmacBase64(key, toSign))
