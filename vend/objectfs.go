@@ -13,14 +13,14 @@ import (
 	"github.com/bingsan/bingsan/errs"
 )
 
-// objectFS is iceberg-go's IO for the files of one bucket (container) of an
-// object store, with the catalog's own access. The catalog reads manifest
-// lists and manifests through it, whole: each Open is one GET.
+// objectFS is iceberg-go's IO for the files of an object store, with the
+// catalog's own access. The catalog reads manifest lists and manifests
+// through it, whole: each Open is one GET.
 type objectFS struct {
 	ctx    context.Context
 	store  objectIO
 	kind   string
-	bucket string
+	bucket string // the one bucket (container) served; empty: any
 }
 
 var _ icebergio.ReadFileIO = (*objectFS)(nil)
@@ -29,11 +29,12 @@ func newObjectFS(ctx context.Context, store objectIO, kind, bucket string) *obje
 	return &objectFS{ctx: ctx, store: store, kind: kind, bucket: bucket}
 }
 
-// check refuses names outside the bucket, as iceberg-go's own blob IO does.
+// check refuses names of other stores, and outside the bucket when there
+// is one, as iceberg-go's own blob IO does.
 func (f *objectFS) check(op, name string) error {
 	l, err := parseLocation(name)
-	if err == nil && (l.kind != f.kind || l.bucket != f.bucket || l.key == "") {
-		err = fmt.Errorf("%s is not a file in %s", name, f.bucket)
+	if err == nil && (l.kind != f.kind || (f.bucket != "" && l.bucket != f.bucket) || l.bucket == "" || l.key == "") {
+		err = fmt.Errorf("%s is not a file of this %s storage", name, f.kind)
 	}
 	if err != nil {
 		return &fs.PathError{Op: op, Path: name, Err: err}
