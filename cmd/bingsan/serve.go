@@ -123,6 +123,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	})
 
 	releaseStartupMemory()
+	releaseStartupPages()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
