@@ -122,8 +122,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		AccessLogSample:     cfg.Log.AccessSample,
 	})
 
-	releaseStartupMemory()
 	releaseStartupPages()
+	releaseStartupMemory()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
