@@ -145,3 +145,11 @@ func (s *Service) SignRequest(ctx context.Context, id store.Ident, mode vend.Mod
 	}
 	return v.Sign(ctx, tableScope(loc, props, mode), r)
 }
+
+// SignsRequests reports whether signRequest can succeed for the tables of
+// warehouse: its storage has a vendor that signs (S3 with remote signing
+// enabled); GCS, Azure and local storage never do.
+func (s *Service) SignsRequests(warehouse string) bool {
+	signer, ok := s.vendor(warehouse).(vend.RemoteSigner)
+	return ok && signer.SignsRequests()
+}

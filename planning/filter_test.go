@@ -164,3 +164,108 @@ func TestEncodeResidual(t *testing.T) {
 		t.Fatalf("nested constant: %s %v", got, err)
 	}
 }
+
+// A filter written in the post-1.11 form (Predicate, Reference, Apply,
+// Literal) means exactly what its 1.11 twin means: both bind to the same
+// expression.
+func TestDecodeFilterBothForms(t *testing.T) {
+	sc := filterSchema()
+	cases := []struct {
+		name, old, new string
+		sensitive      bool
+	}{
+		{"eq named", `{"type":"eq","term":"id","value":5}`,
+			`{"type":"eq","left":{"type":"reference","name":"id"},"right":5}`, true},
+		{"eq by id", `{"type":"eq","term":"Name","value":"x"}`,
+			`{"type":"eq","left":{"type":"reference","id":2},"right":{"type":"literal","value":"x"}}`, true},
+		{"typed literal", `{"type":"lt","term":"amount","value":"12.30"}`,
+			`{"type":"lt","left":{"type":"reference","name":"amount"},"right":{"type":"literal","value":"12.30","data-type":"decimal(9,2)"}}`, true},
+		{"literal on the left", `{"type":"gt","term":"id","value":3}`,
+			`{"type":"lt","left":3,"right":{"type":"reference","name":"id"}}`, true},
+		{"literal on the left, lt-eq", `{"type":"gt-eq","term":"id","value":3}`,
+			`{"type":"lt-eq","left":{"type":"literal","value":3},"right":{"type":"reference","name":"id"}}`, true},
+		{"unary child", `{"type":"is-null","term":"Name"}`,
+			`{"type":"is-null","child":{"type":"reference","name":"Name"}}`, true},
+		{"nan by id", `{"type":"not-nan","term":"ratio"}`,
+			`{"type":"not-nan","child":{"type":"reference","id":10}}`, true},
+		{"set", `{"type":"in","term":"id","values":[1,2,3]}`,
+			`{"type":"in","child":{"type":"reference","name":"id"},"values":[1,{"type":"literal","value":2},3]}`, true},
+		{"typed set", `{"type":"not-in","term":"Name","values":["a","b"]}`,
+			`{"type":"not-in","child":{"type":"reference","name":"Name"},"values":{"type":"literals","values":["a","b"],"data-type":"string"}}`, true},
+		{"deprecated term with literal object", `{"type":"eq","term":"id","value":7}`,
+			`{"type":"eq","term":"id","value":{"type":"literal","value":7}}`, true},
+		{"apply bucket", `{"type":"eq","term":{"type":"transform","transform":"bucket[16]","term":"id"},"value":3}`,
+			`{"type":"eq","left":{"type":"apply","function":"bucket","arguments":[16,{"type":"reference","name":"id"}]},"right":3}`, true},
+		{"apply truncate, width last", `{"type":"eq","term":{"type":"transform","transform":"truncate[4]","term":"Name"},"value":"abcd"}`,
+			`{"type":"eq","left":{"type":"apply","function":"truncate","arguments":[{"type":"reference","name":"Name"},{"type":"literal","value":4}]},"right":"abcd"}`, true},
+		{"apply day", `{"type":"eq","term":{"type":"transform","transform":"day","term":"ts"},"value":19000}`,
+			`{"type":"eq","left":{"type":"apply","function":"day","arguments":[{"type":"reference","id":3}]},"right":19000}`, true},
+		{"nested and/or/not, bare booleans", `{"type":"and","left":{"type":"not","child":{"type":"is-null","term":"Name"}},"right":{"type":"or","left":{"type":"lt","term":"id","value":5},"right":{"type":"false"}}}`,
+			`{"type":"and","left":{"type":"not","child":{"type":"is-null","child":{"type":"reference","name":"Name"}}},"right":{"type":"or","left":{"type":"lt","left":{"type":"reference","name":"id"},"right":5},"right":false}}`, true},
+		{"case insensitive", `{"type":"eq","term":"NAME","value":"x"}`,
+			`{"type":"eq","left":{"type":"reference","name":"NAME"},"right":"x"}`, false},
+		{"case insensitive nested", `{"type":"eq","term":"INFO.tag","value":"x"}`,
+			`{"type":"eq","left":{"type":"reference","name":"INFO.tag"},"right":"x"}`, false},
+	}
+	// The comparison below can fail: different filters are not Equal.
+	a, _ := decodeFilter(json.RawMessage(`{"type":"eq","left":{"type":"reference","name":"id"},"right":5}`), sc, true)
+	b, _ := decodeFilter(json.RawMessage(`{"type":"eq","term":"id","value":6}`), sc, true)
+	ab, _ := iceberg.BindExpr(sc, a, true)
+	bb, _ := iceberg.BindExpr(sc, b, true)
+	if ab == nil || bb == nil || ab.Equals(bb) {
+		t.Fatal("eq 5 and eq 6 compare equal")
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			bind := func(doc string) iceberg.BooleanExpression {
+				t.Helper()
+				expr, err := decodeFilter(json.RawMessage(doc), sc, c.sensitive)
+				if err != nil {
+					t.Fatalf("decodeFilter(%s): %v", doc, err)
+				}
+				bound, err := iceberg.BindExpr(sc, expr, c.sensitive)
+				if err != nil {
+					t.Fatalf("bind %s: %v", doc, err)
+				}
+				return bound
+			}
+			oldExpr, newExpr := bind(c.old), bind(c.new)
+			if !oldExpr.Equals(newExpr) {
+				t.Fatalf("1.11 form binds to %s, new form to %s", oldExpr, newExpr)
+			}
+		})
+	}
+}
+
+// Post-1.11 filters that mean nothing Bingsan can evaluate are BadRequest
+// naming the document, like 1.11 ones.
+func TestDecodeFilterNewFormErrors(t *testing.T) {
+	sc := filterSchema()
+	cases := []struct{ name, doc, mention string }{
+		{"unknown field id", `{"type":"eq","left":{"type":"reference","id":99},"right":1}`, "99"},
+		{"name and id", `{"type":"eq","left":{"type":"reference","name":"id","id":1},"right":1}`, "reference"},
+		{"no column", `{"type":"eq","left":1,"right":2}`, "eq"},
+		{"left without right", `{"type":"eq","left":{"type":"reference","name":"id"}}`, "eq"},
+		{"child and term", `{"type":"is-null","child":{"type":"reference","name":"id"},"term":"id"}`, "is-null"},
+		{"starts-with flipped", `{"type":"starts-with","left":"a","right":{"type":"reference","name":"Name"}}`, "starts-with"},
+		{"catalog function", `{"type":"eq","left":{"type":"apply","function":["ns","f"],"arguments":[{"type":"reference","name":"id"}]},"right":1}`, "apply"},
+		{"unknown transform", `{"type":"eq","left":{"type":"apply","function":"zorder","arguments":[{"type":"reference","name":"id"}]},"right":1}`, "zorder"},
+		{"transform of nothing", `{"type":"eq","left":{"type":"apply","function":"day","arguments":[]},"right":1}`, "day"},
+		{"bad width", `{"type":"eq","left":{"type":"apply","function":"bucket","arguments":[-2,{"type":"reference","name":"id"}]},"right":1}`, "bucket"},
+		{"bad literal object", `{"type":"eq","left":{"type":"reference","name":"id"},"right":{"type":"lit","value":1}}`, "lit"},
+		{"bad typed set", `{"type":"in","child":{"type":"reference","name":"id"},"values":{"type":"set","values":[1]}}`, "set"},
+		{"literal child", `{"type":"is-null","child":"id"}`, "is-null"},
+		{"wrong literal type", `{"type":"eq","left":{"type":"reference","name":"id"},"right":"seven"}`, "seven"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := decodeFilter(json.RawMessage(c.doc), sc, true)
+			if !errs.Is(err, errs.BadRequest) {
+				t.Fatalf("got %v, want BadRequest", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "Invalid filter expression") || !strings.Contains(msg, c.mention) {
+				t.Fatalf("message %q does not name %q", msg, c.mention)
+			}
+		})
+	}
+}

@@ -176,7 +176,7 @@ func (e *authEnv) audit(query string) []managementapi.AuditEntry {
 // fillAuthPath fills a route's path parameters for the objects the auth
 // tests create.
 func fillAuthPath(path string) string {
-	r := strings.NewReplacer("{prefix}", "default", "{namespace}", "sales", "{table}", "orders", "{view}", "v",
+	r := strings.NewReplacer("{prefix}", "default", "{namespace}", "sales", "{table}", "orders", "{view}", "v", "{function}", "f",
 		"{plan-id}", "p", "{principal}", adminID, "{role}", "admin", "{grant-id}", "1")
 	return r.Replace(path)
 }

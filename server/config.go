@@ -19,18 +19,23 @@ func (a *api) GetConfig(_ context.Context, req iceberg.GetConfigRequestObject) (
 	if overrides == nil {
 		overrides = map[string]string{}
 	}
+	warehouse := o.DefaultWarehouse
 	if req.Params.Warehouse != nil && *req.Params.Warehouse != "" {
-		name, ok := warehouseByNameOrLocation(o.Warehouses, *req.Params.Warehouse)
+		name, ok := a.srv.findWarehouse(*req.Params.Warehouse)
 		if !ok {
 			return nil, errs.New(errs.NoSuchWarehouse, "Warehouse does not exist: %s", *req.Params.Warehouse)
 		}
+		if err := a.srv.serving(name); err != nil {
+			return nil, err
+		}
 		overrides["prefix"] = name
+		warehouse = name
 	}
 	defaults := maps.Clone(o.Defaults)
 	if defaults == nil {
 		defaults = map[string]string{}
 	}
-	endpoints := a.srv.endpoints
+	endpoints := a.srv.endpointsFor(warehouse)
 	lifetime, err := openapi_types.FromTimeDuration(o.IdempotencyLifetime)
 	if err != nil {
 		return nil, err
@@ -53,4 +58,22 @@ func warehouseByNameOrLocation(warehouses map[string]string, v string) (string, 
 		}
 	}
 	return "", false
+}
+
+// advertised is one endpoint of GET /v1/config and its operation.
+type advertised struct {
+	endpoint, operation string
+}
+
+// endpointsFor lists the implemented operations that can succeed in
+// warehouse (see operation.servedIn).
+func (s *Server) endpointsFor(warehouse string) []string {
+	out := make([]string, 0, len(s.endpoints))
+	for _, e := range s.endpoints {
+		if served := operations[e.operation].servedIn; served != nil && !served(s, warehouse) {
+			continue
+		}
+		out = append(out, e.endpoint)
+	}
+	return out
 }

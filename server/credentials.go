@@ -27,12 +27,18 @@ func (a *api) accessMode(ctx context.Context, id store.Ident) vend.Mode {
 
 // accessRequest reads the X-Iceberg-Access-Delegation header (nil: absent).
 // Values the server does not know are ignored, never refused.
-func accessRequest[T ~string](a *api, ctx context.Context, id store.Ident, header *T) catalog.AccessRequest {
-	req := catalog.AccessRequest{Mode: a.accessMode(ctx, id)}
-	if header != nil {
-		req.Delegation = vend.ParseDelegation(string(*header))
+func accessRequest(a *api, ctx context.Context, id store.Ident, header *iceberg.DataAccess) catalog.AccessRequest {
+	return catalog.AccessRequest{Mode: a.accessMode(ctx, id), Delegation: delegation(header)}
+}
+
+// delegation reads the header's list. The spec after 1.11 declares it an
+// array (the generated binding splits it at commas), 1.11 a string: the
+// same comma-separated text either way, parsed as one.
+func delegation(header *iceberg.DataAccess) vend.Delegation {
+	if header == nil {
+		return vend.Delegation{}
 	}
-	return req
+	return vend.ParseDelegation(strings.Join(*header, ","))
 }
 
 // withAccess fills a LoadTableResult's config and storage-credentials from

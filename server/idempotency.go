@@ -158,7 +158,7 @@ func (s *Server) replayCommitted(ctx *fasthttp.RequestCtx, operation string, o s
 			r.Missing = &ch.Missing
 		}
 		return iceberg.UpdateProperties200JSONResponse{UpdateNamespacePropertiesResponseJSONResponse: iceberg.UpdateNamespacePropertiesResponseJSONResponse(r)}.VisitUpdatePropertiesResponse(ctx)
-	case "createTable", "registerTable", "updateTable", "createView", "registerView", "replaceView":
+	case "createTable", "registerTable", "updateTable", "unregisterTable", "createView", "registerView", "replaceView":
 		doc, err := s.opts.Catalog.MetadataDocument(reqctx.New(ctx), o.MetadataLocation)
 		if err != nil {
 			return err
@@ -170,6 +170,10 @@ func (s *Server) replayCommitted(ctx *fasthttp.RequestCtx, operation string, o s
 			return a.commitTableResponse(iceberg.CommitTableResponse{MetadataLocation: loc, Metadata: doc}, &tag).write(ctx)
 		case "createTable", "registerTable":
 			return a.loadTableResponse(iceberg.LoadTableResult{MetadataLocation: &loc, Metadata: doc}, &tag).write(ctx)
+		case "unregisterTable":
+			return iceberg.UnregisterTable200JSONResponse{UnregisterTableResponseJSONResponse: iceberg.UnregisterTableResponseJSONResponse{
+				MetadataLocation: loc, Metadata: doc,
+			}}.VisitUnregisterTableResponse(ctx)
 		}
 		return iceberg.LoadView200JSONResponse{LoadViewResponseJSONResponse: iceberg.LoadViewResponseJSONResponse{
 			MetadataLocation: loc, Metadata: doc,

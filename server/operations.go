@@ -35,6 +35,10 @@ type operation struct {
 	// without one they answer 501 and are not advertised, all four
 	// together, since a client that finds /plan expects the others.
 	planner bool
+	// servedIn, when set, says whether the operation can succeed in a
+	// warehouse (signRequest: only where the storage signs); GET
+	// /v1/config advertises it for the warehouses where it can.
+	servedIn func(s *Server, warehouse string) bool
 	// targets returns what the decoded request needs, for the Iceberg
 	// API's operations (the others authorize in their handlers). nil:
 	// nothing beyond being authenticated.
@@ -92,6 +96,10 @@ var operations = map[string]operation{
 		targets: onTable(func(r iceberg.DropTableRequestObject) (string, string, string) {
 			return r.Prefix, r.NamespaceParam, r.Table
 		})},
+	"unregisterTable": {privilege: authz.Drop, on: "the table", mutation: true, idempotent: true,
+		targets: onTable(func(r iceberg.UnregisterTableRequestObject) (string, string, string) {
+			return r.Prefix, r.NamespaceParam, r.Table
+		})},
 	"renameTable": {privilege: authz.Drop, on: "the source table, and create on the destination namespace", mutation: true, idempotent: true,
 		targets: requestTargets(func(s *Server, r iceberg.RenameTableRequestObject) []need {
 			wh := s.warehouseOf(r.Prefix)
@@ -110,6 +118,7 @@ var operations = map[string]operation{
 			return r.Prefix, r.NamespaceParam, r.Table
 		})},
 	"signRequest": {privilege: authz.Read, on: "the table (write to sign writes)",
+		servedIn: func(s *Server, warehouse string) bool { return s.opts.Catalog.SignsRequests(warehouse) },
 		targets: onTable(func(r iceberg.SignRequestRequestObject) (string, string, string) {
 			return r.Prefix, r.NamespaceParam, r.Table
 		})},
@@ -171,6 +180,11 @@ var operations = map[string]operation{
 			}
 		})},
 
+	"listFunctions": {privilege: authz.Read, on: "the namespace", unimplemented: true,
+		targets: onNamespace(func(r iceberg.ListFunctionsRequestObject) (string, string) { return r.Prefix, r.NamespaceParam })},
+	"loadFunction": {privilege: authz.Read, on: "the function", unimplemented: true,
+		targets: onNamespace(func(r iceberg.LoadFunctionRequestObject) (string, string) { return r.Prefix, r.NamespaceParam })},
+
 	// Bingsan's extension API: events filtered to what the caller may read.
 	"listEvents":   {on: "nothing; only events about what the caller may read are returned"},
 	"streamEvents": {on: "nothing; only events about what the caller may read are sent"},
@@ -180,6 +194,14 @@ var operations = map[string]operation{
 	// API keys, everything else needs admin on the catalog.
 	"whoAmI":                     {on: "nothing (any authenticated caller)"},
 	"listPrincipals":             {privilege: authz.Admin, on: "the catalog"},
+	"listWarehouses":             {privilege: authz.Admin, on: "the catalog"},
+	"createWarehouse":            {privilege: authz.Admin, on: "the catalog", mutation: true},
+	"getWarehouse":               {privilege: authz.Admin, on: "the catalog"},
+	"updateWarehouse":            {privilege: authz.Admin, on: "the catalog", mutation: true},
+	"renameWarehouse":            {privilege: authz.Admin, on: "the catalog", mutation: true},
+	"deactivateWarehouse":        {privilege: authz.Admin, on: "the catalog", mutation: true},
+	"reactivateWarehouse":        {privilege: authz.Admin, on: "the catalog", mutation: true},
+	"deleteWarehouse":            {privilege: authz.Admin, on: "the catalog", mutation: true},
 	"createPrincipal":            {privilege: authz.Admin, on: "the catalog", mutation: true},
 	"getPrincipal":               {privilege: authz.Admin, on: "the catalog (or the principal itself)"},
 	"updatePrincipal":            {privilege: authz.Admin, on: "the catalog", mutation: true},

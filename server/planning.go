@@ -11,7 +11,6 @@ import (
 	"github.com/bingsan/bingsan/gen/iceberg"
 	"github.com/bingsan/bingsan/planning"
 	"github.com/bingsan/bingsan/principal"
-	"github.com/bingsan/bingsan/vend"
 )
 
 // Server-side scan planning: planTableScan, fetchPlanningResult,
@@ -75,7 +74,7 @@ func (a *api) CancelPlanning(ctx context.Context, req iceberg.CancelPlanningRequ
 	if err != nil {
 		return nil, err
 	}
-	if err := a.planner.Cancel(ctx, pathIdent(wh, req.NamespaceParam, req.Table), req.PlanId, planCaller[string](ctx, nil)); err != nil {
+	if err := a.planner.Cancel(ctx, pathIdent(wh, req.NamespaceParam, req.Table), req.PlanId, planCaller(ctx, nil)); err != nil {
 		return nil, err
 	}
 	return iceberg.CancelPlanning204Response{}, nil
@@ -89,19 +88,15 @@ func (a *api) FetchScanTasks(ctx context.Context, req iceberg.FetchScanTasksRequ
 	if req.Body == nil || req.Body.PlanTask == "" {
 		return nil, errs.New(errs.BadRequest, "Malformed request body: plan-task is required")
 	}
-	tasks, err := a.planner.Tasks(ctx, pathIdent(wh, req.NamespaceParam, req.Table), req.Body.PlanTask, planCaller[string](ctx, nil))
+	tasks, err := a.planner.Tasks(ctx, pathIdent(wh, req.NamespaceParam, req.Table), req.Body.PlanTask, planCaller(ctx, nil))
 	if err != nil {
 		return nil, err
 	}
 	return planJSON(tasks), nil
 }
 
-func planCaller[T ~string](ctx context.Context, delegation *T) planning.Caller {
-	c := planning.Caller{Principal: principal.From(ctx)}
-	if delegation != nil {
-		c.Delegation = vend.ParseDelegation(string(*delegation))
-	}
-	return c
+func planCaller(ctx context.Context, header *iceberg.DataAccess) planning.Caller {
+	return planning.Caller{Principal: principal.From(ctx), Delegation: delegation(header)}
 }
 
 // planResultJSON renders a planning result as the spec's

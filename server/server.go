@@ -29,6 +29,7 @@ import (
 	"github.com/bingsan/bingsan/planning"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/vend"
+	"github.com/bingsan/bingsan/warehouse"
 )
 
 // Options configures a Server.
@@ -41,6 +42,10 @@ type Options struct {
 	// every warehouse name to its base location.
 	DefaultWarehouse string
 	Warehouses       map[string]string
+	// Registry, when set, serves the warehouses instead of Warehouses:
+	// they change at runtime (the management API's warehouse operations
+	// need it).
+	Registry *warehouse.Registry
 
 	// Defaults and Overrides are returned by GET /v1/config.
 	Defaults  map[string]string
@@ -98,8 +103,9 @@ type Server struct {
 	log     *slog.Logger
 	handler fasthttp.RequestHandler
 	http    *fasthttp.Server
-	// endpoints is what GET /v1/config advertises: every implemented operation.
-	endpoints []string
+	// endpoints is what GET /v1/config advertises: every implemented
+	// operation (endpointsFor narrows it to one warehouse).
+	endpoints []advertised
 	// bufs holds the buffers responses are encoded in.
 	bufs *bufpool.Pool
 	// accessCount counts the requests the access log may skip.
@@ -147,7 +153,7 @@ func New(opts Options) *Server {
 	routes := iceberg.Routes(iceberg.NewStrictHandler(a, strict), onError)
 	for _, rt := range routes {
 		if s.implemented(rt.OperationID) && (opts.Auth != nil || rt.OperationID != "getToken") {
-			s.endpoints = append(s.endpoints, rt.Method+" "+rt.Path)
+			s.endpoints = append(s.endpoints, advertised{rt.Method + " " + rt.Path, rt.OperationID})
 		}
 	}
 	iceberg.RegisterRoutes(r, routes, s.wrapOperation)

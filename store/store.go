@@ -261,6 +261,13 @@ type Store interface {
 	// DropEntity removes the entity and returns it as it was. With purge set,
 	// a purge job for the entity's files is queued in the same transaction.
 	DropEntity(ctx context.Context, kind Kind, id Ident, purge bool) (Entity, error)
+	// UnregisterEntity removes the entity from the catalog like a drop
+	// without purge (its claims are released, its files stay) and returns
+	// it as it was when removed: a Commit racing with it either committed
+	// before (and is in the returned metadata) or fails. The event is
+	// "<kind>.unregistered"; the idempotency outcome is the metadata
+	// location returned.
+	UnregisterEntity(ctx context.Context, kind Kind, id Ident) (Entity, error)
 	// Commit applies all commits or none. Rows are locked in a deterministic
 	// order so concurrent multi-entity commits cannot deadlock.
 	Commit(ctx context.Context, commits []Commit) error
@@ -278,6 +285,9 @@ type Store interface {
 	CompletePurgeJob(ctx context.Context, id int64) error
 	// RetryPurgeJob records a failed attempt and makes the job due again at retryAt.
 	RetryPurgeJob(ctx context.Context, id int64, retryAt time.Time, lastError string) error
+	// CountPurgeJobs is the number of purge jobs not yet completed or
+	// abandoned, due or waiting for a retry (the purge queue's depth).
+	CountPurgeJobs(ctx context.Context) (int64, error)
 	// SharedClaims returns the claim keys of live tables and views created
 	// before before that overlap any of keys: files below them are not the
 	// purge's to delete (a twin registered before the fix of issue 13).
@@ -322,29 +332,33 @@ type Store interface {
 type EventType string
 
 const (
-	EventNamespaceCreated EventType = "namespace.created"
-	EventNamespaceUpdated EventType = "namespace.updated"
-	EventNamespaceDropped EventType = "namespace.dropped"
-	EventTableCreated     EventType = "table.created"
-	EventTableCommitted   EventType = "table.committed"
-	EventTableRenamed     EventType = "table.renamed"
-	EventTableDropped     EventType = "table.dropped"
-	EventTableRegistered  EventType = "table.registered"
-	EventViewCreated      EventType = "view.created"
-	EventViewReplaced     EventType = "view.replaced"
-	EventViewRenamed      EventType = "view.renamed"
-	EventViewDropped      EventType = "view.dropped"
-	EventViewRegistered   EventType = "view.registered"
+	EventNamespaceCreated  EventType = "namespace.created"
+	EventNamespaceUpdated  EventType = "namespace.updated"
+	EventNamespaceDropped  EventType = "namespace.dropped"
+	EventTableCreated      EventType = "table.created"
+	EventTableCommitted    EventType = "table.committed"
+	EventTableRenamed      EventType = "table.renamed"
+	EventTableDropped      EventType = "table.dropped"
+	EventTableRegistered   EventType = "table.registered"
+	EventTableUnregistered EventType = "table.unregistered"
+	EventViewCreated       EventType = "view.created"
+	EventViewReplaced      EventType = "view.replaced"
+	EventViewRenamed       EventType = "view.renamed"
+	EventViewDropped       EventType = "view.dropped"
+	EventViewRegistered    EventType = "view.registered"
 )
 
 // EventTypes lists every event type.
 var EventTypes = []EventType{
 	EventNamespaceCreated, EventNamespaceUpdated, EventNamespaceDropped,
-	EventTableCreated, EventTableCommitted, EventTableRenamed, EventTableDropped, EventTableRegistered,
+	EventTableCreated, EventTableCommitted, EventTableRenamed, EventTableDropped, EventTableRegistered, EventTableUnregistered,
 	EventViewCreated, EventViewReplaced, EventViewRenamed, EventViewDropped, EventViewRegistered,
+	EventWarehouseCreated, EventWarehouseUpdated, EventWarehouseRenamed,
+	EventWarehouseDeactivated, EventWarehouseReactivated, EventWarehouseDeleted,
 }
 
-// Object is what the event is about: "namespace", "table" or "view".
+// Object is what the event is about: "namespace", "table", "view" or
+// "warehouse".
 func (t EventType) Object() string {
 	o, _, _ := strings.Cut(string(t), ".")
 	return o

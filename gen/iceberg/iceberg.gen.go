@@ -21,6 +21,21 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
+// Defines values for ApplyType.
+const (
+	ApplyTypeApply ApplyType = "apply"
+)
+
+// Valid indicates whether the value is a known member of the ApplyType enum.
+func (e ApplyType) Valid() bool {
+	switch e {
+	case ApplyTypeApply:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DataFileContent.
 const (
 	Data DataFileContent = "data"
@@ -75,15 +90,156 @@ func (e FileFormat) Valid() bool {
 	}
 }
 
+// Defines values for FunctionDefinitionFunctionType.
+const (
+	Udf  FunctionDefinitionFunctionType = "udf"
+	Udtf FunctionDefinitionFunctionType = "udtf"
+)
+
+// Valid indicates whether the value is a known member of the FunctionDefinitionFunctionType enum.
+func (e FunctionDefinitionFunctionType) Valid() bool {
+	switch e {
+	case Udf:
+		return true
+	case Udtf:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FunctionDefinitionVersionOnNullInput.
+const (
+	Call       FunctionDefinitionVersionOnNullInput = "call"
+	ReturnNull FunctionDefinitionVersionOnNullInput = "return-null"
+)
+
+// Valid indicates whether the value is a known member of the FunctionDefinitionVersionOnNullInput enum.
+func (e FunctionDefinitionVersionOnNullInput) Valid() bool {
+	switch e {
+	case Call:
+		return true
+	case ReturnNull:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FunctionListTypeType.
+const (
+	FunctionListTypeTypeList FunctionListTypeType = "list"
+)
+
+// Valid indicates whether the value is a known member of the FunctionListTypeType enum.
+func (e FunctionListTypeType) Valid() bool {
+	switch e {
+	case FunctionListTypeTypeList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FunctionMapTypeType.
+const (
+	FunctionMapTypeTypeMap FunctionMapTypeType = "map"
+)
+
+// Valid indicates whether the value is a known member of the FunctionMapTypeType enum.
+func (e FunctionMapTypeType) Valid() bool {
+	switch e {
+	case FunctionMapTypeTypeMap:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FunctionSQLRepresentationType.
+const (
+	Sql FunctionSQLRepresentationType = "sql"
+)
+
+// Valid indicates whether the value is a known member of the FunctionSQLRepresentationType enum.
+func (e FunctionSQLRepresentationType) Valid() bool {
+	switch e {
+	case Sql:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FunctionStructTypeType.
+const (
+	FunctionStructTypeTypeStruct FunctionStructTypeType = "struct"
+)
+
+// Valid indicates whether the value is a known member of the FunctionStructTypeType enum.
+func (e FunctionStructTypeType) Valid() bool {
+	switch e {
+	case FunctionStructTypeTypeStruct:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for IdReferenceType.
+const (
+	IdReferenceTypeReference IdReferenceType = "reference"
+)
+
+// Valid indicates whether the value is a known member of the IdReferenceType enum.
+func (e IdReferenceType) Valid() bool {
+	switch e {
+	case IdReferenceTypeReference:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListTypeType.
 const (
-	List ListTypeType = "list"
+	ListTypeTypeList ListTypeType = "list"
 )
 
 // Valid indicates whether the value is a known member of the ListTypeType enum.
 func (e ListTypeType) Valid() bool {
 	switch e {
-	case List:
+	case ListTypeTypeList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Literal1Type.
+const (
+	Literal1TypeLiteral Literal1Type = "literal"
+)
+
+// Valid indicates whether the value is a known member of the Literal1Type enum.
+func (e Literal1Type) Valid() bool {
+	switch e {
+	case Literal1TypeLiteral:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Literals1Type.
+const (
+	Literals1TypeLiterals Literals1Type = "literals"
+)
+
+// Valid indicates whether the value is a known member of the Literals1Type enum.
+func (e Literals1Type) Valid() bool {
+	switch e {
+	case Literals1TypeLiterals:
 		return true
 	default:
 		return false
@@ -92,13 +248,28 @@ func (e ListTypeType) Valid() bool {
 
 // Defines values for MapTypeType.
 const (
-	Map MapTypeType = "map"
+	MapTypeTypeMap MapTypeType = "map"
 )
 
 // Valid indicates whether the value is a known member of the MapTypeType enum.
 func (e MapTypeType) Valid() bool {
 	switch e {
-	case Map:
+	case MapTypeTypeMap:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NamedReferenceType.
+const (
+	NamedReferenceTypeReference NamedReferenceType = "reference"
+)
+
+// Valid indicates whether the value is a known member of the NamedReferenceType enum.
+func (e NamedReferenceType) Valid() bool {
+	switch e {
+	case NamedReferenceTypeReference:
 		return true
 	default:
 		return false
@@ -411,18 +582,15 @@ func (e TransformTermType) Valid() bool {
 	}
 }
 
-// Defines values for DataAccess.
+// Defines values for VariantType.
 const (
-	DataAccessRemoteSigning     DataAccess = "remote-signing"
-	DataAccessVendedCredentials DataAccess = "vended-credentials"
+	Variant VariantType = "variant"
 )
 
-// Valid indicates whether the value is a known member of the DataAccess enum.
-func (e DataAccess) Valid() bool {
+// Valid indicates whether the value is a known member of the VariantType enum.
+func (e VariantType) Valid() bool {
 	switch e {
-	case DataAccessRemoteSigning:
-		return true
-	case DataAccessVendedCredentials:
+	case Variant:
 		return true
 	default:
 		return false
@@ -501,12 +669,36 @@ func (e LoadTableParamsXIcebergAccessDelegation) Valid() bool {
 	}
 }
 
-// AndOrExpression defines model for AndOrExpression.
-type AndOrExpression struct {
-	Left  Expression     `json:"left"`
-	Right Expression     `json:"right"`
+// AndOrPredicate defines model for AndOrPredicate.
+type AndOrPredicate struct {
+	Left  Predicate      `json:"left"`
+	Right Predicate      `json:"right"`
 	Type  ExpressionType `json:"type"`
 }
+
+// Apply defines model for Apply.
+type Apply struct {
+	Arguments []FunctionArgument `json:"arguments"`
+	Function  Apply_Function     `json:"function"`
+	Type      ApplyType          `json:"type"`
+}
+
+// ApplyFunction0 defines model for Apply.Function.0.
+type ApplyFunction0 = string
+
+// ApplyFunction2 defines model for Apply.Function.2.
+type ApplyFunction2 struct {
+	Catalog    *string                 `json:"catalog,omitempty"`
+	Identifier CatalogObjectIdentifier `json:"identifier"`
+}
+
+// Apply_Function defines model for Apply.Function.
+type Apply_Function struct {
+	union json.RawMessage
+}
+
+// ApplyType defines model for Apply.Type.
+type ApplyType string
 
 // AsyncPlanningResult defines model for AsyncPlanningResult.
 type AsyncPlanningResult struct {
@@ -536,6 +728,9 @@ type CatalogConfig struct {
 	IdempotencyKeyLifetime *openapi_types.Duration `json:"idempotency-key-lifetime,omitempty"`
 	Overrides              map[string]string       `json:"overrides"`
 }
+
+// CatalogObjectIdentifier defines model for CatalogObjectIdentifier.
+type CatalogObjectIdentifier = []string
 
 // CommitReport defines model for CommitReport.
 type CommitReport struct {
@@ -570,6 +765,16 @@ type CommitViewRequest struct {
 	Identifier   *TableIdentifier `json:"identifier,omitempty"`
 	Requirements *json.RawMessage `json:"requirements,omitempty"`
 	Updates      json.RawMessage  `json:"updates"`
+}
+
+// ComparisonPredicate defines model for ComparisonPredicate.
+type ComparisonPredicate struct {
+	Left  *ValueExpression `json:"left,omitempty"`
+	Right *ValueExpression `json:"right,omitempty"`
+	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
+	Term  *Term          `json:"term,omitempty"`
+	Type  ExpressionType `json:"type"`
+	Value *Literal       `json:"value,omitempty"`
 }
 
 // CompletedPlanningResult defines model for CompletedPlanningResult.
@@ -726,11 +931,6 @@ type ErrorModel struct {
 	Type    string    `json:"type"`
 }
 
-// Expression defines model for Expression.
-type Expression struct {
-	union json.RawMessage
-}
-
 // ExpressionType defines model for ExpressionType.
 type ExpressionType = string
 
@@ -741,6 +941,8 @@ type FailedPlanningResult struct {
 }
 
 // FalseExpression defines model for FalseExpression.
+//
+// Deprecated: this type has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 type FalseExpression struct {
 	Type ExpressionType `json:"type"`
 }
@@ -766,9 +968,9 @@ type FileFormat string
 
 // FileScanTask defines model for FileScanTask.
 type FileScanTask struct {
-	DataFile             DataFile    `json:"data-file"`
-	DeleteFileReferences *[]int      `json:"delete-file-references,omitempty"`
-	ResidualFilter       *Expression `json:"residual-filter,omitempty"`
+	DataFile             DataFile   `json:"data-file"`
+	DeleteFileReferences *[]int     `json:"delete-file-references,omitempty"`
+	ResidualFilter       *Predicate `json:"residual-filter,omitempty"`
 }
 
 // FixedTypeValue defines model for FixedTypeValue.
@@ -776,6 +978,118 @@ type FixedTypeValue = string
 
 // FloatTypeValue defines model for FloatTypeValue.
 type FloatTypeValue = float32
+
+// FunctionArgument defines model for FunctionArgument.
+type FunctionArgument struct {
+	union json.RawMessage
+}
+
+// FunctionDataType defines model for FunctionDataType.
+type FunctionDataType struct {
+	union json.RawMessage
+}
+
+// FunctionDataType0 defines model for FunctionDataType.0.
+type FunctionDataType0 = string
+
+// FunctionDefinition defines model for FunctionDefinition.
+type FunctionDefinition struct {
+	CurrentVersionId int                            `json:"current-version-id"`
+	DefinitionId     string                         `json:"definition-id"`
+	Doc              *string                        `json:"doc,omitempty"`
+	FunctionType     FunctionDefinitionFunctionType `json:"function-type"`
+	Parameters       []FunctionParameter            `json:"parameters"`
+	ReturnNullable   *bool                          `json:"return-nullable,omitempty"`
+	ReturnType       FunctionDataType               `json:"return-type"`
+	SpecificName     *string                        `json:"specific-name,omitempty"`
+	Versions         []FunctionDefinitionVersion    `json:"versions"`
+}
+
+// FunctionDefinitionFunctionType defines model for FunctionDefinition.FunctionType.
+type FunctionDefinitionFunctionType string
+
+// FunctionDefinitionLogEntry defines model for FunctionDefinitionLogEntry.
+type FunctionDefinitionLogEntry struct {
+	DefinitionVersions []FunctionDefinitionVersionRef `json:"definition-versions"`
+	TimestampMs        int64                          `json:"timestamp-ms"`
+}
+
+// FunctionDefinitionVersion defines model for FunctionDefinitionVersion.
+type FunctionDefinitionVersion struct {
+	Deterministic   *bool                                 `json:"deterministic,omitempty"`
+	OnNullInput     *FunctionDefinitionVersionOnNullInput `json:"on-null-input,omitempty"`
+	Representations []FunctionRepresentation              `json:"representations"`
+	TimestampMs     int64                                 `json:"timestamp-ms"`
+	VersionId       int                                   `json:"version-id"`
+}
+
+// FunctionDefinitionVersionOnNullInput defines model for FunctionDefinitionVersion.OnNullInput.
+type FunctionDefinitionVersionOnNullInput string
+
+// FunctionDefinitionVersionRef defines model for FunctionDefinitionVersionRef.
+type FunctionDefinitionVersionRef struct {
+	DefinitionId string `json:"definition-id"`
+	VersionId    int    `json:"version-id"`
+}
+
+// FunctionListType defines model for FunctionListType.
+type FunctionListType struct {
+	Element FunctionDataType     `json:"element"`
+	Type    FunctionListTypeType `json:"type"`
+}
+
+// FunctionListTypeType defines model for FunctionListType.Type.
+type FunctionListTypeType string
+
+// FunctionMapType defines model for FunctionMapType.
+type FunctionMapType struct {
+	Key   FunctionDataType    `json:"key"`
+	Type  FunctionMapTypeType `json:"type"`
+	Value FunctionDataType    `json:"value"`
+}
+
+// FunctionMapTypeType defines model for FunctionMapType.Type.
+type FunctionMapTypeType string
+
+// FunctionMetadata defines model for FunctionMetadata.
+type FunctionMetadata = json.RawMessage
+
+// FunctionParameter defines model for FunctionParameter.
+type FunctionParameter struct {
+	Doc  *string          `json:"doc,omitempty"`
+	Name string           `json:"name"`
+	Type FunctionDataType `json:"type"`
+}
+
+// FunctionRepresentation defines model for FunctionRepresentation.
+type FunctionRepresentation struct {
+	union json.RawMessage
+}
+
+// FunctionSQLRepresentation defines model for FunctionSQLRepresentation.
+type FunctionSQLRepresentation struct {
+	Dialect string                        `json:"dialect"`
+	Sql     string                        `json:"sql"`
+	Type    FunctionSQLRepresentationType `json:"type"`
+}
+
+// FunctionSQLRepresentationType defines model for FunctionSQLRepresentation.Type.
+type FunctionSQLRepresentationType string
+
+// FunctionStructField defines model for FunctionStructField.
+type FunctionStructField struct {
+	Name string           `json:"name"`
+	Type FunctionDataType `json:"type"`
+}
+
+// FunctionStructType defines model for FunctionStructType.
+type FunctionStructType struct {
+	Fields []FunctionStructField  `json:"fields"`
+	Type   FunctionStructTypeType `json:"type"`
+}
+
+// FunctionStructTypeType defines model for FunctionStructType.Type.
+type FunctionStructTypeType string
 
 // GetNamespaceResponse defines model for GetNamespaceResponse.
 type GetNamespaceResponse struct {
@@ -788,8 +1102,23 @@ type IcebergErrorResponse struct {
 	Error ErrorModel `json:"error"`
 }
 
+// IdReference defines model for IdReference.
+type IdReference struct {
+	Id   int             `json:"id"`
+	Type IdReferenceType `json:"type"`
+}
+
+// IdReferenceType defines model for IdReference.Type.
+type IdReferenceType string
+
 // IntegerTypeValue defines model for IntegerTypeValue.
 type IntegerTypeValue = int
+
+// ListFunctionsResponse defines model for ListFunctionsResponse.
+type ListFunctionsResponse struct {
+	Identifiers   *[]CatalogObjectIdentifier `json:"identifiers,omitempty"`
+	NextPageToken *PageToken                 `json:"next-page-token,omitempty"`
+}
 
 // ListNamespacesResponse defines model for ListNamespacesResponse.
 type ListNamespacesResponse struct {
@@ -814,24 +1143,57 @@ type ListType struct {
 // ListTypeType defines model for ListType.Type.
 type ListTypeType string
 
-// LiteralExpression defines model for LiteralExpression.
-type LiteralExpression struct {
-	Term  Term               `json:"term"`
-	Type  ExpressionType     `json:"type"`
-	Value PrimitiveTypeValue `json:"value"`
+// Literal defines model for Literal.
+type Literal struct {
+	union json.RawMessage
 }
+
+// Literal1 defines model for Literal.1.
+type Literal1 struct {
+	DataType *PrimitiveType     `json:"data-type,omitempty"`
+	Type     Literal1Type       `json:"type"`
+	Value    PrimitiveTypeValue `json:"value"`
+}
+
+// Literal1Type defines model for Literal.1.Type.
+type Literal1Type string
+
+// Literals defines model for Literals.
+type Literals struct {
+	union json.RawMessage
+}
+
+// Literals0 defines model for Literals.0.
+type Literals0 = []Literal
+
+// Literals1 defines model for Literals.1.
+type Literals1 struct {
+	DataType PrimitiveType        `json:"data-type"`
+	Type     Literals1Type        `json:"type"`
+	Values   []PrimitiveTypeValue `json:"values"`
+}
+
+// Literals1Type defines model for Literals.1.Type.
+type Literals1Type string
 
 // LoadCredentialsResponse defines model for LoadCredentialsResponse.
 type LoadCredentialsResponse struct {
 	StorageCredentials []StorageCredential `json:"storage-credentials"`
 }
 
+// LoadFunctionResult defines model for LoadFunctionResult.
+type LoadFunctionResult struct {
+	Metadata         FunctionMetadata `json:"metadata"`
+	MetadataLocation *string          `json:"metadata-location,omitempty"`
+}
+
 // LoadTableResult defines model for LoadTableResult.
 type LoadTableResult struct {
-	Config             *map[string]string   `json:"config,omitempty"`
-	Metadata           TableMetadata        `json:"metadata"`
-	MetadataLocation   *string              `json:"metadata-location,omitempty"`
-	StorageCredentials *[]StorageCredential `json:"storage-credentials,omitempty"`
+	Config              *map[string]string   `json:"config,omitempty"`
+	Metadata            TableMetadata        `json:"metadata"`
+	MetadataLocation    *string              `json:"metadata-location,omitempty"`
+	RemoteSigningConfig *RemoteSigningConfig `json:"remote-signing-config,omitempty"`
+	StorageCredentials  *[]StorageCredential `json:"storage-credentials,omitempty"`
 }
 
 // LoadViewResult defines model for LoadViewResult.
@@ -874,12 +1236,21 @@ type Metrics map[string]MetricResult
 // MultiValuedMap defines model for MultiValuedMap.
 type MultiValuedMap map[string][]string
 
+// NamedReference defines model for NamedReference.
+type NamedReference struct {
+	Name string             `json:"name"`
+	Type NamedReferenceType `json:"type"`
+}
+
+// NamedReferenceType defines model for NamedReference.Type.
+type NamedReferenceType string
+
 // Namespace defines model for Namespace.
 type Namespace = []string
 
-// NotExpression defines model for NotExpression.
-type NotExpression struct {
-	Child Expression     `json:"child"`
+// NotPredicate defines model for NotPredicate.
+type NotPredicate struct {
+	Child Predicate      `json:"child"`
 	Type  ExpressionType `json:"type"`
 }
 
@@ -980,7 +1351,7 @@ type PlanStatus string
 type PlanTableScanRequest struct {
 	CaseSensitive     *bool        `json:"case-sensitive,omitempty"`
 	EndSnapshotId     *int64       `json:"end-snapshot-id,omitempty"`
-	Filter            *Expression  `json:"filter,omitempty"`
+	Filter            *Predicate   `json:"filter,omitempty"`
 	MinRowsRequested  *int64       `json:"min-rows-requested,omitempty"`
 	Select            *[]FieldName `json:"select,omitempty"`
 	SnapshotId        *int64       `json:"snapshot-id,omitempty"`
@@ -1016,6 +1387,14 @@ type PositionDeleteFile struct {
 // PositionDeleteFileContent defines model for PositionDeleteFile.Content.
 type PositionDeleteFileContent string
 
+// Predicate defines model for Predicate.
+type Predicate struct {
+	union json.RawMessage
+}
+
+// Predicate0 defines model for Predicate.0.
+type Predicate0 = bool
+
 // PrimitiveType defines model for PrimitiveType.
 type PrimitiveType = string
 
@@ -1025,7 +1404,9 @@ type PrimitiveTypeValue struct {
 }
 
 // Reference defines model for Reference.
-type Reference = string
+type Reference struct {
+	union json.RawMessage
+}
 
 // RegisterTableRequest defines model for RegisterTableRequest.
 type RegisterTableRequest struct {
@@ -1060,6 +1441,12 @@ type RemoteSignResult struct {
 	Uri     string         `json:"uri"`
 }
 
+// RemoteSigningConfig defines model for RemoteSigningConfig.
+type RemoteSigningConfig struct {
+	Headers    *MultiValuedMap    `json:"headers,omitempty"`
+	Properties *map[string]string `json:"properties,omitempty"`
+}
+
 // RenameTableRequest defines model for RenameTableRequest.
 type RenameTableRequest struct {
 	Destination TableIdentifier `json:"destination"`
@@ -1081,7 +1468,7 @@ type SQLViewRepresentation struct {
 
 // ScanReport defines model for ScanReport.
 type ScanReport struct {
-	Filter              Expression         `json:"filter"`
+	Filter              Predicate          `json:"filter"`
 	Metadata            *map[string]string `json:"metadata,omitempty"`
 	Metrics             Metrics            `json:"metrics"`
 	ProjectedFieldIds   []int              `json:"projected-field-ids"`
@@ -1109,11 +1496,13 @@ type Schema struct {
 // SchemaType defines model for Schema.Type.
 type SchemaType string
 
-// SetExpression defines model for SetExpression.
-type SetExpression struct {
-	Term   Term                 `json:"term"`
-	Type   ExpressionType       `json:"type"`
-	Values []PrimitiveTypeValue `json:"values"`
+// SetPredicate defines model for SetPredicate.
+type SetPredicate struct {
+	Child *ValueExpression `json:"child,omitempty"`
+	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
+	Term   *Term          `json:"term,omitempty"`
+	Type   ExpressionType `json:"type"`
+	Values Literals       `json:"values"`
 }
 
 // Snapshot defines model for Snapshot.
@@ -1224,9 +1613,16 @@ type TableIdentifier struct {
 type TableMetadata = json.RawMessage
 
 // Term defines model for Term.
+//
+// Deprecated: this type has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 type Term struct {
 	union json.RawMessage
 }
+
+// TermReference defines model for TermReference.
+//
+// Deprecated: this type has been marked as deprecated upstream, but no `x-deprecated-reason` was set
+type TermReference = string
 
 // TimeTypeValue defines model for TimeTypeValue.
 type TimeTypeValue = string
@@ -1257,8 +1653,11 @@ type TokenType string
 type Transform = string
 
 // TransformTerm defines model for TransformTerm.
+//
+// Deprecated: this type has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 type TransformTerm struct {
-	Term      Reference         `json:"term"`
+	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
+	Term      TermReference     `json:"term"`
 	Transform Transform         `json:"transform"`
 	Type      TransformTermType `json:"type"`
 }
@@ -1267,6 +1666,8 @@ type TransformTerm struct {
 type TransformTermType string
 
 // TrueExpression defines model for TrueExpression.
+//
+// Deprecated: this type has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 type TrueExpression struct {
 	Type ExpressionType `json:"type"`
 }
@@ -1279,10 +1680,18 @@ type Type struct {
 // UUIDTypeValue defines model for UUIDTypeValue.
 type UUIDTypeValue = openapi_types.UUID
 
-// UnaryExpression defines model for UnaryExpression.
-type UnaryExpression struct {
-	Term Term           `json:"term"`
+// UnaryPredicate defines model for UnaryPredicate.
+type UnaryPredicate struct {
+	Child *ValueExpression `json:"child,omitempty"`
+	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
+	Term *Term          `json:"term,omitempty"`
 	Type ExpressionType `json:"type"`
+}
+
+// UnregisterTableResult defines model for UnregisterTableResult.
+type UnregisterTableResult struct {
+	Metadata         TableMetadata `json:"metadata"`
+	MetadataLocation string        `json:"metadata-location"`
 }
 
 // UpdateNamespacePropertiesRequest defines model for UpdateNamespacePropertiesRequest.
@@ -1298,11 +1707,19 @@ type UpdateNamespacePropertiesResponse struct {
 	Updated []string  `json:"updated"`
 }
 
+// ValueExpression defines model for ValueExpression.
+type ValueExpression struct {
+	union json.RawMessage
+}
+
 // ValueMap defines model for ValueMap.
 type ValueMap struct {
 	Keys   *[]IntegerTypeValue   `json:"keys,omitempty"`
 	Values *[]PrimitiveTypeValue `json:"values,omitempty"`
 }
+
+// VariantType defines model for VariantType.
+type VariantType string
 
 // ViewHistoryEntry defines model for ViewHistoryEntry.
 type ViewHistoryEntry struct {
@@ -1330,7 +1747,10 @@ type ViewVersion struct {
 }
 
 // DataAccess defines model for data-access.
-type DataAccess string
+type DataAccess = []string
+
+// Function defines model for function.
+type Function = string
 
 // IdempotencyKey defines model for idempotency-key.
 type IdempotencyKey = openapi_types.UUID
@@ -1377,6 +1797,9 @@ type FetchScanTasksResponse = FetchScanTasksResult
 // ForbiddenResponse defines model for ForbiddenResponse.
 type ForbiddenResponse = IcebergErrorResponse
 
+// LoadFunctionResponse defines model for LoadFunctionResponse.
+type LoadFunctionResponse = LoadFunctionResult
+
 // LoadTableResponse defines model for LoadTableResponse.
 type LoadTableResponse = LoadTableResult
 
@@ -1403,6 +1826,9 @@ type ServiceUnavailableResponse = IcebergErrorResponse
 // UnauthorizedResponse defines model for UnauthorizedResponse.
 type UnauthorizedResponse = IcebergErrorResponse
 
+// UnregisterTableResponse defines model for UnregisterTableResponse.
+type UnregisterTableResponse = UnregisterTableResult
+
 // UnsupportedOperationResponse defines model for UnsupportedOperationResponse.
 type UnsupportedOperationResponse = ErrorModel
 
@@ -1428,6 +1854,12 @@ type DropNamespaceParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListFunctionsParams defines parameters for ListFunctions.
+type ListFunctionsParams struct {
+	PageTokenParam *PageTokenParam `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+	PageSize       *PageSize       `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+}
+
 // UpdatePropertiesParams defines parameters for UpdateProperties.
 type UpdatePropertiesParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -1435,8 +1867,8 @@ type UpdatePropertiesParams struct {
 
 // RegisterTableParams defines parameters for RegisterTable.
 type RegisterTableParams struct {
-	XIcebergAccessDelegation *RegisterTableParamsXIcebergAccessDelegation `json:"X-Iceberg-Access-Delegation,omitempty"`
-	IdempotencyKey           *IdempotencyKey                              `json:"Idempotency-Key,omitempty"`
+	XIcebergAccessDelegation *DataAccess     `json:"X-Iceberg-Access-Delegation,omitempty"`
+	IdempotencyKey           *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // RegisterTableParamsXIcebergAccessDelegation defines parameters for RegisterTable.
@@ -1455,8 +1887,8 @@ type ListTablesParams struct {
 
 // CreateTableParams defines parameters for CreateTable.
 type CreateTableParams struct {
-	XIcebergAccessDelegation *CreateTableParamsXIcebergAccessDelegation `json:"X-Iceberg-Access-Delegation,omitempty"`
-	IdempotencyKey           *IdempotencyKey                            `json:"Idempotency-Key,omitempty"`
+	XIcebergAccessDelegation *DataAccess     `json:"X-Iceberg-Access-Delegation,omitempty"`
+	IdempotencyKey           *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CreateTableParamsXIcebergAccessDelegation defines parameters for CreateTable.
@@ -1470,10 +1902,10 @@ type DropTableParams struct {
 
 // LoadTableParams defines parameters for LoadTable.
 type LoadTableParams struct {
-	Snapshots                *LoadTableParamsSnapshots                `form:"snapshots,omitempty" json:"snapshots,omitempty"`
-	ReferencedBy             *ReferencedBy                            `form:"referenced-by,omitempty" json:"referenced-by,omitempty"`
-	XIcebergAccessDelegation *LoadTableParamsXIcebergAccessDelegation `json:"X-Iceberg-Access-Delegation,omitempty"`
-	IfNoneMatch              *string                                  `json:"If-None-Match,omitempty"`
+	Snapshots                *LoadTableParamsSnapshots `form:"snapshots,omitempty" json:"snapshots,omitempty"`
+	ReferencedBy             *ReferencedBy             `form:"referenced-by,omitempty" json:"referenced-by,omitempty"`
+	XIcebergAccessDelegation *DataAccess               `json:"X-Iceberg-Access-Delegation,omitempty"`
+	IfNoneMatch              *string                   `json:"If-None-Match,omitempty"`
 }
 
 // LoadTableParamsSnapshots defines parameters for LoadTable.
@@ -1512,6 +1944,11 @@ type FetchPlanningResultParams struct {
 
 // FetchScanTasksParams defines parameters for FetchScanTasks.
 type FetchScanTasksParams struct {
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UnregisterTableParams defines parameters for UnregisterTable.
+type UnregisterTableParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1667,6 +2104,94 @@ func (a Snapshot_Summary) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// AsApplyFunction0 returns the union data inside the Apply_Function as a ApplyFunction0
+func (t Apply_Function) AsApplyFunction0() (ApplyFunction0, error) {
+	var body ApplyFunction0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromApplyFunction0 overwrites any union data inside the Apply_Function as the provided ApplyFunction0
+func (t *Apply_Function) FromApplyFunction0(v ApplyFunction0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeApplyFunction0 performs a merge with any union data inside the Apply_Function, using the provided ApplyFunction0
+func (t *Apply_Function) MergeApplyFunction0(v ApplyFunction0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCatalogObjectIdentifier returns the union data inside the Apply_Function as a CatalogObjectIdentifier
+func (t Apply_Function) AsCatalogObjectIdentifier() (CatalogObjectIdentifier, error) {
+	var body CatalogObjectIdentifier
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCatalogObjectIdentifier overwrites any union data inside the Apply_Function as the provided CatalogObjectIdentifier
+func (t *Apply_Function) FromCatalogObjectIdentifier(v CatalogObjectIdentifier) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCatalogObjectIdentifier performs a merge with any union data inside the Apply_Function, using the provided CatalogObjectIdentifier
+func (t *Apply_Function) MergeCatalogObjectIdentifier(v CatalogObjectIdentifier) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsApplyFunction2 returns the union data inside the Apply_Function as a ApplyFunction2
+func (t Apply_Function) AsApplyFunction2() (ApplyFunction2, error) {
+	var body ApplyFunction2
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromApplyFunction2 overwrites any union data inside the Apply_Function as the provided ApplyFunction2
+func (t *Apply_Function) FromApplyFunction2(v ApplyFunction2) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeApplyFunction2 performs a merge with any union data inside the Apply_Function, using the provided ApplyFunction2
+func (t *Apply_Function) MergeApplyFunction2(v ApplyFunction2) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Apply_Function) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Apply_Function) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsPositionDeleteFile returns the union data inside the DeleteFile as a PositionDeleteFile
 func (t DeleteFile) AsPositionDeleteFile() (PositionDeleteFile, error) {
 	var body PositionDeleteFile
@@ -1764,198 +2289,6 @@ func (t DeleteFile) MarshalJSON() ([]byte, error) {
 }
 
 func (t *DeleteFile) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
-
-// AsTrueExpression returns the union data inside the Expression as a TrueExpression
-func (t Expression) AsTrueExpression() (TrueExpression, error) {
-	var body TrueExpression
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromTrueExpression overwrites any union data inside the Expression as the provided TrueExpression
-func (t *Expression) FromTrueExpression(v TrueExpression) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeTrueExpression performs a merge with any union data inside the Expression, using the provided TrueExpression
-func (t *Expression) MergeTrueExpression(v TrueExpression) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsFalseExpression returns the union data inside the Expression as a FalseExpression
-func (t Expression) AsFalseExpression() (FalseExpression, error) {
-	var body FalseExpression
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromFalseExpression overwrites any union data inside the Expression as the provided FalseExpression
-func (t *Expression) FromFalseExpression(v FalseExpression) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeFalseExpression performs a merge with any union data inside the Expression, using the provided FalseExpression
-func (t *Expression) MergeFalseExpression(v FalseExpression) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsAndOrExpression returns the union data inside the Expression as a AndOrExpression
-func (t Expression) AsAndOrExpression() (AndOrExpression, error) {
-	var body AndOrExpression
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromAndOrExpression overwrites any union data inside the Expression as the provided AndOrExpression
-func (t *Expression) FromAndOrExpression(v AndOrExpression) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeAndOrExpression performs a merge with any union data inside the Expression, using the provided AndOrExpression
-func (t *Expression) MergeAndOrExpression(v AndOrExpression) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsNotExpression returns the union data inside the Expression as a NotExpression
-func (t Expression) AsNotExpression() (NotExpression, error) {
-	var body NotExpression
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromNotExpression overwrites any union data inside the Expression as the provided NotExpression
-func (t *Expression) FromNotExpression(v NotExpression) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeNotExpression performs a merge with any union data inside the Expression, using the provided NotExpression
-func (t *Expression) MergeNotExpression(v NotExpression) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsSetExpression returns the union data inside the Expression as a SetExpression
-func (t Expression) AsSetExpression() (SetExpression, error) {
-	var body SetExpression
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromSetExpression overwrites any union data inside the Expression as the provided SetExpression
-func (t *Expression) FromSetExpression(v SetExpression) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeSetExpression performs a merge with any union data inside the Expression, using the provided SetExpression
-func (t *Expression) MergeSetExpression(v SetExpression) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsLiteralExpression returns the union data inside the Expression as a LiteralExpression
-func (t Expression) AsLiteralExpression() (LiteralExpression, error) {
-	var body LiteralExpression
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromLiteralExpression overwrites any union data inside the Expression as the provided LiteralExpression
-func (t *Expression) FromLiteralExpression(v LiteralExpression) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeLiteralExpression performs a merge with any union data inside the Expression, using the provided LiteralExpression
-func (t *Expression) MergeLiteralExpression(v LiteralExpression) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsUnaryExpression returns the union data inside the Expression as a UnaryExpression
-func (t Expression) AsUnaryExpression() (UnaryExpression, error) {
-	var body UnaryExpression
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromUnaryExpression overwrites any union data inside the Expression as the provided UnaryExpression
-func (t *Expression) FromUnaryExpression(v UnaryExpression) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeUnaryExpression performs a merge with any union data inside the Expression, using the provided UnaryExpression
-func (t *Expression) MergeUnaryExpression(v UnaryExpression) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t Expression) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *Expression) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -2071,6 +2404,342 @@ func (t FetchPlanningResult) MarshalJSON() ([]byte, error) {
 }
 
 func (t *FetchPlanningResult) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsValueExpression returns the union data inside the FunctionArgument as a ValueExpression
+func (t FunctionArgument) AsValueExpression() (ValueExpression, error) {
+	var body ValueExpression
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromValueExpression overwrites any union data inside the FunctionArgument as the provided ValueExpression
+func (t *FunctionArgument) FromValueExpression(v ValueExpression) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeValueExpression performs a merge with any union data inside the FunctionArgument, using the provided ValueExpression
+func (t *FunctionArgument) MergeValueExpression(v ValueExpression) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPredicate returns the union data inside the FunctionArgument as a Predicate
+func (t FunctionArgument) AsPredicate() (Predicate, error) {
+	var body Predicate
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPredicate overwrites any union data inside the FunctionArgument as the provided Predicate
+func (t *FunctionArgument) FromPredicate(v Predicate) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergePredicate performs a merge with any union data inside the FunctionArgument, using the provided Predicate
+func (t *FunctionArgument) MergePredicate(v Predicate) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t FunctionArgument) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *FunctionArgument) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsFunctionDataType0 returns the union data inside the FunctionDataType as a FunctionDataType0
+func (t FunctionDataType) AsFunctionDataType0() (FunctionDataType0, error) {
+	var body FunctionDataType0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromFunctionDataType0 overwrites any union data inside the FunctionDataType as the provided FunctionDataType0
+func (t *FunctionDataType) FromFunctionDataType0(v FunctionDataType0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeFunctionDataType0 performs a merge with any union data inside the FunctionDataType, using the provided FunctionDataType0
+func (t *FunctionDataType) MergeFunctionDataType0(v FunctionDataType0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsFunctionListType returns the union data inside the FunctionDataType as a FunctionListType
+func (t FunctionDataType) AsFunctionListType() (FunctionListType, error) {
+	var body FunctionListType
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromFunctionListType overwrites any union data inside the FunctionDataType as the provided FunctionListType
+func (t *FunctionDataType) FromFunctionListType(v FunctionListType) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeFunctionListType performs a merge with any union data inside the FunctionDataType, using the provided FunctionListType
+func (t *FunctionDataType) MergeFunctionListType(v FunctionListType) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsFunctionMapType returns the union data inside the FunctionDataType as a FunctionMapType
+func (t FunctionDataType) AsFunctionMapType() (FunctionMapType, error) {
+	var body FunctionMapType
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromFunctionMapType overwrites any union data inside the FunctionDataType as the provided FunctionMapType
+func (t *FunctionDataType) FromFunctionMapType(v FunctionMapType) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeFunctionMapType performs a merge with any union data inside the FunctionDataType, using the provided FunctionMapType
+func (t *FunctionDataType) MergeFunctionMapType(v FunctionMapType) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsFunctionStructType returns the union data inside the FunctionDataType as a FunctionStructType
+func (t FunctionDataType) AsFunctionStructType() (FunctionStructType, error) {
+	var body FunctionStructType
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromFunctionStructType overwrites any union data inside the FunctionDataType as the provided FunctionStructType
+func (t *FunctionDataType) FromFunctionStructType(v FunctionStructType) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeFunctionStructType performs a merge with any union data inside the FunctionDataType, using the provided FunctionStructType
+func (t *FunctionDataType) MergeFunctionStructType(v FunctionStructType) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t FunctionDataType) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *FunctionDataType) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsFunctionSQLRepresentation returns the union data inside the FunctionRepresentation as a FunctionSQLRepresentation
+func (t FunctionRepresentation) AsFunctionSQLRepresentation() (FunctionSQLRepresentation, error) {
+	var body FunctionSQLRepresentation
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromFunctionSQLRepresentation overwrites any union data inside the FunctionRepresentation as the provided FunctionSQLRepresentation
+func (t *FunctionRepresentation) FromFunctionSQLRepresentation(v FunctionSQLRepresentation) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeFunctionSQLRepresentation performs a merge with any union data inside the FunctionRepresentation, using the provided FunctionSQLRepresentation
+func (t *FunctionRepresentation) MergeFunctionSQLRepresentation(v FunctionSQLRepresentation) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t FunctionRepresentation) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *FunctionRepresentation) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsPrimitiveTypeValue returns the union data inside the Literal as a PrimitiveTypeValue
+func (t Literal) AsPrimitiveTypeValue() (PrimitiveTypeValue, error) {
+	var body PrimitiveTypeValue
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPrimitiveTypeValue overwrites any union data inside the Literal as the provided PrimitiveTypeValue
+func (t *Literal) FromPrimitiveTypeValue(v PrimitiveTypeValue) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergePrimitiveTypeValue performs a merge with any union data inside the Literal, using the provided PrimitiveTypeValue
+func (t *Literal) MergePrimitiveTypeValue(v PrimitiveTypeValue) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsLiteral1 returns the union data inside the Literal as a Literal1
+func (t Literal) AsLiteral1() (Literal1, error) {
+	var body Literal1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromLiteral1 overwrites any union data inside the Literal as the provided Literal1
+func (t *Literal) FromLiteral1(v Literal1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeLiteral1 performs a merge with any union data inside the Literal, using the provided Literal1
+func (t *Literal) MergeLiteral1(v Literal1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Literal) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Literal) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsLiterals0 returns the union data inside the Literals as a Literals0
+func (t Literals) AsLiterals0() (Literals0, error) {
+	var body Literals0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromLiterals0 overwrites any union data inside the Literals as the provided Literals0
+func (t *Literals) FromLiterals0(v Literals0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeLiterals0 performs a merge with any union data inside the Literals, using the provided Literals0
+func (t *Literals) MergeLiterals0(v Literals0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsLiterals1 returns the union data inside the Literals as a Literals1
+func (t Literals) AsLiterals1() (Literals1, error) {
+	var body Literals1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromLiterals1 overwrites any union data inside the Literals as the provided Literals1
+func (t *Literals) FromLiterals1(v Literals1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeLiterals1 performs a merge with any union data inside the Literals, using the provided Literals1
+func (t *Literals) MergeLiterals1(v Literals1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Literals) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Literals) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -2368,6 +3037,224 @@ func (t PlanTableScanResult) MarshalJSON() ([]byte, error) {
 }
 
 func (t *PlanTableScanResult) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsPredicate0 returns the union data inside the Predicate as a Predicate0
+func (t Predicate) AsPredicate0() (Predicate0, error) {
+	var body Predicate0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPredicate0 overwrites any union data inside the Predicate as the provided Predicate0
+func (t *Predicate) FromPredicate0(v Predicate0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergePredicate0 performs a merge with any union data inside the Predicate, using the provided Predicate0
+func (t *Predicate) MergePredicate0(v Predicate0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTrueExpression returns the union data inside the Predicate as a TrueExpression
+func (t Predicate) AsTrueExpression() (TrueExpression, error) {
+	var body TrueExpression
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTrueExpression overwrites any union data inside the Predicate as the provided TrueExpression
+func (t *Predicate) FromTrueExpression(v TrueExpression) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeTrueExpression performs a merge with any union data inside the Predicate, using the provided TrueExpression
+func (t *Predicate) MergeTrueExpression(v TrueExpression) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsFalseExpression returns the union data inside the Predicate as a FalseExpression
+func (t Predicate) AsFalseExpression() (FalseExpression, error) {
+	var body FalseExpression
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromFalseExpression overwrites any union data inside the Predicate as the provided FalseExpression
+func (t *Predicate) FromFalseExpression(v FalseExpression) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeFalseExpression performs a merge with any union data inside the Predicate, using the provided FalseExpression
+func (t *Predicate) MergeFalseExpression(v FalseExpression) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAndOrPredicate returns the union data inside the Predicate as a AndOrPredicate
+func (t Predicate) AsAndOrPredicate() (AndOrPredicate, error) {
+	var body AndOrPredicate
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAndOrPredicate overwrites any union data inside the Predicate as the provided AndOrPredicate
+func (t *Predicate) FromAndOrPredicate(v AndOrPredicate) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAndOrPredicate performs a merge with any union data inside the Predicate, using the provided AndOrPredicate
+func (t *Predicate) MergeAndOrPredicate(v AndOrPredicate) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsNotPredicate returns the union data inside the Predicate as a NotPredicate
+func (t Predicate) AsNotPredicate() (NotPredicate, error) {
+	var body NotPredicate
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromNotPredicate overwrites any union data inside the Predicate as the provided NotPredicate
+func (t *Predicate) FromNotPredicate(v NotPredicate) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeNotPredicate performs a merge with any union data inside the Predicate, using the provided NotPredicate
+func (t *Predicate) MergeNotPredicate(v NotPredicate) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUnaryPredicate returns the union data inside the Predicate as a UnaryPredicate
+func (t Predicate) AsUnaryPredicate() (UnaryPredicate, error) {
+	var body UnaryPredicate
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUnaryPredicate overwrites any union data inside the Predicate as the provided UnaryPredicate
+func (t *Predicate) FromUnaryPredicate(v UnaryPredicate) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeUnaryPredicate performs a merge with any union data inside the Predicate, using the provided UnaryPredicate
+func (t *Predicate) MergeUnaryPredicate(v UnaryPredicate) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsComparisonPredicate returns the union data inside the Predicate as a ComparisonPredicate
+func (t Predicate) AsComparisonPredicate() (ComparisonPredicate, error) {
+	var body ComparisonPredicate
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromComparisonPredicate overwrites any union data inside the Predicate as the provided ComparisonPredicate
+func (t *Predicate) FromComparisonPredicate(v ComparisonPredicate) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeComparisonPredicate performs a merge with any union data inside the Predicate, using the provided ComparisonPredicate
+func (t *Predicate) MergeComparisonPredicate(v ComparisonPredicate) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsSetPredicate returns the union data inside the Predicate as a SetPredicate
+func (t Predicate) AsSetPredicate() (SetPredicate, error) {
+	var body SetPredicate
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromSetPredicate overwrites any union data inside the Predicate as the provided SetPredicate
+func (t *Predicate) FromSetPredicate(v SetPredicate) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeSetPredicate performs a merge with any union data inside the Predicate, using the provided SetPredicate
+func (t *Predicate) MergeSetPredicate(v SetPredicate) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Predicate) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Predicate) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -2798,6 +3685,68 @@ func (t *PrimitiveTypeValue) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// AsIdReference returns the union data inside the Reference as a IdReference
+func (t Reference) AsIdReference() (IdReference, error) {
+	var body IdReference
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromIdReference overwrites any union data inside the Reference as the provided IdReference
+func (t *Reference) FromIdReference(v IdReference) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeIdReference performs a merge with any union data inside the Reference, using the provided IdReference
+func (t *Reference) MergeIdReference(v IdReference) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsNamedReference returns the union data inside the Reference as a NamedReference
+func (t Reference) AsNamedReference() (NamedReference, error) {
+	var body NamedReference
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromNamedReference overwrites any union data inside the Reference as the provided NamedReference
+func (t *Reference) FromNamedReference(v NamedReference) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeNamedReference performs a merge with any union data inside the Reference, using the provided NamedReference
+func (t *Reference) MergeNamedReference(v NamedReference) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Reference) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Reference) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsScanReport returns the union data inside the ReportMetricsRequest as a ScanReport
 func (t ReportMetricsRequest) AsScanReport() (ScanReport, error) {
 	var body ScanReport
@@ -2893,22 +3842,22 @@ func (t *ReportMetricsRequest) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// AsReference returns the union data inside the Term as a Reference
-func (t Term) AsReference() (Reference, error) {
-	var body Reference
+// AsTermReference returns the union data inside the Term as a TermReference
+func (t Term) AsTermReference() (TermReference, error) {
+	var body TermReference
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromReference overwrites any union data inside the Term as the provided Reference
-func (t *Term) FromReference(v Reference) error {
+// FromTermReference overwrites any union data inside the Term as the provided TermReference
+func (t *Term) FromTermReference(v TermReference) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeReference performs a merge with any union data inside the Term, using the provided Reference
-func (t *Term) MergeReference(v Reference) error {
+// MergeTermReference performs a merge with any union data inside the Term, using the provided TermReference
+func (t *Term) MergeTermReference(v TermReference) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -2952,6 +3901,32 @@ func (t Term) MarshalJSON() ([]byte, error) {
 
 func (t *Term) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsVariantType returns the union data inside the Type as a VariantType
+func (t Type) AsVariantType() (VariantType, error) {
+	var body VariantType
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromVariantType overwrites any union data inside the Type as the provided VariantType
+func (t *Type) FromVariantType(v VariantType) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeVariantType performs a merge with any union data inside the Type, using the provided VariantType
+func (t *Type) MergeVariantType(v VariantType) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
 	return err
 }
 
@@ -3069,6 +4044,94 @@ func (t *Type) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// AsLiteral returns the union data inside the ValueExpression as a Literal
+func (t ValueExpression) AsLiteral() (Literal, error) {
+	var body Literal
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromLiteral overwrites any union data inside the ValueExpression as the provided Literal
+func (t *ValueExpression) FromLiteral(v Literal) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeLiteral performs a merge with any union data inside the ValueExpression, using the provided Literal
+func (t *ValueExpression) MergeLiteral(v Literal) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReference returns the union data inside the ValueExpression as a Reference
+func (t ValueExpression) AsReference() (Reference, error) {
+	var body Reference
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReference overwrites any union data inside the ValueExpression as the provided Reference
+func (t *ValueExpression) FromReference(v Reference) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReference performs a merge with any union data inside the ValueExpression, using the provided Reference
+func (t *ValueExpression) MergeReference(v Reference) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsApply returns the union data inside the ValueExpression as a Apply
+func (t ValueExpression) AsApply() (Apply, error) {
+	var body Apply
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromApply overwrites any union data inside the ValueExpression as the provided Apply
+func (t *ValueExpression) FromApply(v Apply) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeApply performs a merge with any union data inside the ValueExpression, using the provided Apply
+func (t *ValueExpression) MergeApply(v Apply) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ValueExpression) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ValueExpression) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsSQLViewRepresentation returns the union data inside the ViewRepresentation as a SQLViewRepresentation
 func (t ViewRepresentation) AsSQLViewRepresentation() (SQLViewRepresentation, error) {
 	var body SQLViewRepresentation
@@ -3122,6 +4185,10 @@ type ServerInterface interface {
 	LoadNamespaceMetadata(ctx *fasthttp.RequestCtx, prefix Prefix, namespaceParam NamespaceParam) error
 	// NamespaceExists serves HEAD /v1/{prefix}/namespaces/{namespace}.
 	NamespaceExists(ctx *fasthttp.RequestCtx, prefix Prefix, namespaceParam NamespaceParam) error
+	// ListFunctions serves GET /v1/{prefix}/namespaces/{namespace}/functions.
+	ListFunctions(ctx *fasthttp.RequestCtx, prefix Prefix, namespaceParam NamespaceParam, params ListFunctionsParams) error
+	// LoadFunction serves GET /v1/{prefix}/namespaces/{namespace}/functions/{function}.
+	LoadFunction(ctx *fasthttp.RequestCtx, prefix Prefix, namespaceParam NamespaceParam, function Function) error
 	// UpdateProperties serves POST /v1/{prefix}/namespaces/{namespace}/properties.
 	UpdateProperties(ctx *fasthttp.RequestCtx, prefix Prefix, namespaceParam NamespaceParam, params UpdatePropertiesParams) error
 	// RegisterTable serves POST /v1/{prefix}/namespaces/{namespace}/register.
@@ -3154,6 +4221,8 @@ type ServerInterface interface {
 	SignRequest(ctx *fasthttp.RequestCtx, prefix Prefix, namespaceParam NamespaceParam, table Table) error
 	// FetchScanTasks serves POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/tasks.
 	FetchScanTasks(ctx *fasthttp.RequestCtx, prefix Prefix, namespaceParam NamespaceParam, table Table, params FetchScanTasksParams) error
+	// UnregisterTable serves POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/unregister.
+	UnregisterTable(ctx *fasthttp.RequestCtx, prefix Prefix, namespaceParam NamespaceParam, table Table, params UnregisterTableParams) error
 	// ListViews serves GET /v1/{prefix}/namespaces/{namespace}/views.
 	ListViews(ctx *fasthttp.RequestCtx, prefix Prefix, namespaceParam NamespaceParam, params ListViewsParams) error
 	// CreateView serves POST /v1/{prefix}/namespaces/{namespace}/views.
@@ -3418,6 +4487,91 @@ func (siw *ServerInterfaceWrapper) NamespaceExists(ctx *fasthttp.RequestCtx) {
 	}
 }
 
+// ListFunctions binds the parameters of ListFunctions.
+func (siw *ServerInterfaceWrapper) ListFunctions(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	var prefix Prefix
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
+	}
+
+	var namespaceParam NamespaceParam
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
+	}
+
+	var params ListFunctionsParams
+
+	query, err := url.ParseQuery(string(ctx.URI().QueryString()))
+	if err != nil {
+		siw.ErrorHandler(ctx, &ParamError{Param: "query", Err: err})
+		return
+	}
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageToken", query, &params.PageTokenParam, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(ctx, &ParamError{Param: "pageToken", Err: err})
+		return
+	}
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageSize", query, &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(ctx, &ParamError{Param: "pageSize", Err: err})
+		return
+	}
+
+	if err := siw.Handler.ListFunctions(ctx, prefix, namespaceParam, params); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
+// LoadFunction binds the parameters of LoadFunction.
+func (siw *ServerInterfaceWrapper) LoadFunction(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	var prefix Prefix
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
+	}
+
+	var namespaceParam NamespaceParam
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
+	}
+
+	var function Function
+	if raw, ok := ctx.UserValue("function").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "function", raw, &function, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "function", Err: err})
+			return
+		}
+	}
+
+	if err := siw.Handler.LoadFunction(ctx, prefix, namespaceParam, function); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
 // UpdateProperties binds the parameters of UpdateProperties.
 func (siw *ServerInterfaceWrapper) UpdateProperties(ctx *fasthttp.RequestCtx) {
 	var err error
@@ -3484,8 +4638,8 @@ func (siw *ServerInterfaceWrapper) RegisterTable(ctx *fasthttp.RequestCtx) {
 	var params RegisterTableParams
 
 	if raw := ctx.Request.Header.Peek("X-Iceberg-Access-Delegation"); raw != nil {
-		var value RegisterTableParamsXIcebergAccessDelegation
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Iceberg-Access-Delegation", string(raw), &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		var value DataAccess
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Iceberg-Access-Delegation", string(raw), &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			siw.ErrorHandler(ctx, &ParamError{Param: "X-Iceberg-Access-Delegation", Err: err})
 			return
@@ -3622,8 +4776,8 @@ func (siw *ServerInterfaceWrapper) CreateTable(ctx *fasthttp.RequestCtx) {
 	var params CreateTableParams
 
 	if raw := ctx.Request.Header.Peek("X-Iceberg-Access-Delegation"); raw != nil {
-		var value CreateTableParamsXIcebergAccessDelegation
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Iceberg-Access-Delegation", string(raw), &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		var value DataAccess
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Iceberg-Access-Delegation", string(raw), &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			siw.ErrorHandler(ctx, &ParamError{Param: "X-Iceberg-Access-Delegation", Err: err})
 			return
@@ -3760,8 +4914,8 @@ func (siw *ServerInterfaceWrapper) LoadTable(ctx *fasthttp.RequestCtx) {
 	}
 
 	if raw := ctx.Request.Header.Peek("X-Iceberg-Access-Delegation"); raw != nil {
-		var value LoadTableParamsXIcebergAccessDelegation
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Iceberg-Access-Delegation", string(raw), &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		var value DataAccess
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Iceberg-Access-Delegation", string(raw), &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			siw.ErrorHandler(ctx, &ParamError{Param: "X-Iceberg-Access-Delegation", Err: err})
 			return
@@ -4010,7 +5164,7 @@ func (siw *ServerInterfaceWrapper) PlanTableScan(ctx *fasthttp.RequestCtx) {
 
 	if raw := ctx.Request.Header.Peek("X-Iceberg-Access-Delegation"); raw != nil {
 		var value DataAccess
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Iceberg-Access-Delegation", string(raw), &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Iceberg-Access-Delegation", string(raw), &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			siw.ErrorHandler(ctx, &ParamError{Param: "X-Iceberg-Access-Delegation", Err: err})
 			return
@@ -4078,7 +5232,7 @@ func (siw *ServerInterfaceWrapper) CancelPlanning(ctx *fasthttp.RequestCtx) {
 
 	if raw := ctx.Request.Header.Peek("X-Iceberg-Access-Delegation"); raw != nil {
 		var value DataAccess
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Iceberg-Access-Delegation", string(raw), &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Iceberg-Access-Delegation", string(raw), &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			siw.ErrorHandler(ctx, &ParamError{Param: "X-Iceberg-Access-Delegation", Err: err})
 			return
@@ -4136,7 +5290,7 @@ func (siw *ServerInterfaceWrapper) FetchPlanningResult(ctx *fasthttp.RequestCtx)
 
 	if raw := ctx.Request.Header.Peek("X-Iceberg-Access-Delegation"); raw != nil {
 		var value DataAccess
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Iceberg-Access-Delegation", string(raw), &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Iceberg-Access-Delegation", string(raw), &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			siw.ErrorHandler(ctx, &ParamError{Param: "X-Iceberg-Access-Delegation", Err: err})
 			return
@@ -4231,6 +5385,55 @@ func (siw *ServerInterfaceWrapper) FetchScanTasks(ctx *fasthttp.RequestCtx) {
 	}
 
 	if err := siw.Handler.FetchScanTasks(ctx, prefix, namespaceParam, table, params); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
+// UnregisterTable binds the parameters of UnregisterTable.
+func (siw *ServerInterfaceWrapper) UnregisterTable(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	var prefix Prefix
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
+	}
+
+	var namespaceParam NamespaceParam
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespaceParam, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
+	}
+
+	var table Table
+	if raw, ok := ctx.UserValue("table").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "table", raw, &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "table", Err: err})
+			return
+		}
+	}
+
+	var params UnregisterTableParams
+
+	if raw := ctx.Request.Header.Peek("Idempotency-Key"); raw != nil {
+		var value IdempotencyKey
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", string(raw), &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uuid"})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "Idempotency-Key", Err: err})
+			return
+		}
+		params.IdempotencyKey = &value
+	}
+
+	if err := siw.Handler.UnregisterTable(ctx, prefix, namespaceParam, table, params); err != nil {
 		siw.ErrorHandler(ctx, err)
 	}
 }
@@ -4607,6 +5810,8 @@ func Routes(si ServerInterface, onError ErrorHandler) []Route {
 		{Method: "DELETE", Path: "/v1/{prefix}/namespaces/{namespace}", OperationID: "dropNamespace", Handler: w.DropNamespace},
 		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}", OperationID: "loadNamespaceMetadata", Handler: w.LoadNamespaceMetadata},
 		{Method: "HEAD", Path: "/v1/{prefix}/namespaces/{namespace}", OperationID: "namespaceExists", Handler: w.NamespaceExists},
+		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/functions", OperationID: "listFunctions", Handler: w.ListFunctions},
+		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/functions/{function}", OperationID: "loadFunction", Handler: w.LoadFunction},
 		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/properties", OperationID: "updateProperties", Handler: w.UpdateProperties},
 		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/register", OperationID: "registerTable", Handler: w.RegisterTable},
 		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/register-view", OperationID: "registerView", Handler: w.RegisterView},
@@ -4623,6 +5828,7 @@ func Routes(si ServerInterface, onError ErrorHandler) []Route {
 		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/plan/{plan-id}", OperationID: "fetchPlanningResult", Handler: w.FetchPlanningResult},
 		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/sign", OperationID: "signRequest", Handler: w.SignRequest},
 		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/tasks", OperationID: "fetchScanTasks", Handler: w.FetchScanTasks},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/tables/{table}/unregister", OperationID: "unregisterTable", Handler: w.UnregisterTable},
 		{Method: "GET", Path: "/v1/{prefix}/namespaces/{namespace}/views", OperationID: "listViews", Handler: w.ListViews},
 		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/views", OperationID: "createView", Handler: w.CreateView},
 		{Method: "DELETE", Path: "/v1/{prefix}/namespaces/{namespace}/views/{view}", OperationID: "dropView", Handler: w.DropView},
@@ -4703,11 +5909,15 @@ type ForbiddenResponseJSONResponse IcebergErrorResponse
 
 type GetNamespaceResponseJSONResponse GetNamespaceResponse
 
+type ListFunctionsResponseJSONResponse ListFunctionsResponse
+
 type ListNamespacesResponseJSONResponse ListNamespacesResponse
 
 type ListTablesResponseJSONResponse ListTablesResponse
 
 type LoadCredentialsResponseJSONResponse LoadCredentialsResponse
+
+type LoadFunctionResponseJSONResponse LoadFunctionResult
 
 type LoadTableResponseResponseHeaders struct {
 	Etag *string
@@ -4741,6 +5951,8 @@ type ServerErrorResponseJSONResponse IcebergErrorResponse
 type ServiceUnavailableResponseJSONResponse IcebergErrorResponse
 
 type UnauthorizedResponseJSONResponse IcebergErrorResponse
+
+type UnregisterTableResponseJSONResponse UnregisterTableResult
 
 type UnsupportedOperationResponseJSONResponse ErrorModel
 
@@ -5327,6 +6539,184 @@ type NamespaceExists5XXJSONResponse struct {
 }
 
 func (response NamespaceExists5XXJSONResponse) VisitNamespaceExistsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(response.StatusCode)
+	return writeJSON(ctx, response.Body)
+}
+
+// ListFunctionsRequestObject is the decoded request of ListFunctions.
+type ListFunctionsRequestObject struct {
+	Prefix         Prefix
+	NamespaceParam NamespaceParam
+	Params         ListFunctionsParams
+}
+
+// ListFunctionsResponseObject is any response ListFunctions may answer with.
+type ListFunctionsResponseObject interface {
+	VisitListFunctionsResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type ListFunctions200JSONResponse struct {
+	ListFunctionsResponseJSONResponse
+}
+
+func (response ListFunctions200JSONResponse) VisitListFunctionsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(200)
+	return writeJSON(ctx, response)
+}
+
+type ListFunctions400JSONResponse struct {
+	BadRequestErrorResponseJSONResponse
+}
+
+func (response ListFunctions400JSONResponse) VisitListFunctionsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(400)
+	return writeJSON(ctx, response)
+}
+
+type ListFunctions401JSONResponse struct {
+	UnauthorizedResponseJSONResponse
+}
+
+func (response ListFunctions401JSONResponse) VisitListFunctionsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(401)
+	return writeJSON(ctx, response)
+}
+
+type ListFunctions403JSONResponse struct{ ForbiddenResponseJSONResponse }
+
+func (response ListFunctions403JSONResponse) VisitListFunctionsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+type ListFunctions404JSONResponse IcebergErrorResponse
+
+func (response ListFunctions404JSONResponse) VisitListFunctionsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(404)
+	return writeJSON(ctx, response)
+}
+
+type ListFunctions419JSONResponse struct {
+	AuthenticationTimeoutResponseJSONResponse
+}
+
+func (response ListFunctions419JSONResponse) VisitListFunctionsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(419)
+	return writeJSON(ctx, response)
+}
+
+type ListFunctions503JSONResponse struct {
+	ServiceUnavailableResponseJSONResponse
+}
+
+func (response ListFunctions503JSONResponse) VisitListFunctionsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(503)
+	return writeJSON(ctx, response)
+}
+
+type ListFunctions5XXJSONResponse struct {
+	Body       IcebergErrorResponse
+	StatusCode int
+}
+
+func (response ListFunctions5XXJSONResponse) VisitListFunctionsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(response.StatusCode)
+	return writeJSON(ctx, response.Body)
+}
+
+// LoadFunctionRequestObject is the decoded request of LoadFunction.
+type LoadFunctionRequestObject struct {
+	Prefix         Prefix
+	NamespaceParam NamespaceParam
+	Function       Function
+}
+
+// LoadFunctionResponseObject is any response LoadFunction may answer with.
+type LoadFunctionResponseObject interface {
+	VisitLoadFunctionResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type LoadFunction200JSONResponse struct {
+	LoadFunctionResponseJSONResponse
+}
+
+func (response LoadFunction200JSONResponse) VisitLoadFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(200)
+	return writeJSON(ctx, response)
+}
+
+type LoadFunction400JSONResponse struct {
+	BadRequestErrorResponseJSONResponse
+}
+
+func (response LoadFunction400JSONResponse) VisitLoadFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(400)
+	return writeJSON(ctx, response)
+}
+
+type LoadFunction401JSONResponse struct {
+	UnauthorizedResponseJSONResponse
+}
+
+func (response LoadFunction401JSONResponse) VisitLoadFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(401)
+	return writeJSON(ctx, response)
+}
+
+type LoadFunction403JSONResponse struct{ ForbiddenResponseJSONResponse }
+
+func (response LoadFunction403JSONResponse) VisitLoadFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+type LoadFunction404JSONResponse IcebergErrorResponse
+
+func (response LoadFunction404JSONResponse) VisitLoadFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(404)
+	return writeJSON(ctx, response)
+}
+
+type LoadFunction419JSONResponse struct {
+	AuthenticationTimeoutResponseJSONResponse
+}
+
+func (response LoadFunction419JSONResponse) VisitLoadFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(419)
+	return writeJSON(ctx, response)
+}
+
+type LoadFunction503JSONResponse struct {
+	ServiceUnavailableResponseJSONResponse
+}
+
+func (response LoadFunction503JSONResponse) VisitLoadFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(503)
+	return writeJSON(ctx, response)
+}
+
+type LoadFunction5XXJSONResponse struct {
+	Body       IcebergErrorResponse
+	StatusCode int
+}
+
+func (response LoadFunction5XXJSONResponse) VisitLoadFunctionResponse(ctx *fasthttp.RequestCtx) error {
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetStatusCode(response.StatusCode)
 	return writeJSON(ctx, response.Body)
@@ -6853,6 +8243,96 @@ func (response FetchScanTasks5XXJSONResponse) VisitFetchScanTasksResponse(ctx *f
 	return writeJSON(ctx, response.Body)
 }
 
+// UnregisterTableRequestObject is the decoded request of UnregisterTable.
+type UnregisterTableRequestObject struct {
+	Prefix         Prefix
+	NamespaceParam NamespaceParam
+	Table          Table
+	Params         UnregisterTableParams
+}
+
+// UnregisterTableResponseObject is any response UnregisterTable may answer with.
+type UnregisterTableResponseObject interface {
+	VisitUnregisterTableResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type UnregisterTable200JSONResponse struct {
+	UnregisterTableResponseJSONResponse
+}
+
+func (response UnregisterTable200JSONResponse) VisitUnregisterTableResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(200)
+	return writeJSON(ctx, response)
+}
+
+type UnregisterTable400JSONResponse struct {
+	BadRequestErrorResponseJSONResponse
+}
+
+func (response UnregisterTable400JSONResponse) VisitUnregisterTableResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(400)
+	return writeJSON(ctx, response)
+}
+
+type UnregisterTable401JSONResponse struct {
+	UnauthorizedResponseJSONResponse
+}
+
+func (response UnregisterTable401JSONResponse) VisitUnregisterTableResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(401)
+	return writeJSON(ctx, response)
+}
+
+type UnregisterTable403JSONResponse struct{ ForbiddenResponseJSONResponse }
+
+func (response UnregisterTable403JSONResponse) VisitUnregisterTableResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+type UnregisterTable404JSONResponse IcebergErrorResponse
+
+func (response UnregisterTable404JSONResponse) VisitUnregisterTableResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(404)
+	return writeJSON(ctx, response)
+}
+
+type UnregisterTable419JSONResponse struct {
+	AuthenticationTimeoutResponseJSONResponse
+}
+
+func (response UnregisterTable419JSONResponse) VisitUnregisterTableResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(419)
+	return writeJSON(ctx, response)
+}
+
+type UnregisterTable503JSONResponse struct {
+	ServiceUnavailableResponseJSONResponse
+}
+
+func (response UnregisterTable503JSONResponse) VisitUnregisterTableResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(503)
+	return writeJSON(ctx, response)
+}
+
+type UnregisterTable5XXJSONResponse struct {
+	Body       IcebergErrorResponse
+	StatusCode int
+}
+
+func (response UnregisterTable5XXJSONResponse) VisitUnregisterTableResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(response.StatusCode)
+	return writeJSON(ctx, response.Body)
+}
+
 // ListViewsRequestObject is the decoded request of ListViews.
 type ListViewsRequestObject struct {
 	Prefix         Prefix
@@ -7755,6 +9235,10 @@ type StrictServerInterface interface {
 	LoadNamespaceMetadata(ctx context.Context, request LoadNamespaceMetadataRequestObject) (LoadNamespaceMetadataResponseObject, error)
 	// NamespaceExists serves HEAD /v1/{prefix}/namespaces/{namespace}.
 	NamespaceExists(ctx context.Context, request NamespaceExistsRequestObject) (NamespaceExistsResponseObject, error)
+	// ListFunctions serves GET /v1/{prefix}/namespaces/{namespace}/functions.
+	ListFunctions(ctx context.Context, request ListFunctionsRequestObject) (ListFunctionsResponseObject, error)
+	// LoadFunction serves GET /v1/{prefix}/namespaces/{namespace}/functions/{function}.
+	LoadFunction(ctx context.Context, request LoadFunctionRequestObject) (LoadFunctionResponseObject, error)
 	// UpdateProperties serves POST /v1/{prefix}/namespaces/{namespace}/properties.
 	UpdateProperties(ctx context.Context, request UpdatePropertiesRequestObject) (UpdatePropertiesResponseObject, error)
 	// RegisterTable serves POST /v1/{prefix}/namespaces/{namespace}/register.
@@ -7787,6 +9271,8 @@ type StrictServerInterface interface {
 	SignRequest(ctx context.Context, request SignRequestRequestObject) (SignRequestResponseObject, error)
 	// FetchScanTasks serves POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/tasks.
 	FetchScanTasks(ctx context.Context, request FetchScanTasksRequestObject) (FetchScanTasksResponseObject, error)
+	// UnregisterTable serves POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/unregister.
+	UnregisterTable(ctx context.Context, request UnregisterTableRequestObject) (UnregisterTableResponseObject, error)
 	// ListViews serves GET /v1/{prefix}/namespaces/{namespace}/views.
 	ListViews(ctx context.Context, request ListViewsRequestObject) (ListViewsResponseObject, error)
 	// CreateView serves POST /v1/{prefix}/namespaces/{namespace}/views.
@@ -8005,6 +9491,56 @@ func (sh *strictHandler) NamespaceExists(ctx *fasthttp.RequestCtx, prefix Prefix
 	}
 	if response != nil {
 		return fmt.Errorf("NamespaceExists: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) ListFunctions(ctx *fasthttp.RequestCtx, prefix Prefix, namespaceParam NamespaceParam, params ListFunctionsParams) error {
+	var request ListFunctionsRequestObject
+	request.Prefix = prefix
+	request.NamespaceParam = namespaceParam
+	request.Params = params
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.ListFunctions(reqctx.New(ctx), request.(ListFunctionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "listFunctions")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(ListFunctionsResponseObject); ok {
+		return r.VisitListFunctionsResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("ListFunctions: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) LoadFunction(ctx *fasthttp.RequestCtx, prefix Prefix, namespaceParam NamespaceParam, function Function) error {
+	var request LoadFunctionRequestObject
+	request.Prefix = prefix
+	request.NamespaceParam = namespaceParam
+	request.Function = function
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.LoadFunction(reqctx.New(ctx), request.(LoadFunctionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "loadFunction")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(LoadFunctionResponseObject); ok {
+		return r.VisitLoadFunctionResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("LoadFunction: unexpected response type %T", response)
 	}
 	return nil
 }
@@ -8518,6 +10054,32 @@ func (sh *strictHandler) FetchScanTasks(ctx *fasthttp.RequestCtx, prefix Prefix,
 	}
 	if response != nil {
 		return fmt.Errorf("FetchScanTasks: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) UnregisterTable(ctx *fasthttp.RequestCtx, prefix Prefix, namespaceParam NamespaceParam, table Table, params UnregisterTableParams) error {
+	var request UnregisterTableRequestObject
+	request.Prefix = prefix
+	request.NamespaceParam = namespaceParam
+	request.Table = table
+	request.Params = params
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.UnregisterTable(reqctx.New(ctx), request.(UnregisterTableRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "unregisterTable")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(UnregisterTableResponseObject); ok {
+		return r.VisitUnregisterTableResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("UnregisterTable: unexpected response type %T", response)
 	}
 	return nil
 }

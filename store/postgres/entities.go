@@ -208,6 +208,12 @@ func (s *Store) RenameEntity(ctx context.Context, kind store.Kind, from, to stor
 }
 
 func (s *Store) DropEntity(ctx context.Context, kind store.Kind, id store.Ident, purge bool) (store.Entity, error) {
+	return s.dropEntity(ctx, kind, id, purge, "dropped")
+}
+
+// dropEntity removes the entity; what names the event ("dropped", or
+// "unregistered", whose answer carries the metadata location).
+func (s *Store) dropEntity(ctx context.Context, kind store.Kind, id store.Ident, purge bool, what string) (store.Entity, error) {
 	ns, err := backend.CheckIdent(kind, id)
 	if err != nil {
 		return store.Entity{}, err
@@ -242,10 +248,14 @@ func (s *Store) DropEntity(ctx context.Context, kind store.Kind, id store.Ident,
 				return err
 			}
 		}
-		if err := s.markIdempotent(ctx, tx, store.IdempotentOutcome{}); err != nil {
+		var outcome store.IdempotentOutcome
+		if what == "unregistered" {
+			outcome.MetadataLocation = dropped.MetadataLocation
+		}
+		if err := s.markIdempotent(ctx, tx, outcome); err != nil {
 			return err
 		}
-		return s.insertEvent(ctx, tx, store.EventType(string(kind)+".dropped"), id.Warehouse, ns, id.Name, store.EventDetails{
+		return s.insertEvent(ctx, tx, store.EventType(string(kind)+"."+what), id.Warehouse, ns, id.Name, store.EventDetails{
 			PreviousMetadataLocation: dropped.MetadataLocation, PurgeRequested: purge,
 		})
 	})
