@@ -85,7 +85,7 @@ func (e *Error) Error() string {
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
+	return strings.TrimSpace(s) // and a CR of a CRLF
 }
 
 // TokenError is a failure to obtain the token a request needs.
