@@ -252,55 +252,6 @@ func (b *gcsBackend) Delete(ctx context.Context, loc string) error {
 	return nil
 }
 
-// deleteConcurrency bounds the deletes in flight of one DeletePrefix
-// (GCS and Azure have no bulk delete in their Go clients).
-const deleteConcurrency = 8
-
-// deleter deletes keys with bounded concurrency and keeps the first error.
-type deleter struct {
-	ctx  context.Context
-	fn   func(context.Context, string) error
-	sem  chan struct{}
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	err  error
-	stop bool
-}
-
-func newDeleter(ctx context.Context, fn func(context.Context, string) error) *deleter {
-	return &deleter{ctx: ctx, fn: fn, sem: make(chan struct{}, deleteConcurrency)}
-}
-
-// add queues key; it returns false once a delete has failed.
-func (d *deleter) add(key string) bool {
-	d.mu.Lock()
-	stop := d.stop
-	d.mu.Unlock()
-	if stop {
-		return false
-	}
-	d.sem <- struct{}{}
-	d.wg.Go(func() {
-		defer func() { <-d.sem }()
-		if err := d.fn(d.ctx, key); err != nil {
-			d.mu.Lock()
-			if d.err == nil {
-				d.err = err
-			}
-			d.stop = true
-			d.mu.Unlock()
-		}
-	})
-	return true
-}
-
-func (d *deleter) wait() error {
-	d.wg.Wait()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.err
-}
-
 // FS implements FileIO: iceberg-go reads the bucket's files with the
 // catalog's credentials.
 func (b *gcsBackend) FS(ctx context.Context, loc string) (icebergio.IO, error) {
