@@ -23,9 +23,9 @@ type GCSConfig struct {
 	// empty: Google Cloud Storage.
 	Endpoint string
 	// CredentialsFile and CredentialsJSON are the catalog's Google
-	// credentials (a service account key or any other credentials file
-	// Application Default Credentials accept); when both are empty
-	// Application Default Credentials are used.
+	// credentials (a service account key or an authorized-user file);
+	// when both are empty they are found as Application Default
+	// Credentials find them (those file kinds, or the metadata server).
 	CredentialsFile string
 	CredentialsJSON Secret
 	// NoAuth sends requests without credentials (emulators, public
