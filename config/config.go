@@ -337,7 +337,7 @@ var keys = []key{
 		desc:  "GCS JSON API base URL for emulators and private endpoints (e.g. `http://127.0.0.1:4443/storage/v1/` for fake-gcs-server); empty: Google Cloud Storage. Also given to clients as `gcs.service.host`.",
 		field: func(c *Config) any { return &c.Warehouse.GCS.Endpoint }},
 	{name: "warehouse.gcs.credentials-file", def: "",
-		desc:  "Google credentials file of the catalog (a service account key, or any file Application Default Credentials accept); empty: Application Default Credentials.",
+		desc:  "Google credentials file of the catalog (a service account key or an authorized-user file); empty: Application Default Credentials (the same two file kinds, or the metadata server).",
 		field: func(c *Config) any { return &c.Warehouse.GCS.CredentialsFile }},
 	{name: "warehouse.gcs.credentials-json", def: "", secret: true,
 		desc:  "The same credentials as JSON text, instead of a file. Never logged, never sent to clients.",

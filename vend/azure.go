@@ -1,31 +1,18 @@
 package vend
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 	icebergio "github.com/apache/iceberg-go/io"
-	"github.com/apache/iceberg-go/io/gocloud/blobfs"
-	"gocloud.dev/blob/azureblob"
 
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/vend/azure"
 )
 
 // AzureConfig is the Azure Blob Storage / ADLS Gen2 section of a storage
@@ -58,8 +45,11 @@ type AzureConfig struct {
 	SASScope string
 
 	// TokenCredential, when set, is the Azure AD credential (programmatic
-	// use and tests; no configuration key).
-	TokenCredential azcore.TokenCredential
+	// use and tests; no configuration key): an azure.TokenSource, or a
+	// credential of the Azure SDK (azcore.TokenCredential, or anything with
+	// its method GetToken(context.Context, policy.TokenRequestOptions)
+	// (azcore.AccessToken, error)).
+	TokenCredential any
 	// HTTPClient, when set, carries every request (tests; no configuration
 	// key).
 	HTTPClient *http.Client
@@ -83,8 +73,7 @@ func (c AzureConfig) sasScope() string {
 type azureAccount struct {
 	name     string   // account name
 	endpoint *url.URL // Blob service URL, path ending in "/"
-	// hostStyle: the endpoint's host starts with the account name (the
-	// Azure SDK derives the account of user-delegation keys from it).
+	// hostStyle: the endpoint's host starts with the account name.
 	hostStyle bool
 }
 
@@ -142,17 +131,20 @@ func (c AzureConfig) check() error {
 }
 
 // azureBackend is the FileIO of one Azure warehouse's account, over the
-// Azure Blob SDK: exclusive creates are Put Blob with If-None-Match: *.
+// Blob REST API: exclusive creates are Put Blob with If-None-Match: *.
 type azureBackend struct {
 	cfg     AzureConfig
 	account azureAccount
-	opts    azcore.ClientOptions
-	svc     *service.Client             // the catalog's own access
-	shared  *azblob.SharedKeyCredential // nil without an account key
-	token   azcore.TokenCredential      // nil without Azure AD
+	http    *http.Client
+	svc     *azure.Client     // the catalog's own access
+	token   azure.TokenSource // nil without Azure AD
 }
 
 var _ objectIO = (*azureBackend)(nil)
+
+// azureTokenEarlyRefresh: Azure AD tokens are renewed this long before
+// they expire.
+const azureTokenEarlyRefresh = 5 * time.Minute
 
 // newAzureBackend builds the clients; it contacts no server.
 func newAzureBackend(base location, cfg AzureConfig) (*azureBackend, error) {
@@ -163,42 +155,25 @@ func newAzureBackend(base location, cfg AzureConfig) (*azureBackend, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &azureBackend{cfg: cfg, account: acct}
-	b.opts = azcore.ClientOptions{
-		// Bounded: a store that is down answers 503 in seconds.
-		Retry:     policy.RetryOptions{MaxRetries: 2, RetryDelay: 100 * time.Millisecond, MaxRetryDelay: time.Second, TryTimeout: time.Minute},
-		Transport: &http.Client{Transport: baseTransport(cfg.HTTPClient)},
-		Telemetry: policy.TelemetryOptions{Disabled: true},
-	}
-	if cfg.AccountKey != "" {
-		b.shared, err = azblob.NewSharedKeyCredential(acct.name, cfg.AccountKey.Reveal())
-		if err != nil {
-			return nil, fmt.Errorf("azure: account key: %w", err)
-		}
-	}
+	b := &azureBackend{cfg: cfg, account: acct, http: &http.Client{Transport: baseTransport(cfg.HTTPClient), Timeout: time.Minute}}
+	var src azure.TokenSource
 	switch {
 	case cfg.TokenCredential != nil:
-		b.token = cfg.TokenCredential
+		src, err = azureSDKTokenSource(cfg.TokenCredential)
+		if err != nil {
+			return nil, fmt.Errorf("azure: %w", err)
+		}
 	case cfg.ClientID != "":
-		b.token, err = azidentity.NewClientSecretCredential(cfg.TenantID, cfg.ClientID, cfg.ClientSecret.Reveal(),
-			&azidentity.ClientSecretCredentialOptions{ClientOptions: b.opts})
-	case b.shared == nil:
-		b.token, err = azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: b.opts})
+		src = azure.ClientSecret(cfg.TenantID, cfg.ClientID, cfg.ClientSecret.Reveal(), b.http)
+	case cfg.AccountKey == "":
+		src = azure.Default(b.http)
 	}
+	if src != nil {
+		b.token = azureTokenCredential{inner: azure.Cached(src, azureTokenEarlyRefresh)}
+	}
+	b.svc, err = azure.NewClient(acct.name, acct.endpoint, b.http, cfg.AccountKey.Reveal(), b.token)
 	if err != nil {
-		return nil, fmt.Errorf("azure: Azure AD credential: %w", err)
-	}
-	if b.token != nil {
-		b.token = azureTokenCredential{inner: b.token}
-	}
-	sopts := &service.ClientOptions{ClientOptions: b.opts}
-	if b.shared != nil {
-		b.svc, err = service.NewClientWithSharedKeyCredential(acct.endpoint.String(), b.shared, sopts)
-	} else {
-		b.svc, err = service.NewClient(acct.endpoint.String(), b.token, sopts)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("azure: creating the client: %w", err)
+		return nil, fmt.Errorf("azure: account key: %w", err)
 	}
 	return b, nil
 }
@@ -244,11 +219,7 @@ func (b *azureBackend) WriteNew(ctx context.Context, loc string, data []byte) er
 	if err != nil {
 		return err
 	}
-	_, err = b.svc.NewContainerClient(cont).NewBlockBlobClient(key).Upload(ctx, streaming.NopCloser(bytes.NewReader(data)),
-		&blockblob.UploadOptions{AccessConditions: &blob.AccessConditions{
-			ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: to.Ptr(azcore.ETagAny)},
-		}})
-	if err != nil {
+	if err := b.svc.Create(ctx, cont, key, data); err != nil {
 		return azureError(err, "write", loc)
 	}
 	return nil
@@ -262,12 +233,7 @@ func (b *azureBackend) Read(ctx context.Context, loc string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := b.svc.NewContainerClient(cont).NewBlobClient(key).DownloadStream(ctx, nil)
-	if err != nil {
-		return nil, azureError(err, "read", loc)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	data, err := b.svc.Get(ctx, cont, key)
 	if err != nil {
 		return nil, azureError(err, "read", loc)
 	}
@@ -282,7 +248,7 @@ func (b *azureBackend) Exists(ctx context.Context, loc string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if _, err := b.svc.NewContainerClient(cont).NewBlobClient(key).GetProperties(ctx, nil); err != nil {
+	if err := b.svc.Exists(ctx, cont, key); err != nil {
 		err = azureError(err, "stat", loc)
 		if errs.Is(err, errs.NotFound) {
 			return false, nil
@@ -300,7 +266,7 @@ func (b *azureBackend) Delete(ctx context.Context, loc string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := b.svc.NewContainerClient(cont).NewBlobClient(key).Delete(ctx, nil); err != nil {
+	if err := b.svc.Delete(ctx, cont, key); err != nil {
 		if err = azureError(err, "delete", loc); !errs.Is(err, errs.NotFound) {
 			return err
 		}
@@ -308,44 +274,14 @@ func (b *azureBackend) Delete(ctx context.Context, loc string) error {
 	return nil
 }
 
-// isAzureDirectory reports whether a listed blob is a directory of an
-// account with hierarchical namespace (metadata hdi_isfolder=true).
-func isAzureDirectory(md map[string]*string) bool {
-	for k, v := range md {
-		if strings.EqualFold(k, "hdi_isfolder") && v != nil && strings.EqualFold(*v, "true") {
-			return true
-		}
-	}
-	return false
-}
-
-// FS implements FileIO with iceberg-go's blob IO over the location's
-// container, with the catalog's own access.
+// FS implements FileIO: iceberg-go reads the container's files with the
+// catalog's own access.
 func (b *azureBackend) FS(ctx context.Context, loc string) (icebergio.IO, error) {
-	cont, _, err := b.containerKey(loc)
-	if err != nil {
+	if _, _, err := b.containerKey(loc); err != nil {
 		return nil, err
 	}
 	l, _ := parseLocation(loc)
-	bkt, err := azureblob.OpenBucket(ctx, b.svc.NewContainerClient(cont), nil)
-	if err != nil {
-		return nil, errs.Wrap(errs.ServiceUnavailable, err, "Storage for %s is unavailable", loc)
-	}
-	authority := l.bucket
-	return blobfs.New(ctx, bkt, func(p string) (blobfs.ObjectLocation, error) {
-		o, err := parseLocation(p)
-		if err != nil {
-			return blobfs.ObjectLocation{}, err
-		}
-		if o.kind != kindAzure || o.bucket != authority {
-			return blobfs.ObjectLocation{}, fmt.Errorf("%w: %s is not in %s", blobfs.ErrUnsupportedObjectAuthority, p, authority)
-		}
-		ol := blobfs.NewObjectLocation(o.scheme, authority, o.key)
-		if o.key == "" {
-			return ol, fmt.Errorf("%w: %s", blobfs.ErrEmptyObjectKey, p)
-		}
-		return ol, nil
-	}), nil
+	return newObjectFS(ctx, b, kindAzure, l.bucket), nil
 }
 
 // azureError turns an Azure failure into an errs kind. The message names
@@ -355,19 +291,15 @@ func azureError(err error, op, loc string) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	switch {
-	case bloberror.HasCode(err, bloberror.BlobNotFound) && op != "write",
-		bloberror.HasCode(err, bloberror.ContainerNotFound) && op != "write":
-		return errs.Wrap(errs.NotFound, err, "File does not exist: %s", loc)
-	case bloberror.HasCode(err, bloberror.BlobAlreadyExists, bloberror.ConditionNotMet) && op == "write":
-		return errs.Wrap(errs.AlreadyExists, err, "File already exists: %s", loc)
-	}
-	var re *azcore.ResponseError
+	var re *azure.Error
 	if errors.As(err, &re) {
-		if re.StatusCode == http.StatusNotFound && op != "write" {
+		switch {
+		case re.Status == http.StatusNotFound && op != "write":
 			return errs.Wrap(errs.NotFound, err, "File does not exist: %s", loc)
+		case (re.Code == "BlobAlreadyExists" || re.Code == "ConditionNotMet" || re.Status == http.StatusPreconditionFailed) && op == "write":
+			return errs.Wrap(errs.AlreadyExists, err, "File already exists: %s", loc)
 		}
-		return refusal(err, re.StatusCode, re.ErrorCode, azureErrorText(re), op, loc)
+		return refusal(err, re.Status, re.Code, azureErrorText(re), op, loc)
 	}
 	var te *azureTokenError
 	if errors.As(err, &te) {
@@ -377,19 +309,19 @@ func azureError(err error, op, loc string) error {
 }
 
 // azureErrorText is "status code" of an Azure error response.
-func azureErrorText(re *azcore.ResponseError) string {
-	if re.ErrorCode != "" {
-		return fmt.Sprintf("%d %s", re.StatusCode, re.ErrorCode)
+func azureErrorText(re *azure.Error) string {
+	if re.Code != "" {
+		return fmt.Sprintf("%d %s", re.Status, re.Code)
 	}
-	return fmt.Sprint(re.StatusCode)
+	return fmt.Sprint(re.Status)
 }
 
 // azureTokenCredential marks failures of the catalog's Azure AD
 // credential, so that they are told apart from storage failures.
-type azureTokenCredential struct{ inner azcore.TokenCredential }
+type azureTokenCredential struct{ inner azure.TokenSource }
 
-func (c azureTokenCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	t, err := c.inner.GetToken(ctx, o)
+func (c azureTokenCredential) Token(ctx context.Context, scope string) (azure.Token, error) {
+	t, err := c.inner.Token(ctx, scope)
 	if err != nil {
 		return t, &azureTokenError{err: err}
 	}
@@ -404,9 +336,6 @@ func (e *azureTokenError) Error() string {
 }
 
 func (e *azureTokenError) Unwrap() error { return e.err }
-
-// NonRetriable tells the Azure SDK not to retry.
-func (e *azureTokenError) NonRetriable() {}
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")

@@ -4,20 +4,15 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/vend/azure"
 )
 
 // Client configuration keys (Iceberg FileIO properties) for Azure. The SAS
@@ -50,9 +45,9 @@ type azureVendor struct {
 	now   func() time.Time
 	cache *credCache
 
-	deleg *service.Client // user delegation keys; nil: service SAS
+	deleg *azure.Client // user delegation keys; nil: service SAS
 	keyMu sync.Mutex
-	key   *service.UserDelegationCredential
+	key   *azure.UserDelegationKey
 	keyTo time.Time // the key's expiry
 	keyFl singleflight.Group
 }
@@ -60,47 +55,13 @@ type azureVendor struct {
 func newAzureVendor(b *azureBackend, prof Profile, now func() time.Time) (*azureVendor, error) {
 	v := &azureVendor{b: b, prof: prof, now: now, cache: newCredCache(now)}
 	if b.token != nil {
-		c, err := delegationClient(b)
+		c, err := azure.NewClient(b.account.name, b.account.endpoint, b.http, "", b.token)
 		if err != nil {
-			return nil, err
+			return nil, errs.Wrap(errs.Internal, err, "azure: creating the user delegation client")
 		}
 		v.deleg = c
 	}
 	return v, nil
-}
-
-// delegationClient is a Blob service client with the Azure AD credential,
-// for user delegation keys. The Azure SDK names the key's account after
-// the first label of the client's host, so for a path-style endpoint
-// (emulators: https://127.0.0.1:10000/account) the client addresses
-// <scheme>://<account>.blob.core.windows.net and a policy sends each
-// request to the endpoint instead.
-func delegationClient(b *azureBackend) (*service.Client, error) {
-	opts := b.opts
-	u := b.account.endpoint.String()
-	if !b.account.hostStyle {
-		u = b.account.endpoint.Scheme + "://" + b.account.name + ".blob.core.windows.net/"
-		opts.PerRetryPolicies = append(append([]policy.Policy(nil), opts.PerRetryPolicies...), toEndpoint{b.account.endpoint})
-	}
-	c, err := service.NewClient(u, b.token, &service.ClientOptions{ClientOptions: opts})
-	if err != nil {
-		return nil, errs.Wrap(errs.Internal, err, "azure: creating the user delegation client")
-	}
-	return c, nil
-}
-
-// toEndpoint rewrites a request addressed host-style to a path-style
-// endpoint.
-type toEndpoint struct{ ep *url.URL }
-
-func (p toEndpoint) Do(req *policy.Request) (*http.Response, error) {
-	raw := req.Raw()
-	u := *raw.URL
-	u.Scheme, u.Host = p.ep.Scheme, p.ep.Host
-	u.Path = strings.TrimSuffix(p.ep.Path, "/") + "/" + strings.TrimPrefix(u.Path, "/")
-	u.RawPath = ""
-	raw.URL, raw.Host = &u, ""
-	return req.Next()
 }
 
 // userDelegation reports whether vended SAS are user-delegation SAS.
@@ -198,52 +159,45 @@ func (v *azureVendor) Sign(context.Context, Scope, SignRequest) (SignedRequest, 
 func (v *azureVendor) sign(ctx context.Context, cont, key string, mode Mode) (string, time.Time, error) {
 	now := v.now()
 	exp := now.Add(v.prof.CredentialDuration)
-	vals := sas.BlobSignatureValues{
-		Protocol:      sas.ProtocolHTTPS,
-		StartTime:     now.Add(-sasClockSkew).UTC(),
-		ExpiryTime:    exp.UTC(),
-		ContainerName: cont,
+	sas := azure.SAS{
+		Protocol:    "https",
+		Start:       now.Add(-sasClockSkew),
+		Expiry:      exp,
+		Container:   cont,
+		Permissions: "rl",
 	}
 	if v.b.account.endpoint.Scheme == "http" {
-		vals.Protocol = sas.ProtocolHTTPSandHTTP
+		sas.Protocol = "https,http"
+	}
+	if mode == ReadWrite {
+		sas.Permissions = "racwdl"
 	}
 	if v.b.cfg.sasScope() == SASScopeDirectory && key != "" {
-		vals.Directory = key
-		p := sas.BlobPermissions{Read: true, List: true}
-		if mode == ReadWrite {
-			p.Add, p.Create, p.Write, p.Delete = true, true, true, true
-		}
-		vals.Permissions = p.String()
-	} else {
-		p := sas.ContainerPermissions{Read: true, List: true}
-		if mode == ReadWrite {
-			p.Add, p.Create, p.Write, p.Delete = true, true, true, true
-		}
-		vals.Permissions = p.String()
+		sas.Directory = key
 	}
 	var (
-		qp  sas.QueryParameters
+		tok string
 		err error
 	)
 	if v.userDelegation() {
-		udc, kerr := v.delegationKey(ctx, exp)
+		udk, kerr := v.delegationKey(ctx, exp)
 		if kerr != nil {
 			return "", time.Time{}, kerr
 		}
-		qp, err = vals.SignWithUserDelegation(udc)
+		tok, err = sas.SignWithUserDelegationKey(v.b.account.name, *udk)
 	} else {
-		qp, err = vals.SignWithSharedKey(v.b.shared)
+		tok, err = sas.SignWithAccountKey(v.b.account.name, v.b.cfg.AccountKey.Reveal())
 	}
 	if err != nil {
 		return "", time.Time{}, errs.Wrap(errs.Internal, err, "Cannot vend credentials: signing the SAS")
 	}
-	return qp.Encode(), exp, nil
+	return tok, exp, nil
 }
 
 // delegationKey returns a user delegation key valid at least until exp:
 // the cached one, or a new one valid for twice the credential lifetime (at
 // most a week).
-func (v *azureVendor) delegationKey(ctx context.Context, exp time.Time) (*service.UserDelegationCredential, error) {
+func (v *azureVendor) delegationKey(ctx context.Context, exp time.Time) (*azure.UserDelegationKey, error) {
 	v.keyMu.Lock()
 	if v.key != nil && !v.keyTo.Before(exp) {
 		k := v.key
@@ -257,22 +211,20 @@ func (v *azureVendor) delegationKey(ctx context.Context, exp time.Time) (*servic
 		if life < exp.Sub(now) {
 			life = exp.Sub(now)
 		}
-		start := now.Add(-sasClockSkew).UTC().Format(sas.TimeFormat)
 		until := now.Add(life)
-		end := until.UTC().Format(sas.TimeFormat)
-		k, err := v.deleg.GetUserDelegationCredential(ctx, service.KeyInfo{Start: &start, Expiry: &end}, nil)
+		k, err := v.deleg.GetUserDelegationKey(ctx, now.Add(-sasClockSkew), until)
 		if err != nil {
 			return nil, v.delegationError(err)
 		}
 		v.keyMu.Lock()
-		v.key, v.keyTo = k, until.Truncate(time.Second)
+		v.key, v.keyTo = &k, until.Truncate(time.Second)
 		v.keyMu.Unlock()
-		return k, nil
+		return &k, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return res.(*service.UserDelegationCredential), nil
+	return res.(*azure.UserDelegationKey), nil
 }
 
 // delegationError names why Azure gave no user delegation key: its refusal
@@ -281,7 +233,7 @@ func (v *azureVendor) delegationKey(ctx context.Context, exp time.Time) (*servic
 func (v *azureVendor) delegationError(err error) error {
 	ep := v.b.account.endpoint.String()
 	var te *azureTokenError
-	var re *azcore.ResponseError
+	var re *azure.Error
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return errs.Wrap(errs.ServiceUnavailable, err, "Cannot vend credentials: Azure at %s did not answer in time for a user delegation key", ep)

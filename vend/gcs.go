@@ -4,26 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
-	"cloud.google.com/go/auth"
-	"cloud.google.com/go/auth/credentials"
-	"cloud.google.com/go/storage"
 	icebergio "github.com/apache/iceberg-go/io"
-	"github.com/apache/iceberg-go/io/gocloud/blobfs"
-	"github.com/googleapis/gax-go/v2"
-	"gocloud.dev/blob/gcsblob"
-	"gocloud.dev/gcp"
-	"google.golang.org/api/googleapi"
-	"google.golang.org/api/option"
 
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/vend/gcs"
 )
 
 // GCSConfig is the Google Cloud Storage section of a storage profile.
@@ -33,9 +23,9 @@ type GCSConfig struct {
 	// empty: Google Cloud Storage.
 	Endpoint string
 	// CredentialsFile and CredentialsJSON are the catalog's Google
-	// credentials (a service account key or any other credentials file
-	// Application Default Credentials accept); when both are empty
-	// Application Default Credentials are used.
+	// credentials (a service account key or an authorized-user file);
+	// when both are empty they are found as Application Default
+	// Credentials find them (those file kinds, or the metadata server).
 	CredentialsFile string
 	CredentialsJSON Secret
 	// NoAuth sends requests without credentials (emulators, public
@@ -48,8 +38,11 @@ type GCSConfig struct {
 
 	// Credentials, when set, are used instead of CredentialsFile,
 	// CredentialsJSON and Application Default Credentials (programmatic
-	// use and tests; no configuration key).
-	Credentials *auth.Credentials
+	// use and tests; no configuration key): a gcs.TokenSource, or
+	// credentials of Google's Go auth library (*auth.Credentials of
+	// cloud.google.com/go/auth, or anything with its method
+	// Token(context.Context) (*auth.Token, error)).
+	Credentials any
 	// HTTPClient, when set, carries every request (storage and token
 	// exchange) instead of a default client (tests; no configuration key).
 	HTTPClient *http.Client
@@ -89,48 +82,34 @@ func (c GCSConfig) check() error {
 	return nil
 }
 
-// gcsBackend is the FileIO of one GCS profile, over the Cloud Storage
-// client: exclusive creates are writes with the precondition
-// ifGenerationMatch=0.
+// gcsBackend is the FileIO of one GCS profile, over the JSON API:
+// exclusive creates are uploads with the precondition ifGenerationMatch=0.
 type gcsBackend struct {
 	cfg    GCSConfig
 	base   http.RoundTripper // without credentials
-	client *storage.Client
-	http   *http.Client // with the catalog's credentials
+	client *gcs.Client
 
 	mu    sync.Mutex
-	creds *auth.Credentials // resolved on first use
+	creds gcs.TokenSource // resolved on first use
 }
 
 var _ objectIO = (*gcsBackend)(nil)
 
 // newGCSBackend builds the client; it contacts no server and looks for
 // credentials only when they are first needed.
-func newGCSBackend(ctx context.Context, cfg GCSConfig) (*gcsBackend, error) {
+func newGCSBackend(_ context.Context, cfg GCSConfig) (*gcsBackend, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
 	b := &gcsBackend{cfg: cfg, base: baseTransport(cfg.HTTPClient)}
-	var rt http.RoundTripper = b.base
+	var tokens gcs.TokenSource
 	if !cfg.NoAuth {
-		rt = &gcsAuthTransport{b: b}
+		tokens = gcs.TokenFunc(b.token)
 	}
-	b.http = &http.Client{Transport: rt}
-	opts := []option.ClientOption{option.WithHTTPClient(b.http), storage.WithJSONReads(), storage.WithDisabledClientMetrics()}
-	if cfg.Endpoint != "" {
-		opts = append(opts, option.WithEndpoint(cfg.Endpoint))
-	}
-	client, err := storage.NewClient(ctx, opts...)
+	client, err := gcs.New(cfg.Endpoint, &http.Client{Transport: b.base}, tokens)
 	if err != nil {
-		return nil, fmt.Errorf("gcs: creating the client: %w", err)
+		return nil, err
 	}
-	// Bounded: a store that is down answers 503 in seconds. Every
-	// operation the catalog makes is idempotent (conditional create,
-	// read, delete).
-	client.SetRetry(
-		storage.WithMaxAttempts(3),
-		storage.WithBackoff(gax.Backoff{Initial: 100 * time.Millisecond, Max: time.Second, Multiplier: 2}),
-	)
 	b.client = client
 	return b, nil
 }
@@ -150,44 +129,39 @@ func baseTransport(hc *http.Client) http.RoundTripper {
 	return t
 }
 
-// credentials returns the catalog's Google credentials, detecting them on
+// credentials returns the catalog's Google credentials, finding them on
 // first use (a failure is retried on the next call).
-func (b *gcsBackend) credentials() (*auth.Credentials, error) {
+func (b *gcsBackend) credentials() (gcs.TokenSource, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.creds != nil {
 		return b.creds, nil
 	}
+	var (
+		src gcs.TokenSource
+		err error
+	)
 	if b.cfg.Credentials != nil {
-		b.creds = b.cfg.Credentials
-		return b.creds, nil
+		src, err = googleTokenSource(b.cfg.Credentials)
+	} else {
+		src, err = gcs.FindCredentials(b.cfg.CredentialsFile, []byte(b.cfg.CredentialsJSON.Reveal()), &http.Client{Transport: b.base})
 	}
-	opts := &credentials.DetectOptions{
-		Scopes:            []string{gcsRootScope},
-		EarlyTokenRefresh: gcsRootEarlyRefresh,
-		CredentialsFile:   b.cfg.CredentialsFile,
-		Client:            &http.Client{Transport: b.base},
-	}
-	if b.cfg.CredentialsJSON != "" {
-		opts.CredentialsJSON = []byte(b.cfg.CredentialsJSON.Reveal())
-	}
-	creds, err := credentials.DetectDefault(opts)
 	if err != nil {
 		return nil, &gcsCredentialsError{err: err}
 	}
-	b.creds = creds
-	return creds, nil
+	b.creds = gcs.Cached(src, gcsRootEarlyRefresh)
+	return b.creds, nil
 }
 
 // token is an access token of the catalog's credentials.
-func (b *gcsBackend) token(ctx context.Context) (*auth.Token, error) {
+func (b *gcsBackend) token(ctx context.Context) (gcs.Token, error) {
 	creds, err := b.credentials()
 	if err != nil {
-		return nil, err
+		return gcs.Token{}, err
 	}
 	tok, err := creds.Token(ctx)
 	if err != nil {
-		return nil, &gcsCredentialsError{err: err}
+		return gcs.Token{}, &gcsCredentialsError{err: err}
 	}
 	return tok, nil
 }
@@ -200,26 +174,6 @@ func (e *gcsCredentialsError) Error() string {
 }
 
 func (e *gcsCredentialsError) Unwrap() error { return e.err }
-
-// gcsAuthTransport adds the catalog's token to each request.
-type gcsAuthTransport struct{ b *gcsBackend }
-
-func (t *gcsAuthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	tok, err := t.b.token(req.Context())
-	if err != nil {
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, err
-	}
-	r := req.Clone(req.Context())
-	typ := tok.Type
-	if typ == "" {
-		typ = "Bearer"
-	}
-	r.Header.Set("Authorization", typ+" "+tok.Value)
-	return t.b.base.RoundTrip(r)
-}
 
 // object splits a gs:// location into bucket and key.
 func (b *gcsBackend) object(loc string) (string, string, error) {
@@ -243,14 +197,7 @@ func (b *gcsBackend) WriteNew(ctx context.Context, loc string, data []byte) erro
 	if err != nil {
 		return err
 	}
-	w := b.client.Bucket(bucket).Object(key).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
-	w.ChunkSize = 0 // one request, no resumable session
-	w.ContentType = "application/octet-stream"
-	if _, err := w.Write(data); err != nil {
-		_ = w.Close()
-		return gcsError(err, "write", loc)
-	}
-	if err := w.Close(); err != nil {
+	if err := b.client.Create(ctx, bucket, key, data); err != nil {
 		return gcsError(err, "write", loc)
 	}
 	return nil
@@ -264,12 +211,7 @@ func (b *gcsBackend) Read(ctx context.Context, loc string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := b.client.Bucket(bucket).Object(key).NewReader(ctx)
-	if err != nil {
-		return nil, gcsError(err, "read", loc)
-	}
-	defer r.Close()
-	data, err := io.ReadAll(r)
+	data, err := b.client.Get(ctx, bucket, key)
 	if err != nil {
 		return nil, gcsError(err, "read", loc)
 	}
@@ -284,7 +226,7 @@ func (b *gcsBackend) Exists(ctx context.Context, loc string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if _, err := b.client.Bucket(bucket).Object(key).Attrs(ctx); err != nil {
+	if _, err := b.client.Stat(ctx, bucket, key); err != nil {
 		err = gcsError(err, "stat", loc)
 		if errs.Is(err, errs.NotFound) {
 			return false, nil
@@ -302,7 +244,7 @@ func (b *gcsBackend) Delete(ctx context.Context, loc string) error {
 	if err != nil {
 		return err
 	}
-	if err := b.client.Bucket(bucket).Object(key).Delete(ctx); err != nil {
+	if err := b.client.Delete(ctx, bucket, key); err != nil {
 		if err = gcsError(err, "delete", loc); !errs.Is(err, errs.NotFound) {
 			return err
 		}
@@ -310,57 +252,8 @@ func (b *gcsBackend) Delete(ctx context.Context, loc string) error {
 	return nil
 }
 
-// deleteConcurrency bounds the deletes in flight of one DeletePrefix
-// (GCS and Azure have no bulk delete in their Go clients).
-const deleteConcurrency = 8
-
-// deleter deletes keys with bounded concurrency and keeps the first error.
-type deleter struct {
-	ctx  context.Context
-	fn   func(context.Context, string) error
-	sem  chan struct{}
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	err  error
-	stop bool
-}
-
-func newDeleter(ctx context.Context, fn func(context.Context, string) error) *deleter {
-	return &deleter{ctx: ctx, fn: fn, sem: make(chan struct{}, deleteConcurrency)}
-}
-
-// add queues key; it returns false once a delete has failed.
-func (d *deleter) add(key string) bool {
-	d.mu.Lock()
-	stop := d.stop
-	d.mu.Unlock()
-	if stop {
-		return false
-	}
-	d.sem <- struct{}{}
-	d.wg.Go(func() {
-		defer func() { <-d.sem }()
-		if err := d.fn(d.ctx, key); err != nil {
-			d.mu.Lock()
-			if d.err == nil {
-				d.err = err
-			}
-			d.stop = true
-			d.mu.Unlock()
-		}
-	})
-	return true
-}
-
-func (d *deleter) wait() error {
-	d.wg.Wait()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.err
-}
-
-// FS implements FileIO with iceberg-go's blob IO over a GCS bucket that
-// uses the catalog's credentials.
+// FS implements FileIO: iceberg-go reads the bucket's files with the
+// catalog's credentials.
 func (b *gcsBackend) FS(ctx context.Context, loc string) (icebergio.IO, error) {
 	l, err := parseLocation(loc)
 	if err != nil {
@@ -369,15 +262,7 @@ func (b *gcsBackend) FS(ctx context.Context, loc string) (icebergio.IO, error) {
 	if l.kind != kindGCS || l.bucket == "" {
 		return nil, errs.New(errs.BadRequest, "Not a GCS location: %s", loc)
 	}
-	opts := []option.ClientOption{storage.WithJSONReads(), storage.WithDisabledClientMetrics()}
-	if b.cfg.Endpoint != "" {
-		opts = append(opts, option.WithEndpoint(b.cfg.Endpoint))
-	}
-	bkt, err := gcsblob.OpenBucket(ctx, &gcp.HTTPClient{Client: *b.http}, l.bucket, &gcsblob.Options{ClientOptions: opts})
-	if err != nil {
-		return nil, errs.Wrap(errs.ServiceUnavailable, err, "Storage for %s is unavailable", loc)
-	}
-	return blobfs.New(ctx, bkt, blobfs.DefaultObjectLocationExtractor(l.bucket, "gs")), nil
+	return newObjectFS(ctx, b, kindGCS, l.bucket), nil
 }
 
 // gcsError turns a GCS failure into an errs kind. The message names the
@@ -387,38 +272,31 @@ func gcsError(err error, op, loc string) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	if errors.Is(err, storage.ErrObjectNotExist) || (errors.Is(err, storage.ErrBucketNotExist) && op != "write") {
-		return errs.Wrap(errs.NotFound, err, "File does not exist: %s", loc)
-	}
 	var ce *gcsCredentialsError
 	if errors.As(err, &ce) {
 		return errs.Wrap(errs.ServiceUnavailable, err, "Storage credentials are unavailable: cannot %s %s: %s", op, loc, ce.Error())
 	}
-	var ge *googleapi.Error
+	var ge *gcs.Error
 	if errors.As(err, &ge) {
 		switch {
-		case ge.Code == http.StatusPreconditionFailed && op == "write":
+		case ge.Status == http.StatusPreconditionFailed && op == "write":
 			return errs.Wrap(errs.AlreadyExists, err, "File already exists: %s", loc)
-		case ge.Code == http.StatusNotFound && op != "write":
+		case ge.Status == http.StatusNotFound && op != "write":
 			return errs.Wrap(errs.NotFound, err, "File does not exist: %s", loc)
 		}
-		reason := ""
-		if len(ge.Errors) > 0 {
-			reason = ge.Errors[0].Reason
-		}
-		return refusal(err, ge.Code, reason, googleErrorText(ge), op, loc)
+		return refusal(err, ge.Status, ge.Reason, googleErrorText(ge), op, loc)
 	}
 	return errs.Wrap(errs.ServiceUnavailable, err, "Storage is unreachable: cannot %s %s: %s", op, loc, networkCause(err))
 }
 
-// googleErrorText is "status reason: message" of a Google API error.
-func googleErrorText(ge *googleapi.Error) string {
-	s := fmt.Sprint(ge.Code)
-	if len(ge.Errors) > 0 && ge.Errors[0].Reason != "" {
-		s += " " + ge.Errors[0].Reason
+// googleErrorText is "status reason: message" of a JSON API error.
+func googleErrorText(ge *gcs.Error) string {
+	s := fmt.Sprint(ge.Status)
+	if ge.Reason != "" {
+		s += " " + ge.Reason
 	}
-	if msg := strings.TrimSpace(ge.Message); msg != "" {
-		s += ": " + msg
+	if ge.Message != "" {
+		s += ": " + ge.Message
 	}
 	return s
 }

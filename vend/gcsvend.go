@@ -6,15 +6,12 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"cloud.google.com/go/auth"
-	"cloud.google.com/go/auth/credentials/downscope"
-
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/vend/gcs"
 )
 
 // Client configuration keys (Iceberg FileIO properties) for GCS.
@@ -43,30 +40,8 @@ type gcsVendor struct {
 }
 
 func newGCSVendor(b *gcsBackend, prof Profile, now func() time.Time) *gcsVendor {
-	// The downscope library posts to https://sts.googleapis.com/v1/token;
-	// its client sends that request to the configured endpoint instead.
-	sts := &http.Client{Transport: &stsRedirect{to: b.cfg.STSEndpoint, base: b.base}, Timeout: stsTimeout}
+	sts := &http.Client{Transport: b.base, Timeout: stsTimeout}
 	return &gcsVendor{b: b, prof: prof, sts: sts, cache: newCredCache(now)}
-}
-
-// stsRedirect sends every request to the endpoint to (when set).
-type stsRedirect struct {
-	to   string
-	base http.RoundTripper
-}
-
-func (t *stsRedirect) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.to == "" {
-		return t.base.RoundTrip(req)
-	}
-	u, err := url.Parse(t.to)
-	if err != nil {
-		return nil, err
-	}
-	r := req.Clone(req.Context())
-	r.URL = u
-	r.Host = ""
-	return t.base.RoundTrip(r)
 }
 
 // clientConfig is what every client of the warehouse needs besides
@@ -133,14 +108,12 @@ func (v *gcsVendor) Sign(context.Context, Scope, SignRequest) (SignedRequest, er
 }
 
 // downscope exchanges the catalog's token for one bounded by rules.
-func (v *gcsVendor) downscope(ctx context.Context, rules []downscope.AccessBoundaryRule) (map[string]string, time.Time, error) {
-	// The catalog's token, with its failures told apart from the exchange's.
-	root := auth.NewCredentials(&auth.CredentialsOptions{TokenProvider: rootToken{v.b}})
-	creds, err := downscope.NewCredentials(&downscope.Options{Credentials: root, Rules: rules, Client: v.sts})
+func (v *gcsVendor) downscope(ctx context.Context, rules []gcs.AccessBoundaryRule) (map[string]string, time.Time, error) {
+	root, err := v.b.token(ctx)
 	if err != nil {
-		return nil, time.Time{}, errs.Wrap(errs.Internal, err, "Cannot vend credentials: building the access boundary")
+		return nil, time.Time{}, v.exchangeError(err)
 	}
-	tok, err := creds.Token(ctx)
+	tok, err := gcs.Downscope(ctx, v.sts, v.b.cfg.stsEndpoint(), root, rules)
 	if err != nil {
 		return nil, time.Time{}, v.exchangeError(err)
 	}
@@ -167,15 +140,8 @@ func (v *gcsVendor) exchangeError(err error) error {
 	if isNetworkError(err) {
 		return errs.Wrap(errs.ServiceUnavailable, err, "Cannot vend credentials: the token exchange at %s is unreachable: %s", v.b.cfg.stsEndpoint(), networkCause(err))
 	}
-	msg := strings.TrimPrefix(err.Error(), "downscope: ")
-	return errs.Wrap(errs.ServiceUnavailable, err, "Cannot vend credentials: the token exchange at %s refused to downscope the token: %s", v.b.cfg.stsEndpoint(), msg)
+	return errs.Wrap(errs.ServiceUnavailable, err, "Cannot vend credentials: the token exchange at %s refused to downscope the token: %s", v.b.cfg.stsEndpoint(), err.Error())
 }
-
-// rootToken is the catalog's token source; its failures are
-// gcsCredentialsError.
-type rootToken struct{ b *gcsBackend }
-
-func (r rootToken) Token(ctx context.Context) (*auth.Token, error) { return r.b.token(ctx) }
 
 // isNetworkError reports whether err is a failure to reach a server.
 func isNetworkError(err error) bool {
@@ -193,7 +159,7 @@ const maxBoundaryRules = 10
 // limits them to objects below the prefixes (resource.name startsWith
 // projects/_/buckets/<bucket>/objects/<prefix>/) and to listings of those
 // prefixes (the objectListPrefix attribute).
-func accessBoundary(prefixes []bucketPrefix, mode Mode) ([]downscope.AccessBoundaryRule, error) {
+func accessBoundary(prefixes []bucketPrefix, mode Mode) ([]gcs.AccessBoundaryRule, error) {
 	role := gcsRoleWrite
 	if mode == ReadOnly {
 		role = gcsRoleRead
@@ -213,9 +179,9 @@ func accessBoundary(prefixes []bucketPrefix, mode Mode) ([]downscope.AccessBound
 	if len(buckets) > maxBoundaryRules {
 		return nil, errs.New(errs.BadRequest, "Cannot vend credentials for files in %d buckets (at most %d)", len(buckets), maxBoundaryRules)
 	}
-	rules := make([]downscope.AccessBoundaryRule, 0, len(buckets))
+	rules := make([]gcs.AccessBoundaryRule, 0, len(buckets))
 	for _, bucket := range buckets {
-		rule := downscope.AccessBoundaryRule{
+		rule := gcs.AccessBoundaryRule{
 			AvailableResource:    "//storage.googleapis.com/projects/_/buckets/" + bucket,
 			AvailablePermissions: []string{role},
 		}
@@ -226,7 +192,7 @@ func accessBoundary(prefixes []bucketPrefix, mode Mode) ([]downscope.AccessBound
 					"resource.name.startsWith("+celString("projects/_/buckets/"+bucket+"/objects/"+key+"/")+")",
 					"api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith("+celString(key+"/")+")")
 			}
-			rule.Condition = &downscope.AvailabilityCondition{
+			rule.Condition = &gcs.AvailabilityCondition{
 				Title:      "table prefixes",
 				Expression: strings.Join(terms, " || "),
 			}

@@ -9,12 +9,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	icebergio "github.com/apache/iceberg-go/io"
-	_ "github.com/apache/iceberg-go/io/gocloud/s3" // registers s3:// for FS
-	"github.com/apache/iceberg-go/utils"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -206,29 +203,14 @@ func (b *s3Backend) Delete(ctx context.Context, loc string) error {
 	return nil
 }
 
-// FS implements FileIO with iceberg-go's S3 IO, given the catalog's own AWS
-// configuration (credentials included) through the context.
+// FS implements FileIO: iceberg-go reads the files with the catalog's own
+// S3 client. (iceberg-go's own S3 IO would link gocloud.dev and its
+// OpenTelemetry SDK into the binary for reads this client already does.)
 func (b *s3Backend) FS(ctx context.Context, loc string) (icebergio.IO, error) {
 	if _, err := parseLocation(loc); err != nil {
 		return nil, err
 	}
-	cfg := b.aws.Copy()
-	fsys, err := icebergio.LoadFS(utils.WithAwsConfig(ctx, &cfg), b.fsProps(), loc)
-	if err != nil {
-		return nil, errs.Wrap(errs.ServiceUnavailable, err, "Storage for %s is unavailable", loc)
-	}
-	return fsys, nil
-}
-
-// fsProps are iceberg-go's S3 IO properties for this profile (no secrets:
-// those travel in the aws.Config).
-func (b *s3Backend) fsProps() map[string]string {
-	p := map[string]string{icebergio.S3Region: b.cfg.region()}
-	if b.cfg.Endpoint != "" {
-		p[icebergio.S3EndpointURL] = b.cfg.Endpoint
-	}
-	p[icebergio.S3ForceVirtualAddressing] = strconv.FormatBool(!b.cfg.PathStyle)
-	return p
+	return newObjectFS(ctx, b, kindS3, ""), nil
 }
 
 // detach returns a context for calls into the AWS SDK: it has ctx's

@@ -125,6 +125,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		AccessLogSample:     cfg.Log.AccessSample,
 	})
 
+	releaseStartupPages()
 	releaseStartupMemory()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -116,6 +116,10 @@ func (s *Store) RenameWarehouse(ctx context.Context, from, to string) error {
 		if err := tx.RenameWarehouse(ctx, from, to, time.Now()); err != nil {
 			return err
 		}
+		// The grants moved: nodes reload their authorization state.
+		if err := tx.BumpAuthVersion(ctx); err != nil {
+			return err
+		}
 		return insertEvent(ctx, tx, store.EventWarehouseRenamed, from, "", "",
 			store.EventDetails{RenamedTo: &store.RenamedTo{Name: to}})
 	})
@@ -138,6 +142,13 @@ func (s *Store) DeleteWarehouse(ctx context.Context, name string) error {
 			return warehouseNotEmpty(name)
 		}
 		if _, err := tx.DeleteWarehouse(ctx, name); err != nil {
+			return err
+		}
+		// A warehouse created later under the name must not inherit them.
+		if err := tx.DeleteWarehouseGrants(ctx, name); err != nil {
+			return err
+		}
+		if err := tx.BumpAuthVersion(ctx); err != nil {
 			return err
 		}
 		return insertEvent(ctx, tx, store.EventWarehouseDeleted, name, "", "", store.EventDetails{})

@@ -393,5 +393,6 @@ type WarehouseExecutor interface {
 	LockWarehouseNamespaces(ctx context.Context) error
 	WarehouseHasNamespaces(ctx context.Context, warehouse string) (bool, error)
 	DeleteWarehouse(ctx context.Context, name string) (int64, error)
+	DeleteWarehouseGrants(ctx context.Context, warehouse string) error
 	PurgeJobsUnder(ctx context.Context, prefix string) (int64, error)
 }

@@ -64,6 +64,10 @@ func (e executor) DeleteWarehouse(ctx context.Context, name string) (int64, erro
 	return n64(e.q.DeleteWarehouse(ctx, e.db, name))
 }
 
+func (e executor) DeleteWarehouseGrants(ctx context.Context, warehouse string) error {
+	return interpret(e.q.DeleteWarehouseGrants(ctx, e.db, warehouse))
+}
+
 func (e executor) PurgeJobsUnder(ctx context.Context, prefix string) (int64, error) {
 	return n64(e.q.PurgeJobsUnder(ctx, e.db, prefix))
 }
