@@ -219,6 +219,8 @@ func (p *Policy) CanSeeEvent(pr *principal.Principal, e store.Event) bool {
 	switch e.Type.Object() {
 	case "namespace":
 		return p.Allowed(pr, Read, Namespace(e.Warehouse, e.Namespace))
+	case "warehouse":
+		return p.Allowed(pr, Read, Warehouse(e.Warehouse))
 	case "view":
 		kind = store.SecurableView
 	default:

@@ -34,6 +34,10 @@ type Options struct {
 	// it is "<namespace location>/<name>-<uuid>", a directory of their own
 	// even when a name is used again.
 	NameOnlyLocations map[string]bool
+	// Directory, when set, replaces Warehouses, ExternalLocations and
+	// NameOnlyLocations: the warehouses change at runtime (the warehouse
+	// registry), and a deactivated one answers Forbidden.
+	Directory Directory
 	// Vendors gives each warehouse's delegated access to storage (vended
 	// credentials, remote signing); *vend.Storage is one. nil, or a nil
 	// Vendor for a warehouse: clients get no delegated access.
@@ -110,6 +114,9 @@ func New(st store.Store, io vend.FileIO, opts Options) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
+	if opts.Directory == nil { // once, not per request (see directory)
+		opts.Directory = staticDirectory{opts.Warehouses, opts.ExternalLocations, opts.NameOnlyLocations}
+	}
 	s := &Service{st: st, io: io, opts: opts, log: log}
 	switch {
 	case opts.MetadataCacheBytes == 0:
@@ -123,11 +130,11 @@ func New(st store.Store, io vend.FileIO, opts Options) *Service {
 // warehouseLocation returns the base location of warehouse, without a
 // trailing slash.
 func (s *Service) warehouseLocation(warehouse string) (string, error) {
-	loc, ok := s.opts.Warehouses[warehouse]
-	if !ok {
-		return "", errs.New(errs.NoSuchWarehouse, "Warehouse does not exist: %s", warehouse)
+	w, err := s.directory().Serving(warehouse)
+	if err != nil {
+		return "", err
 	}
-	return strings.TrimRight(loc, "/"), nil
+	return strings.TrimRight(w.Location, "/"), nil
 }
 
 func (s *Service) checkWarehouse(warehouse string) error {

@@ -74,7 +74,7 @@ func (s *Service) namespaceLocation(ctx context.Context, warehouse string, level
 		if key, err = locationKey("Namespace location", loc); err != nil {
 			return "", "", err
 		}
-		if !s.opts.ExternalLocations[warehouse] && !within(parentKey, key) {
+		if !s.directory().Placement(warehouse).ExternalLocations && !within(parentKey, key) {
 			return "", "", errs.New(errs.BadRequest, "Namespace location %s must lie inside %s, the location of the namespace's parent", custom, parent)
 		}
 		return loc, key, nil
@@ -121,7 +121,7 @@ func (s *Service) locationOfNamespace(ctx context.Context, warehouse string, lev
 // Java catalogs, "<name>".
 func (s *Service) defaultEntityLocation(nsLoc string, id store.Ident, u uuid.UUID) string {
 	dir := pathSegment(id.Name)
-	if !s.opts.NameOnlyLocations[id.Warehouse] {
+	if !s.directory().Placement(id.Warehouse).NameOnly {
 		dir += "-" + hex.EncodeToString(u[:])
 	}
 	return nsLoc + "/" + dir
@@ -135,7 +135,7 @@ func (s *Service) entityPlacement(warehouse, nsLoc, location string, props map[s
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "The location of a namespace is invalid")
 	}
-	external := s.opts.ExternalLocations[warehouse]
+	external := s.directory().Placement(warehouse).ExternalLocations
 	check := func(what, loc string) (string, error) {
 		key, err := locationKey(what, loc)
 		if err != nil {

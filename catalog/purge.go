@@ -74,6 +74,7 @@ func (s *Service) RunPurger(ctx context.Context, o PurgerOptions) {
 				break // drained; a full batch may mean more are due
 			}
 		}
+		s.countPurgeQueue(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -82,12 +83,25 @@ func (s *Service) RunPurger(ctx context.Context, o PurgerOptions) {
 	}
 }
 
+// countPurgeQueue publishes the queue's depth once per round, so that a
+// scrape never waits on the database.
+func (s *Service) countPurgeQueue(ctx context.Context) {
+	n, err := s.st.CountPurgeJobs(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("purge: cannot count queued jobs", "error", err)
+		}
+		return
+	}
+	s.opts.Metrics.PurgeQueue(n)
+}
+
 // SweepTemporaryFiles removes, from every warehouse, the temporary
 // metadata files older than age that a process killed mid-write left (only
 // local warehouses have them), and logs what it did.
 func (s *Service) SweepTemporaryFiles(ctx context.Context, age time.Duration) int {
 	total := 0
-	for name, loc := range s.opts.Warehouses {
+	for name, loc := range s.directory().Locations() {
 		n, err := s.io.SweepTemporary(ctx, loc, s.opts.Now().Add(-age))
 		total += n
 		if n > 0 {

@@ -309,6 +309,67 @@ func TestPurgeAbandonsAfterMaxAttempts(t *testing.T) {
 	}
 }
 
+// The purger publishes the queue's depth: a job waiting for its retry is
+// queued; an abandoned one is not.
+func TestPurgeQueueDepth(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name        string
+		maxAttempts int
+		result      string
+		queued      float64
+	}{
+		{"retried job stays queued", 10, metrics.PurgeRetried, 1},
+		{"abandoned job leaves the queue", 1, metrics.PurgeAbandoned, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := metrics.New(metrics.Options{NoRuntime: true})
+			e := setup(t, catalog.Options{Metrics: m})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			id := ident("ns", "t")
+			res := e.mustCreate(t, id, nil)
+			list, _ := writeSnapshot(t, e, id, 5, []string{parse(t, res.Metadata).Location() + "/data/a.parquet"})
+			if err := os.WriteFile(localPath(list), []byte("not avro"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			// A second table dropped with purge, and a third's purge that
+			// works, so the count is of the queue and not of one job.
+			other := ident("ns", "u")
+			res = e.mustCreate(t, other, nil)
+			list, _ = writeSnapshot(t, e, other, 5, []string{parse(t, res.Metadata).Location() + "/data/b.parquet"})
+			if err := os.WriteFile(localPath(list), []byte("not avro"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			fine := ident("ns", "v")
+			e.mustCreate(t, fine, nil)
+			for _, d := range []store.Ident{id, other, fine} {
+				if err := e.svc.DropTable(ctx, d, true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				e.svc.RunPurger(ctx, catalog.PurgerOptions{Interval: 10 * time.Millisecond, MaxAttempts: tc.maxAttempts})
+			}()
+			want := 2 * tc.queued
+			deadline := time.Now().Add(20 * time.Second)
+			for purgeJobs(t, m)[tc.result] != 2 || purgeJobs(t, m)[metrics.PurgePurged] != 1 ||
+				metricstest.Value(t, m, "bingsan_purge_queue_jobs") != want {
+				if time.Now().After(deadline) {
+					t.Fatalf("jobs %v, queue %v; want 2 %s, 1 purged, queue %v", purgeJobs(t, m),
+						metricstest.Value(t, m, "bingsan_purge_queue_jobs"), tc.result, want)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+			<-done
+		})
+	}
+}
+
 // purgeJobs reads bingsan_purge_jobs_total by result.
 func purgeJobs(t *testing.T, m *metrics.Metrics) map[string]float64 {
 	return metricstest.ByLabel(t, m, "bingsan_purge_jobs_total", "result")

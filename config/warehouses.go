@@ -110,74 +110,105 @@ func (c Config) validateWarehouses() []error {
 		if i > 0 {
 			label = fmt.Sprintf("%s[%d] (%s)", keyWarehouses, i-1, w.Name)
 		}
-		bad := func(format string, args ...any) {
-			errs = append(errs, fmt.Errorf("config: %s: "+format, append([]any{label}, args...)...))
-		}
 		if i > 0 && seen[w.Name] {
-			bad("name %q is used by another warehouse", w.Name)
+			errs = append(errs, fmt.Errorf("config: %s: name %q is used by another warehouse", label, w.Name))
 		}
 		seen[w.Name] = true
-		if i > 0 && (strings.TrimSpace(w.Name) == "" || strings.TrimSpace(w.Location) == "") {
-			bad("name and location must not be empty")
-		}
-		if strings.ContainsAny(w.Name, "/%\x1f") {
-			bad("name %q must not contain '/', '%%' or 0x1F", w.Name)
-		}
-		if u, err := url.Parse(w.Location); err == nil && u.Scheme != "" {
-			switch strings.ToLower(u.Scheme) {
-			case "file", "s3", "s3a", "s3n", "gs":
-				if u.Scheme != "file" && u.Host == "" {
-					bad("location %q names no bucket", w.Location)
-				}
-			case "abfs", "abfss", "wasb", "wasbs":
-				if u.User == nil || u.User.Username() == "" || u.Host == "" {
-					bad("location %q must name a container and a storage account: %s://<container>@<account>.dfs.core.windows.net/<path>", w.Location, u.Scheme)
-				}
-			default:
-				bad("location %q: storage %q is not supported (file, s3, gs, abfs, abfss, wasb, wasbs)", w.Location, u.Scheme)
-			}
-		} else if !strings.HasPrefix(w.Location, "/") && w.Location != "" {
-			bad("location %q is not a URI or an absolute path", w.Location)
-		}
-		if w.CredentialDuration < minCredentialDuration || w.CredentialDuration > maxCredentialDuration {
-			bad("credential-duration %s must be between 15m and 12h", formatDuration(w.CredentialDuration))
-		}
-		if (w.S3.AccessKeyID == "") != (w.S3.SecretAccessKey == "") {
-			bad("s3.access-key-id and s3.secret-access-key must be set together")
-		}
-		for name, ep := range map[string]string{"s3.endpoint": w.S3.Endpoint, "s3.sts-endpoint": w.S3.STSEndpoint} {
-			if ep == "" {
-				continue
-			}
-			if u, err := url.Parse(ep); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				bad("%s %q is not an http(s) URL", name, ep)
-			}
-		}
-		if i > 0 && strings.TrimSpace(w.S3.Region) == "" {
-			bad("s3.region must not be empty")
-		}
-		for _, ep := range []struct{ name, v string }{
-			{"gcs.endpoint", w.GCS.Endpoint}, {"gcs.sts-endpoint", w.GCS.STSEndpoint}, {"azure.endpoint", w.Azure.Endpoint},
-		} {
-			if ep.v == "" {
-				continue
-			}
-			if u, err := url.Parse(ep.v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				bad("%s %q is not an http(s) URL", ep.name, ep.v)
-			}
-		}
-		if w.GCS.CredentialsFile != "" && w.GCS.CredentialsJSON != "" {
-			bad("gcs.credentials-file and gcs.credentials-json exclude each other")
-		}
-		if w.GCS.NoAuth && (w.GCS.CredentialsFile != "" || w.GCS.CredentialsJSON != "") {
-			bad("gcs.no-auth excludes gcs.credentials-file and gcs.credentials-json")
-		}
-		if a := w.Azure; (a.TenantID == "") != (a.ClientID == "") || (a.ClientID == "") != (a.ClientSecret == "") {
-			bad("azure.tenant-id, azure.client-id and azure.client-secret must be set together")
-		}
-		if sc := w.Azure.SASScope; sc != "directory" && sc != "container" {
-			bad("azure.sas-scope %q must be directory or container", sc)
+		for _, p := range warehouseProblems(w, i > 0) {
+			errs = append(errs, fmt.Errorf("config: %s: %s", label, p))
 		}
 	}
 	return errs
+}
+
+// NewWarehouse returns a warehouse with every setting at its default
+// (warehouse.* keys), for warehouses created at runtime.
+func NewWarehouse(name, location string) WarehouseConfig {
+	w := base().Warehouse
+	w.Name, w.Location = name, location
+	return w
+}
+
+// WarehouseProblems lists what is wrong with w, as the list entries of the
+// configuration file are checked (the management API checks the
+// warehouses it creates and updates with it); nil when nothing is.
+func WarehouseProblems(w WarehouseConfig) []string {
+	return warehouseProblems(w, true)
+}
+
+// warehouseProblems checks one warehouse; listed marks the entries of the
+// warehouses list (and runtime warehouses), which must name everything the
+// default warehouse may leave to defaults.
+func warehouseProblems(w WarehouseConfig, listed bool) []string {
+	var out []string
+	bad := func(format string, args ...any) {
+		out = append(out, fmt.Sprintf(format, args...))
+	}
+	if listed && (strings.TrimSpace(w.Name) == "" || strings.TrimSpace(w.Location) == "") {
+		bad("name and location must not be empty")
+	}
+	if strings.ContainsAny(w.Name, "/%\x1f") {
+		bad("name %q must not contain '/', '%%' or 0x1F", w.Name)
+	}
+	if u, err := url.Parse(w.Location); err == nil && u.Scheme != "" {
+		switch strings.ToLower(u.Scheme) {
+		case "file", "s3", "s3a", "s3n", "gs":
+			if u.Scheme != "file" && u.Host == "" {
+				bad("location %q names no bucket", w.Location)
+			}
+		case "abfs", "abfss", "wasb", "wasbs":
+			if u.User == nil || u.User.Username() == "" || u.Host == "" {
+				bad("location %q must name a container and a storage account: %s://<container>@<account>.dfs.core.windows.net/<path>", w.Location, u.Scheme)
+			}
+		default:
+			bad("location %q: storage %q is not supported (file, s3, gs, abfs, abfss, wasb, wasbs)", w.Location, u.Scheme)
+		}
+	} else if !strings.HasPrefix(w.Location, "/") && w.Location != "" {
+		bad("location %q is not a URI or an absolute path", w.Location)
+	}
+	if w.CredentialDuration < minCredentialDuration || w.CredentialDuration > maxCredentialDuration {
+		bad("credential-duration %s must be between 15m and 12h", formatDuration(w.CredentialDuration))
+	}
+	if w.TableLayout != "name-uuid" && w.TableLayout != "name" {
+		bad("table-layout %q must be name-uuid or name", w.TableLayout)
+	}
+	if (w.S3.AccessKeyID == "") != (w.S3.SecretAccessKey == "") {
+		bad("s3.access-key-id and s3.secret-access-key must be set together")
+	}
+	for _, ep := range []struct{ name, v string }{
+		{"s3.endpoint", w.S3.Endpoint}, {"s3.sts-endpoint", w.S3.STSEndpoint},
+	} {
+		if ep.v == "" {
+			continue
+		}
+		if u, err := url.Parse(ep.v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("%s %q is not an http(s) URL", ep.name, ep.v)
+		}
+	}
+	if listed && strings.TrimSpace(w.S3.Region) == "" {
+		bad("s3.region must not be empty")
+	}
+	for _, ep := range []struct{ name, v string }{
+		{"gcs.endpoint", w.GCS.Endpoint}, {"gcs.sts-endpoint", w.GCS.STSEndpoint}, {"azure.endpoint", w.Azure.Endpoint},
+	} {
+		if ep.v == "" {
+			continue
+		}
+		if u, err := url.Parse(ep.v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("%s %q is not an http(s) URL", ep.name, ep.v)
+		}
+	}
+	if w.GCS.CredentialsFile != "" && w.GCS.CredentialsJSON != "" {
+		bad("gcs.credentials-file and gcs.credentials-json exclude each other")
+	}
+	if w.GCS.NoAuth && (w.GCS.CredentialsFile != "" || w.GCS.CredentialsJSON != "") {
+		bad("gcs.no-auth excludes gcs.credentials-file and gcs.credentials-json")
+	}
+	if a := w.Azure; (a.TenantID == "") != (a.ClientID == "") || (a.ClientID == "") != (a.ClientSecret == "") {
+		bad("azure.tenant-id, azure.client-id and azure.client-secret must be set together")
+	}
+	if sc := w.Azure.SASScope; sc != "directory" && sc != "container" {
+		bad("azure.sas-scope %q must be directory or container", sc)
+	}
+	return out
 }

@@ -39,6 +39,9 @@ const (
 	NotAcceptable
 	NoSuchPlanID   // a scan plan id that does not exist (or belongs to another table or caller)
 	NoSuchPlanTask // a plan-task handle that does not exist
+	// WarehouseNotEmpty: a warehouse holding namespaces cannot be deleted
+	// without cascade (409).
+	WarehouseNotEmpty
 )
 
 // kindNames are stable names of the kinds, for errors that are stored and
@@ -52,6 +55,7 @@ var kindNames = map[Kind]string{
 	UnsupportedMediaType: "unsupported-media-type", PayloadTooLarge: "payload-too-large",
 	MethodNotAllowed: "method-not-allowed", NotAcceptable: "not-acceptable",
 	NoSuchPlanID: "no-such-plan-id", NoSuchPlanTask: "no-such-plan-task",
+	WarehouseNotEmpty: "warehouse-not-empty",
 }
 
 // String is the kind's stable name.

@@ -49,7 +49,7 @@ func TestEnvelope(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := env.Data
-	if d.Warehouse != "wh 1" || !slices.Equal(d.Namespace, []string{"a", "b.c"}) || *d.Name != "t" || d.Kind != bingsanapi.Table ||
+	if d.Warehouse != "wh 1" || !slices.Equal(d.Namespace, []string{"a", "b.c"}) || *d.Name != "t" || d.Kind != bingsanapi.EventDataKindTable ||
 		*d.PreviousMetadataLocation != "s3://m/1.json" || *d.MetadataLocation != "s3://m/2.json" ||
 		!slices.Equal(*d.SnapshotsAdded, []int64{9007199254740993}) || *d.Principal != "alice" {
 		t.Fatalf("data: %s", b)
@@ -64,7 +64,7 @@ func TestEnvelope(t *testing.T) {
 	}
 	b, _ = events.Encode(store.Event{ID: 2, Type: store.EventViewRenamed, Warehouse: "w", Namespace: []string{"n"}, Name: "v",
 		EventDetails: store.EventDetails{RenamedTo: &store.RenamedTo{Namespace: []string{"m"}, Name: "w"}}})
-	if err := json.Unmarshal(b, &env); err != nil || env.Data.RenamedTo == nil || env.Data.RenamedTo.Name != "w" || env.Data.Kind != bingsanapi.View {
+	if err := json.Unmarshal(b, &env); err != nil || env.Data.RenamedTo == nil || env.Data.RenamedTo.Name != "w" || env.Data.Kind != bingsanapi.EventDataKindView {
 		t.Fatalf("rename: %s %v", b, err)
 	}
 }

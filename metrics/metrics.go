@@ -51,7 +51,8 @@ type Metrics struct {
 	eventLag         prometheus.Gauge
 	eventClosed      *prometheus.CounterVec
 
-	purgeJobs *prometheus.CounterVec
+	purgeJobs  *prometheus.CounterVec
+	purgeQueue prometheus.Gauge
 
 	bufGets, bufMisses, bufDiscards *prometheus.CounterVec
 
@@ -158,6 +159,11 @@ func New(opts Options) *Metrics {
 		Help: "Attempts at purging the files of a table dropped with purgeRequested, by result (purged; retried: failed, will run again; abandoned: failed for the last time, files left behind).",
 	}, []string{"result"})
 	f(m.purgeJobs)
+	m.purgeQueue = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "bingsan_purge_queue_jobs",
+		Help: "Purge jobs in the catalog's queue (due or waiting for a retry), as this node's purger last counted them; every node reports the same queue.",
+	})
+	f(m.purgeQueue)
 
 	// Every label value of a bounded set exists from the start, at 0, so
 	// that rate() and alerts see a series before the first event.
@@ -389,6 +395,13 @@ const (
 func (m *Metrics) PurgeJob(result string) {
 	if m != nil {
 		m.purgeJobs.WithLabelValues(result).Inc()
+	}
+}
+
+// PurgeQueue records the depth of the purge queue.
+func (m *Metrics) PurgeQueue(jobs int64) {
+	if m != nil {
+		m.purgeQueue.Set(float64(jobs))
 	}
 }
 

@@ -2,7 +2,6 @@ package server
 
 import (
 	"github.com/bingsan/bingsan/catalog"
-	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/gen/iceberg"
 	"github.com/bingsan/bingsan/planning"
 )
@@ -24,8 +23,8 @@ func (a *api) warehouse(prefix string) (string, error) {
 	if prefix == "" {
 		return a.srv.opts.DefaultWarehouse, nil
 	}
-	if _, ok := a.srv.opts.Warehouses[prefix]; ok {
-		return prefix, nil
+	if err := a.srv.serving(prefix); err != nil {
+		return "", err
 	}
-	return "", errs.New(errs.NoSuchWarehouse, "Warehouse does not exist: %s", prefix)
+	return prefix, nil
 }

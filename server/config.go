@@ -21,9 +21,12 @@ func (a *api) GetConfig(_ context.Context, req iceberg.GetConfigRequestObject) (
 	}
 	warehouse := o.DefaultWarehouse
 	if req.Params.Warehouse != nil && *req.Params.Warehouse != "" {
-		name, ok := warehouseByNameOrLocation(o.Warehouses, *req.Params.Warehouse)
+		name, ok := a.srv.findWarehouse(*req.Params.Warehouse)
 		if !ok {
 			return nil, errs.New(errs.NoSuchWarehouse, "Warehouse does not exist: %s", *req.Params.Warehouse)
+		}
+		if err := a.srv.serving(name); err != nil {
+			return nil, err
 		}
 		overrides["prefix"] = name
 		warehouse = name

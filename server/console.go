@@ -90,11 +90,7 @@ func (s *Server) mountConsole(next fasthttp.RequestHandler) (fasthttp.RequestHan
 
 // consoleWarehouses lists the warehouses the caller can browse, by name.
 func (s *Server) consoleWarehouses(ctx *fasthttp.RequestCtx) {
-	names := make([]string, 0, len(s.opts.Warehouses))
-	for name := range s.opts.Warehouses {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+	names := s.warehouseNames()
 	out := make([]consoleWarehouse, 0, len(names))
 	var policy *authz.Policy
 	var caller *principal.Principal

@@ -42,6 +42,7 @@ var shapes = map[errs.Kind]errorShape{
 	errs.NotAcceptable:        {fasthttp.StatusNotAcceptable, "NotAcceptableException"},
 	errs.NoSuchPlanID:         {fasthttp.StatusNotFound, "NoSuchPlanIdException"},
 	errs.NoSuchPlanTask:       {fasthttp.StatusNotFound, "NoSuchPlanTaskException"},
+	errs.WarehouseNotEmpty:    {fasthttp.StatusConflict, "WarehouseNotEmptyException"},
 }
 
 // classify turns any error reaching the HTTP layer into a domain error:

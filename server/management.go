@@ -53,6 +53,9 @@ func (s *Server) registerManagement(r *router.Router) {
 	}
 	routes := managementapi.Routes(managementapi.NewStrictHandler(&managementAPI{srv: s, auth: s.opts.Auth}, nil), onError)
 	managementapi.RegisterRoutes(r, routes, func(rt managementapi.Route) fasthttp.RequestHandler {
+		if s.opts.Auth == nil && warehouseOperations[rt.OperationID] {
+			return routed(rt.Path, rt.OperationID, s.observe(rt.OperationID, rt.Handler))
+		}
 		if s.opts.Auth == nil {
 			return func(ctx *fasthttp.RequestCtx) {
 				writeError(ctx, s.log, errs.New(errs.NotFound, "The management API needs authentication: set auth.enabled"))

@@ -29,6 +29,7 @@ import (
 	"github.com/bingsan/bingsan/planning"
 	"github.com/bingsan/bingsan/store"
 	"github.com/bingsan/bingsan/vend"
+	"github.com/bingsan/bingsan/warehouse"
 )
 
 // Options configures a Server.
@@ -41,6 +42,10 @@ type Options struct {
 	// every warehouse name to its base location.
 	DefaultWarehouse string
 	Warehouses       map[string]string
+	// Registry, when set, serves the warehouses instead of Warehouses:
+	// they change at runtime (the management API's warehouse operations
+	// need it).
+	Registry *warehouse.Registry
 
 	// Defaults and Overrides are returned by GET /v1/config.
 	Defaults  map[string]string

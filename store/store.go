@@ -285,6 +285,9 @@ type Store interface {
 	CompletePurgeJob(ctx context.Context, id int64) error
 	// RetryPurgeJob records a failed attempt and makes the job due again at retryAt.
 	RetryPurgeJob(ctx context.Context, id int64, retryAt time.Time, lastError string) error
+	// CountPurgeJobs is the number of purge jobs not yet completed or
+	// abandoned, due or waiting for a retry (the purge queue's depth).
+	CountPurgeJobs(ctx context.Context) (int64, error)
 	// SharedClaims returns the claim keys of live tables and views created
 	// before before that overlap any of keys: files below them are not the
 	// purge's to delete (a twin registered before the fix of issue 13).
@@ -350,9 +353,12 @@ var EventTypes = []EventType{
 	EventNamespaceCreated, EventNamespaceUpdated, EventNamespaceDropped,
 	EventTableCreated, EventTableCommitted, EventTableRenamed, EventTableDropped, EventTableRegistered, EventTableUnregistered,
 	EventViewCreated, EventViewReplaced, EventViewRenamed, EventViewDropped, EventViewRegistered,
+	EventWarehouseCreated, EventWarehouseUpdated, EventWarehouseRenamed,
+	EventWarehouseDeactivated, EventWarehouseReactivated, EventWarehouseDeleted,
 }
 
-// Object is what the event is about: "namespace", "table" or "view".
+// Object is what the event is about: "namespace", "table", "view" or
+// "warehouse".
 func (t EventType) Object() string {
 	o, _, _ := strings.Cut(string(t), ".")
 	return o

@@ -62,12 +62,12 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 			return err
 		}
 	}
-	storage, pl, err := openStorage(ctx, cfg, m)
+	registry, err := openWarehouses(ctx, cfg, st, m, log)
 	if err != nil {
 		return err
 	}
-	cat := catalog.New(st, storage, catalog.Options{
-		Warehouses:     pl.locations,
+	cat := catalog.New(st, registry, catalog.Options{
+		Directory:      registry.Directory(),
 		CommitTimeout:  cfg.Commit.Timeout,
 		MaxRetries:     cfg.Commit.MaxRetries,
 		MaxCommitGroup: cfg.Commit.MaxGroupSize,
@@ -81,10 +81,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		VerifyMetadataOnLoad: cfg.Catalog.VerifyMetadataOnLoad,
 		VerifiedFor:          cfg.Catalog.VerifiedFor,
 
-		ExternalLocations: pl.external,
-		NameOnlyLocations: pl.nameOnly,
-		Vendors:           storage,
-		Metrics:           m,
+		Vendors: registry,
+		Metrics: m,
 	})
 	// Before serving: the ownership rules need every owner's locations.
 	if err := cat.BackfillLocations(ctx); err != nil {
@@ -104,7 +102,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		Catalog:             cat,
 		Logger:              log,
 		DefaultWarehouse:    cfg.Warehouse.Name,
-		Warehouses:          pl.locations,
+		Registry:            registry,
 		Defaults:            cfg.Catalog.Defaults,
 		Overrides:           cfg.Catalog.Overrides,
 		Events:              broker,
@@ -137,6 +135,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		TemporaryFileAge: cfg.Purge.TemporaryFileAge, SweepInterval: cfg.Purge.SweepInterval,
 	})
 	go pruneIdempotencyKeys(bg, st, log)
+	go registry.Watch(bg, time.Second)
 	brokerDone := make(chan struct{})
 	go func() { defer close(brokerDone); broker.Run(bg) }()
 	go events.RunPruner(bg, st, cfg.Events.Retention, cfg.Events.PruneInterval, log)

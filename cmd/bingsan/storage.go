@@ -2,69 +2,43 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 
 	"github.com/bingsan/bingsan/config"
 	"github.com/bingsan/bingsan/metrics"
-	"github.com/bingsan/bingsan/vend"
+	"github.com/bingsan/bingsan/store"
+	"github.com/bingsan/bingsan/warehouse"
 )
 
-// openStorage builds the storage of every configured warehouse (one FileIO
-// and a Vendor per warehouse) and returns with it the warehouses' locations
-// and those allowing external locations, by name. Local warehouse
-// directories are created up front, so a misconfigured path fails at
-// start-up rather than on the first create; object stores are not
-// contacted (one that is down answers 503 per request).
-// placement is what the catalog needs of the warehouses' configuration.
-type placement struct {
-	locations map[string]string
-	external  map[string]bool
-	nameOnly  map[string]bool
-}
-
-func openStorage(ctx context.Context, cfg config.Config, m *metrics.Metrics) (*vend.Storage, placement, error) {
-	all := cfg.AllWarehouses()
-	whs := make([]vend.Warehouse, 0, len(all))
-	pl := placement{locations: map[string]string{}, external: map[string]bool{}, nameOnly: map[string]bool{}}
-	for _, w := range all {
+// openWarehouses returns the registry of the warehouses this node serves,
+// with the configuration file's written into the database (the file wins
+// for those it names). Local warehouse directories are created as
+// warehouses appear, so a misconfigured path of the file fails at start-up
+// rather than on the first create; object stores are not contacted (one
+// that is down answers 503 per request).
+func openWarehouses(ctx context.Context, cfg config.Config, st store.Store, m *metrics.Metrics, log *slog.Logger) (*warehouse.Registry, error) {
+	for _, w := range cfg.AllWarehouses() {
 		if err := ensureLocalWarehouse(w.Location); err != nil {
-			return nil, placement{}, err
+			return nil, err
 		}
-		pl.locations[w.Name] = w.Location
-		pl.external[w.Name] = w.AllowExternalLocations
-		pl.nameOnly[w.Name] = w.TableLayout == "name"
-		whs = append(whs, vend.Warehouse{Name: w.Name, Location: w.Location, Profile: vend.Profile{
-			VendedCredentials:  w.VendedCredentials,
-			RemoteSigning:      w.RemoteSigning,
-			CredentialDuration: w.CredentialDuration,
-			S3: vend.S3Config{
-				Endpoint:        w.S3.Endpoint,
-				Region:          w.S3.Region,
-				PathStyle:       w.S3.PathStyle,
-				AccessKeyID:     w.S3.AccessKeyID,
-				SecretAccessKey: vend.Secret(w.S3.SecretAccessKey),
-				RoleARN:         w.S3.RoleARN,
-				STSEndpoint:     w.S3.STSEndpoint,
-			},
-			GCS: vend.GCSConfig{
-				Endpoint:        w.GCS.Endpoint,
-				CredentialsFile: w.GCS.CredentialsFile,
-				CredentialsJSON: vend.Secret(w.GCS.CredentialsJSON),
-				NoAuth:          w.GCS.NoAuth,
-				STSEndpoint:     w.GCS.STSEndpoint,
-			},
-			Azure: vend.AzureConfig{
-				Endpoint:     w.Azure.Endpoint,
-				AccountKey:   vend.Secret(w.Azure.AccountKey),
-				TenantID:     w.Azure.TenantID,
-				ClientID:     w.Azure.ClientID,
-				ClientSecret: vend.Secret(w.Azure.ClientSecret),
-				SASScope:     w.Azure.SASScope,
-			},
-		}})
 	}
-	storage, err := vend.Open(ctx, whs, vend.Options{Metrics: m})
+	ws, ok := st.(warehouse.Store)
+	if !ok {
+		return nil, fmt.Errorf("the %s store does not keep warehouses", cfg.Store.Driver)
+	}
+	reg, err := warehouse.New(ws, warehouse.Options{
+		KeyEncryptionSecret: cfg.Auth.KeyEncryptionSecret,
+		Config:              cfg.AllWarehouses(),
+		PrepareLocal:        ensureLocalWarehouse,
+		Metrics:             m,
+		Logger:              log,
+	})
 	if err != nil {
-		return nil, placement{}, err
+		return nil, err
 	}
-	return storage, pl, nil
+	if err := reg.Bootstrap(ctx); err != nil {
+		return nil, fmt.Errorf("warehouses: %w", err)
+	}
+	return reg, nil
 }

@@ -52,19 +52,22 @@ func (e EventSpecversion) Valid() bool {
 
 // Defines values for EventDataKind.
 const (
-	Namespace EventDataKind = "namespace"
-	Table     EventDataKind = "table"
-	View      EventDataKind = "view"
+	EventDataKindNamespace EventDataKind = "namespace"
+	EventDataKindTable     EventDataKind = "table"
+	EventDataKindView      EventDataKind = "view"
+	EventDataKindWarehouse EventDataKind = "warehouse"
 )
 
 // Valid indicates whether the value is a known member of the EventDataKind enum.
 func (e EventDataKind) Valid() bool {
 	switch e {
-	case Namespace:
+	case EventDataKindNamespace:
 		return true
-	case Table:
+	case EventDataKindTable:
 		return true
-	case View:
+	case EventDataKindView:
+		return true
+	case EventDataKindWarehouse:
 		return true
 	default:
 		return false

@@ -42,6 +42,42 @@ func (e AuditEntryOutcome) Valid() bool {
 	}
 }
 
+// Defines values for AzureProfileSasScope.
+const (
+	Container AzureProfileSasScope = "container"
+	Directory AzureProfileSasScope = "directory"
+)
+
+// Valid indicates whether the value is a known member of the AzureProfileSasScope enum.
+func (e AzureProfileSasScope) Valid() bool {
+	switch e {
+	case Container:
+		return true
+	case Directory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateWarehouseRequestTableLayout.
+const (
+	CreateWarehouseRequestTableLayoutName     CreateWarehouseRequestTableLayout = "name"
+	CreateWarehouseRequestTableLayoutNameUuid CreateWarehouseRequestTableLayout = "name-uuid"
+)
+
+// Valid indicates whether the value is a known member of the CreateWarehouseRequestTableLayout enum.
+func (e CreateWarehouseRequestTableLayout) Valid() bool {
+	switch e {
+	case CreateWarehouseRequestTableLayoutName:
+		return true
+	case CreateWarehouseRequestTableLayoutNameUuid:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Privilege.
 const (
 	Admin        Privilege = "admin"
@@ -74,25 +110,103 @@ func (e Privilege) Valid() bool {
 
 // Defines values for SecurableType.
 const (
-	Catalog   SecurableType = "catalog"
-	Namespace SecurableType = "namespace"
-	Table     SecurableType = "table"
-	View      SecurableType = "view"
-	Warehouse SecurableType = "warehouse"
+	SecurableTypeCatalog   SecurableType = "catalog"
+	SecurableTypeNamespace SecurableType = "namespace"
+	SecurableTypeTable     SecurableType = "table"
+	SecurableTypeView      SecurableType = "view"
+	SecurableTypeWarehouse SecurableType = "warehouse"
 )
 
 // Valid indicates whether the value is a known member of the SecurableType enum.
 func (e SecurableType) Valid() bool {
 	switch e {
-	case Catalog:
+	case SecurableTypeCatalog:
 		return true
-	case Namespace:
+	case SecurableTypeNamespace:
 		return true
-	case Table:
+	case SecurableTypeTable:
 		return true
-	case View:
+	case SecurableTypeView:
 		return true
-	case Warehouse:
+	case SecurableTypeWarehouse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StorageType.
+const (
+	Azure StorageType = "azure"
+	File  StorageType = "file"
+	Gcs   StorageType = "gcs"
+	S3    StorageType = "s3"
+)
+
+// Valid indicates whether the value is a known member of the StorageType enum.
+func (e StorageType) Valid() bool {
+	switch e {
+	case Azure:
+		return true
+	case File:
+		return true
+	case Gcs:
+		return true
+	case S3:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateWarehouseRequestTableLayout.
+const (
+	UpdateWarehouseRequestTableLayoutName     UpdateWarehouseRequestTableLayout = "name"
+	UpdateWarehouseRequestTableLayoutNameUuid UpdateWarehouseRequestTableLayout = "name-uuid"
+)
+
+// Valid indicates whether the value is a known member of the UpdateWarehouseRequestTableLayout enum.
+func (e UpdateWarehouseRequestTableLayout) Valid() bool {
+	switch e {
+	case UpdateWarehouseRequestTableLayoutName:
+		return true
+	case UpdateWarehouseRequestTableLayoutNameUuid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WarehouseManagedBy.
+const (
+	Api           WarehouseManagedBy = "api"
+	Configuration WarehouseManagedBy = "configuration"
+)
+
+// Valid indicates whether the value is a known member of the WarehouseManagedBy enum.
+func (e WarehouseManagedBy) Valid() bool {
+	switch e {
+	case Api:
+		return true
+	case Configuration:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WarehouseSettingsTableLayout.
+const (
+	WarehouseSettingsTableLayoutName     WarehouseSettingsTableLayout = "name"
+	WarehouseSettingsTableLayoutNameUuid WarehouseSettingsTableLayout = "name-uuid"
+)
+
+// Valid indicates whether the value is a known member of the WarehouseSettingsTableLayout enum.
+func (e WarehouseSettingsTableLayout) Valid() bool {
+	switch e {
+	case WarehouseSettingsTableLayoutName:
+		return true
+	case WarehouseSettingsTableLayoutNameUuid:
 		return true
 	default:
 		return false
@@ -158,6 +272,19 @@ type AuditPage struct {
 	NextAfter int64        `json:"next-after"`
 }
 
+// AzureProfile defines model for AzureProfile.
+type AzureProfile struct {
+	AccountKey   *string               `json:"account-key,omitempty"`
+	ClientId     *string               `json:"client-id,omitempty"`
+	ClientSecret *string               `json:"client-secret,omitempty"`
+	Endpoint     *string               `json:"endpoint,omitempty"`
+	SasScope     *AzureProfileSasScope `json:"sas-scope,omitempty"`
+	TenantId     *string               `json:"tenant-id,omitempty"`
+}
+
+// AzureProfileSasScope defines model for AzureProfile.SasScope.
+type AzureProfileSasScope string
+
 // ClientCredentials defines model for ClientCredentials.
 type ClientCredentials struct {
 	ClientId string `json:"client-id"`
@@ -186,6 +313,31 @@ type CreatePrincipalRequest struct {
 	Roles *[]string `json:"roles,omitempty"`
 }
 
+// CreateWarehouseRequest defines model for CreateWarehouseRequest.
+type CreateWarehouseRequest struct {
+	AllowExternalLocations *bool `json:"allow-external-locations,omitempty"`
+
+	// CredentialDuration Lifetime of vended credentials, a duration between 15m and 12h, e.g. 1h.
+	CredentialDuration *string `json:"credential-duration,omitempty"`
+
+	// Location Base location, e.g. s3://bucket/path or file:///data/wh.
+	Location string `json:"location"`
+	Name     string `json:"name"`
+
+	// RemoteSigning Delegation by remote signing (S3).
+	RemoteSigning *bool `json:"remote-signing,omitempty"`
+
+	// Storage How the catalog reaches the warehouse's storage; the section matching type applies. Secrets (s3.secret-access-key, gcs.credentials-json, azure.account-key, azure.client-secret) are accepted and never returned.
+	Storage     StorageProfile                     `json:"storage"`
+	TableLayout *CreateWarehouseRequestTableLayout `json:"table-layout,omitempty"`
+
+	// VendedCredentials Delegation by vended credentials.
+	VendedCredentials *bool `json:"vended-credentials,omitempty"`
+}
+
+// CreateWarehouseRequestTableLayout defines model for CreateWarehouseRequest.TableLayout.
+type CreateWarehouseRequestTableLayout string
+
 // CreatedApiKey defines model for CreatedApiKey.
 type CreatedApiKey struct {
 	ApiKey ApiKey `json:"api-key"`
@@ -201,6 +353,18 @@ type ErrorResponse struct {
 		Message string `json:"message"`
 		Type    string `json:"type"`
 	} `json:"error"`
+}
+
+// GcsProfile defines model for GcsProfile.
+type GcsProfile struct {
+	// CredentialsFile A path on every node.
+	CredentialsFile *string `json:"credentials-file,omitempty"`
+
+	// CredentialsJson A service account key (JSON).
+	CredentialsJson *string `json:"credentials-json,omitempty"`
+	Endpoint        *string `json:"endpoint,omitempty"`
+	NoAuth          *bool   `json:"no-auth,omitempty"`
+	StsEndpoint     *string `json:"sts-endpoint,omitempty"`
 }
 
 // Grant defines model for Grant.
@@ -251,6 +415,11 @@ type PrincipalWithCredentials struct {
 // Privilege defines model for Privilege.
 type Privilege string
 
+// RenameWarehouseRequest defines model for RenameWarehouseRequest.
+type RenameWarehouseRequest struct {
+	NewName string `json:"new-name"`
+}
+
 // Role defines model for Role.
 type Role struct {
 	CreatedAt   *time.Time `json:"created-at,omitempty"`
@@ -272,6 +441,17 @@ type RotateApiKeyRequest struct {
 // RotateSigningKeyRequest defines model for RotateSigningKeyRequest.
 type RotateSigningKeyRequest struct {
 	RevokePrevious *bool `json:"revoke-previous,omitempty"`
+}
+
+// S3Profile defines model for S3Profile.
+type S3Profile struct {
+	AccessKeyId     *string `json:"access-key-id,omitempty"`
+	Endpoint        *string `json:"endpoint,omitempty"`
+	PathStyle       *bool   `json:"path-style,omitempty"`
+	Region          *string `json:"region,omitempty"`
+	RoleArn         *string `json:"role-arn,omitempty"`
+	SecretAccessKey *string `json:"secret-access-key,omitempty"`
+	StsEndpoint     *string `json:"sts-endpoint,omitempty"`
 }
 
 // Securable What a grant is on. A grant on the catalog covers everything; on a warehouse, what is in it; on a namespace, the namespace and everything below it; on a table or view, only that one.
@@ -299,10 +479,93 @@ type SigningKeyList struct {
 	SigningKeys []SigningKey `json:"signing-keys"`
 }
 
+// StorageProfile How the catalog reaches the warehouse's storage; the section matching type applies. Secrets (s3.secret-access-key, gcs.credentials-json, azure.account-key, azure.client-secret) are accepted and never returned.
+type StorageProfile struct {
+	Azure *AzureProfile `json:"azure,omitempty"`
+	Gcs   *GcsProfile   `json:"gcs,omitempty"`
+	S3    *S3Profile    `json:"s3,omitempty"`
+
+	// Type The kind of storage; it must match the location's scheme (file, s3/s3a/s3n, gs, abfs/abfss/wasb/wasbs).
+	Type StorageType `json:"type"`
+}
+
+// StorageType The kind of storage; it must match the location's scheme (file, s3/s3a/s3n, gs, abfs/abfss/wasb/wasbs).
+type StorageType string
+
 // UpdatePrincipalRequest defines model for UpdatePrincipalRequest.
 type UpdatePrincipalRequest struct {
 	Disabled *bool `json:"disabled,omitempty"`
 }
+
+// UpdateWarehouseRequest defines model for UpdateWarehouseRequest.
+type UpdateWarehouseRequest struct {
+	AllowExternalLocations *bool `json:"allow-external-locations,omitempty"`
+
+	// CredentialDuration Lifetime of vended credentials, a duration between 15m and 12h, e.g. 1h.
+	CredentialDuration *string `json:"credential-duration,omitempty"`
+
+	// RemoteSigning Delegation by remote signing (S3).
+	RemoteSigning *bool `json:"remote-signing,omitempty"`
+
+	// Storage How the catalog reaches the warehouse's storage; the section matching type applies. Secrets (s3.secret-access-key, gcs.credentials-json, azure.account-key, azure.client-secret) are accepted and never returned.
+	Storage     *StorageProfile                    `json:"storage,omitempty"`
+	TableLayout *UpdateWarehouseRequestTableLayout `json:"table-layout,omitempty"`
+
+	// VendedCredentials Delegation by vended credentials.
+	VendedCredentials *bool `json:"vended-credentials,omitempty"`
+}
+
+// UpdateWarehouseRequestTableLayout defines model for UpdateWarehouseRequest.TableLayout.
+type UpdateWarehouseRequestTableLayout string
+
+// Warehouse defines model for Warehouse.
+type Warehouse struct {
+	Active                 bool       `json:"active"`
+	AllowExternalLocations bool       `json:"allow-external-locations"`
+	CreatedAt              *time.Time `json:"created-at,omitempty"`
+	CredentialDuration     string     `json:"credential-duration"`
+	Location               string     `json:"location"`
+
+	// ManagedBy configuration for the warehouses of the configuration file, which wins (change those there).
+	ManagedBy     WarehouseManagedBy `json:"managed-by"`
+	Name          string             `json:"name"`
+	RemoteSigning bool               `json:"remote-signing"`
+
+	// Secrets The secrets that are set, by name (never their values).
+	Secrets []string `json:"secrets"`
+
+	// Storage How the catalog reaches the warehouse's storage; the section matching type applies. Secrets (s3.secret-access-key, gcs.credentials-json, azure.account-key, azure.client-secret) are accepted and never returned.
+	Storage           StorageProfile `json:"storage"`
+	TableLayout       string         `json:"table-layout"`
+	UpdatedAt         *time.Time     `json:"updated-at,omitempty"`
+	VendedCredentials bool           `json:"vended-credentials"`
+}
+
+// WarehouseManagedBy configuration for the warehouses of the configuration file, which wins (change those there).
+type WarehouseManagedBy string
+
+// WarehouseList defines model for WarehouseList.
+type WarehouseList struct {
+	Warehouses []Warehouse `json:"warehouses"`
+}
+
+// WarehouseSettings defines model for WarehouseSettings.
+type WarehouseSettings struct {
+	AllowExternalLocations *bool `json:"allow-external-locations,omitempty"`
+
+	// CredentialDuration Lifetime of vended credentials, a duration between 15m and 12h, e.g. 1h.
+	CredentialDuration *string `json:"credential-duration,omitempty"`
+
+	// RemoteSigning Delegation by remote signing (S3).
+	RemoteSigning *bool                         `json:"remote-signing,omitempty"`
+	TableLayout   *WarehouseSettingsTableLayout `json:"table-layout,omitempty"`
+
+	// VendedCredentials Delegation by vended credentials.
+	VendedCredentials *bool `json:"vended-credentials,omitempty"`
+}
+
+// WarehouseSettingsTableLayout defines model for WarehouseSettings.TableLayout.
+type WarehouseSettingsTableLayout string
 
 // WhoAmI defines model for WhoAmI.
 type WhoAmI struct {
@@ -321,6 +584,9 @@ type PrincipalName = string
 
 // RoleName defines model for role-name.
 type RoleName = string
+
+// WarehouseName defines model for warehouse-name.
+type WarehouseName = string
 
 // Error defines model for Error.
 type Error = ErrorResponse
@@ -353,6 +619,11 @@ type ListGrantsParams struct {
 	Role *string `form:"role,omitempty" json:"role,omitempty"`
 }
 
+// DeleteWarehouseParams defines parameters for DeleteWarehouse.
+type DeleteWarehouseParams struct {
+	Cascade *bool `form:"cascade,omitempty" json:"cascade,omitempty"`
+}
+
 // CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
 type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
 
@@ -373,6 +644,15 @@ type CreateRoleJSONRequestBody = Role
 
 // RotateSigningKeyJSONRequestBody defines body for RotateSigningKey for application/json ContentType.
 type RotateSigningKeyJSONRequestBody = RotateSigningKeyRequest
+
+// CreateWarehouseJSONRequestBody defines body for CreateWarehouse for application/json ContentType.
+type CreateWarehouseJSONRequestBody = CreateWarehouseRequest
+
+// UpdateWarehouseJSONRequestBody defines body for UpdateWarehouse for application/json ContentType.
+type UpdateWarehouseJSONRequestBody = UpdateWarehouseRequest
+
+// RenameWarehouseJSONRequestBody defines body for RenameWarehouse for application/json ContentType.
+type RenameWarehouseJSONRequestBody = RenameWarehouseRequest
 
 // ServerInterface is what the parameter binding calls: one method per
 // operation, with path and query/header parameters already decoded.
@@ -419,6 +699,22 @@ type ServerInterface interface {
 	ListSigningKeys(ctx *fasthttp.RequestCtx) error
 	// RotateSigningKey serves POST /management/v1/signing-keys/rotate.
 	RotateSigningKey(ctx *fasthttp.RequestCtx) error
+	// ListWarehouses serves GET /management/v1/warehouses.
+	ListWarehouses(ctx *fasthttp.RequestCtx) error
+	// CreateWarehouse serves POST /management/v1/warehouses.
+	CreateWarehouse(ctx *fasthttp.RequestCtx) error
+	// DeleteWarehouse serves DELETE /management/v1/warehouses/{warehouse}.
+	DeleteWarehouse(ctx *fasthttp.RequestCtx, warehouse WarehouseName, params DeleteWarehouseParams) error
+	// GetWarehouse serves GET /management/v1/warehouses/{warehouse}.
+	GetWarehouse(ctx *fasthttp.RequestCtx, warehouse WarehouseName) error
+	// UpdateWarehouse serves POST /management/v1/warehouses/{warehouse}.
+	UpdateWarehouse(ctx *fasthttp.RequestCtx, warehouse WarehouseName) error
+	// DeactivateWarehouse serves POST /management/v1/warehouses/{warehouse}/deactivate.
+	DeactivateWarehouse(ctx *fasthttp.RequestCtx, warehouse WarehouseName) error
+	// ReactivateWarehouse serves POST /management/v1/warehouses/{warehouse}/reactivate.
+	ReactivateWarehouse(ctx *fasthttp.RequestCtx, warehouse WarehouseName) error
+	// RenameWarehouse serves POST /management/v1/warehouses/{warehouse}/rename.
+	RenameWarehouse(ctx *fasthttp.RequestCtx, warehouse WarehouseName) error
 	// WhoAmI serves GET /management/v1/whoami.
 	WhoAmI(ctx *fasthttp.RequestCtx) error
 }
@@ -845,6 +1141,154 @@ func (siw *ServerInterfaceWrapper) RotateSigningKey(ctx *fasthttp.RequestCtx) {
 	}
 }
 
+// ListWarehouses binds the parameters of ListWarehouses.
+func (siw *ServerInterfaceWrapper) ListWarehouses(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	if err := siw.Handler.ListWarehouses(ctx); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
+// CreateWarehouse binds the parameters of CreateWarehouse.
+func (siw *ServerInterfaceWrapper) CreateWarehouse(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	if err := siw.Handler.CreateWarehouse(ctx); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
+// DeleteWarehouse binds the parameters of DeleteWarehouse.
+func (siw *ServerInterfaceWrapper) DeleteWarehouse(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	var warehouse WarehouseName
+	if raw, ok := ctx.UserValue("warehouse").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "warehouse", raw, &warehouse, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "warehouse", Err: err})
+			return
+		}
+	}
+
+	var params DeleteWarehouseParams
+
+	query, err := url.ParseQuery(string(ctx.URI().QueryString()))
+	if err != nil {
+		siw.ErrorHandler(ctx, &ParamError{Param: "query", Err: err})
+		return
+	}
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cascade", query, &params.Cascade, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(ctx, &ParamError{Param: "cascade", Err: err})
+		return
+	}
+
+	if err := siw.Handler.DeleteWarehouse(ctx, warehouse, params); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
+// GetWarehouse binds the parameters of GetWarehouse.
+func (siw *ServerInterfaceWrapper) GetWarehouse(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	var warehouse WarehouseName
+	if raw, ok := ctx.UserValue("warehouse").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "warehouse", raw, &warehouse, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "warehouse", Err: err})
+			return
+		}
+	}
+
+	if err := siw.Handler.GetWarehouse(ctx, warehouse); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
+// UpdateWarehouse binds the parameters of UpdateWarehouse.
+func (siw *ServerInterfaceWrapper) UpdateWarehouse(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	var warehouse WarehouseName
+	if raw, ok := ctx.UserValue("warehouse").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "warehouse", raw, &warehouse, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "warehouse", Err: err})
+			return
+		}
+	}
+
+	if err := siw.Handler.UpdateWarehouse(ctx, warehouse); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
+// DeactivateWarehouse binds the parameters of DeactivateWarehouse.
+func (siw *ServerInterfaceWrapper) DeactivateWarehouse(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	var warehouse WarehouseName
+	if raw, ok := ctx.UserValue("warehouse").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "warehouse", raw, &warehouse, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "warehouse", Err: err})
+			return
+		}
+	}
+
+	if err := siw.Handler.DeactivateWarehouse(ctx, warehouse); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
+// ReactivateWarehouse binds the parameters of ReactivateWarehouse.
+func (siw *ServerInterfaceWrapper) ReactivateWarehouse(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	var warehouse WarehouseName
+	if raw, ok := ctx.UserValue("warehouse").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "warehouse", raw, &warehouse, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "warehouse", Err: err})
+			return
+		}
+	}
+
+	if err := siw.Handler.ReactivateWarehouse(ctx, warehouse); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
+// RenameWarehouse binds the parameters of RenameWarehouse.
+func (siw *ServerInterfaceWrapper) RenameWarehouse(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	var warehouse WarehouseName
+	if raw, ok := ctx.UserValue("warehouse").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "warehouse", raw, &warehouse, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "warehouse", Err: err})
+			return
+		}
+	}
+
+	if err := siw.Handler.RenameWarehouse(ctx, warehouse); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
 // WhoAmI binds the parameters of WhoAmI.
 func (siw *ServerInterfaceWrapper) WhoAmI(ctx *fasthttp.RequestCtx) {
 	var err error
@@ -889,6 +1333,14 @@ func Routes(si ServerInterface, onError ErrorHandler) []Route {
 		{Method: "GET", Path: "/management/v1/signing-keys", OperationID: "listSigningKeys", Handler: w.ListSigningKeys},
 		{Method: "POST", Path: "/management/v1/signing-keys/rotate", OperationID: "rotateSigningKey", Handler: w.RotateSigningKey},
 		{Method: "GET", Path: "/management/v1/audit", OperationID: "listAuditLog", Handler: w.ListAuditLog},
+		{Method: "GET", Path: "/management/v1/warehouses", OperationID: "listWarehouses", Handler: w.ListWarehouses},
+		{Method: "POST", Path: "/management/v1/warehouses", OperationID: "createWarehouse", Handler: w.CreateWarehouse},
+		{Method: "DELETE", Path: "/management/v1/warehouses/{warehouse}", OperationID: "deleteWarehouse", Handler: w.DeleteWarehouse},
+		{Method: "GET", Path: "/management/v1/warehouses/{warehouse}", OperationID: "getWarehouse", Handler: w.GetWarehouse},
+		{Method: "POST", Path: "/management/v1/warehouses/{warehouse}", OperationID: "updateWarehouse", Handler: w.UpdateWarehouse},
+		{Method: "POST", Path: "/management/v1/warehouses/{warehouse}/rename", OperationID: "renameWarehouse", Handler: w.RenameWarehouse},
+		{Method: "POST", Path: "/management/v1/warehouses/{warehouse}/deactivate", OperationID: "deactivateWarehouse", Handler: w.DeactivateWarehouse},
+		{Method: "POST", Path: "/management/v1/warehouses/{warehouse}/reactivate", OperationID: "reactivateWarehouse", Handler: w.ReactivateWarehouse},
 	}
 }
 
@@ -1795,6 +2247,384 @@ func (response RotateSigningKey403JSONResponse) VisitRotateSigningKeyResponse(ct
 	return writeJSON(ctx, response)
 }
 
+// ListWarehousesRequestObject is the decoded request of ListWarehouses.
+type ListWarehousesRequestObject struct {
+}
+
+// ListWarehousesResponseObject is any response ListWarehouses may answer with.
+type ListWarehousesResponseObject interface {
+	VisitListWarehousesResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type ListWarehouses200JSONResponse WarehouseList
+
+func (response ListWarehouses200JSONResponse) VisitListWarehousesResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(200)
+	return writeJSON(ctx, response)
+}
+
+type ListWarehouses401JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListWarehouses401JSONResponse) VisitListWarehousesResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(401)
+	return writeJSON(ctx, response)
+}
+
+type ListWarehouses403JSONResponse ErrorResponse
+
+func (response ListWarehouses403JSONResponse) VisitListWarehousesResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+// CreateWarehouseRequestObject is the decoded request of CreateWarehouse.
+type CreateWarehouseRequestObject struct {
+	Body *CreateWarehouseJSONRequestBody
+}
+
+// CreateWarehouseResponseObject is any response CreateWarehouse may answer with.
+type CreateWarehouseResponseObject interface {
+	VisitCreateWarehouseResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type CreateWarehouse201JSONResponse Warehouse
+
+func (response CreateWarehouse201JSONResponse) VisitCreateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(201)
+	return writeJSON(ctx, response)
+}
+
+type CreateWarehouse400JSONResponse struct{ ErrorJSONResponse }
+
+func (response CreateWarehouse400JSONResponse) VisitCreateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(400)
+	return writeJSON(ctx, response)
+}
+
+type CreateWarehouse401JSONResponse ErrorResponse
+
+func (response CreateWarehouse401JSONResponse) VisitCreateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(401)
+	return writeJSON(ctx, response)
+}
+
+type CreateWarehouse403JSONResponse ErrorResponse
+
+func (response CreateWarehouse403JSONResponse) VisitCreateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+type CreateWarehouse409JSONResponse ErrorResponse
+
+func (response CreateWarehouse409JSONResponse) VisitCreateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(409)
+	return writeJSON(ctx, response)
+}
+
+// DeleteWarehouseRequestObject is the decoded request of DeleteWarehouse.
+type DeleteWarehouseRequestObject struct {
+	Warehouse WarehouseName
+	Params    DeleteWarehouseParams
+}
+
+// DeleteWarehouseResponseObject is any response DeleteWarehouse may answer with.
+type DeleteWarehouseResponseObject interface {
+	VisitDeleteWarehouseResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type DeleteWarehouse204Response struct {
+}
+
+func (response DeleteWarehouse204Response) VisitDeleteWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.SetStatusCode(204)
+	return nil
+}
+
+type DeleteWarehouse401JSONResponse struct{ ErrorJSONResponse }
+
+func (response DeleteWarehouse401JSONResponse) VisitDeleteWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(401)
+	return writeJSON(ctx, response)
+}
+
+type DeleteWarehouse403JSONResponse ErrorResponse
+
+func (response DeleteWarehouse403JSONResponse) VisitDeleteWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+type DeleteWarehouse404JSONResponse ErrorResponse
+
+func (response DeleteWarehouse404JSONResponse) VisitDeleteWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(404)
+	return writeJSON(ctx, response)
+}
+
+type DeleteWarehouse409JSONResponse ErrorResponse
+
+func (response DeleteWarehouse409JSONResponse) VisitDeleteWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(409)
+	return writeJSON(ctx, response)
+}
+
+type DeleteWarehouse503JSONResponse ErrorResponse
+
+func (response DeleteWarehouse503JSONResponse) VisitDeleteWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(503)
+	return writeJSON(ctx, response)
+}
+
+// GetWarehouseRequestObject is the decoded request of GetWarehouse.
+type GetWarehouseRequestObject struct {
+	Warehouse WarehouseName
+}
+
+// GetWarehouseResponseObject is any response GetWarehouse may answer with.
+type GetWarehouseResponseObject interface {
+	VisitGetWarehouseResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type GetWarehouse200JSONResponse Warehouse
+
+func (response GetWarehouse200JSONResponse) VisitGetWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(200)
+	return writeJSON(ctx, response)
+}
+
+type GetWarehouse401JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetWarehouse401JSONResponse) VisitGetWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(401)
+	return writeJSON(ctx, response)
+}
+
+type GetWarehouse403JSONResponse ErrorResponse
+
+func (response GetWarehouse403JSONResponse) VisitGetWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+type GetWarehouse404JSONResponse ErrorResponse
+
+func (response GetWarehouse404JSONResponse) VisitGetWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(404)
+	return writeJSON(ctx, response)
+}
+
+// UpdateWarehouseRequestObject is the decoded request of UpdateWarehouse.
+type UpdateWarehouseRequestObject struct {
+	Warehouse WarehouseName
+	Body      *UpdateWarehouseJSONRequestBody
+}
+
+// UpdateWarehouseResponseObject is any response UpdateWarehouse may answer with.
+type UpdateWarehouseResponseObject interface {
+	VisitUpdateWarehouseResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type UpdateWarehouse200JSONResponse Warehouse
+
+func (response UpdateWarehouse200JSONResponse) VisitUpdateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(200)
+	return writeJSON(ctx, response)
+}
+
+type UpdateWarehouse400JSONResponse struct{ ErrorJSONResponse }
+
+func (response UpdateWarehouse400JSONResponse) VisitUpdateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(400)
+	return writeJSON(ctx, response)
+}
+
+type UpdateWarehouse401JSONResponse ErrorResponse
+
+func (response UpdateWarehouse401JSONResponse) VisitUpdateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(401)
+	return writeJSON(ctx, response)
+}
+
+type UpdateWarehouse403JSONResponse ErrorResponse
+
+func (response UpdateWarehouse403JSONResponse) VisitUpdateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+type UpdateWarehouse404JSONResponse ErrorResponse
+
+func (response UpdateWarehouse404JSONResponse) VisitUpdateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(404)
+	return writeJSON(ctx, response)
+}
+
+// DeactivateWarehouseRequestObject is the decoded request of DeactivateWarehouse.
+type DeactivateWarehouseRequestObject struct {
+	Warehouse WarehouseName
+}
+
+// DeactivateWarehouseResponseObject is any response DeactivateWarehouse may answer with.
+type DeactivateWarehouseResponseObject interface {
+	VisitDeactivateWarehouseResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type DeactivateWarehouse200JSONResponse Warehouse
+
+func (response DeactivateWarehouse200JSONResponse) VisitDeactivateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(200)
+	return writeJSON(ctx, response)
+}
+
+type DeactivateWarehouse401JSONResponse struct{ ErrorJSONResponse }
+
+func (response DeactivateWarehouse401JSONResponse) VisitDeactivateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(401)
+	return writeJSON(ctx, response)
+}
+
+type DeactivateWarehouse403JSONResponse ErrorResponse
+
+func (response DeactivateWarehouse403JSONResponse) VisitDeactivateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+type DeactivateWarehouse404JSONResponse ErrorResponse
+
+func (response DeactivateWarehouse404JSONResponse) VisitDeactivateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(404)
+	return writeJSON(ctx, response)
+}
+
+// ReactivateWarehouseRequestObject is the decoded request of ReactivateWarehouse.
+type ReactivateWarehouseRequestObject struct {
+	Warehouse WarehouseName
+}
+
+// ReactivateWarehouseResponseObject is any response ReactivateWarehouse may answer with.
+type ReactivateWarehouseResponseObject interface {
+	VisitReactivateWarehouseResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type ReactivateWarehouse200JSONResponse Warehouse
+
+func (response ReactivateWarehouse200JSONResponse) VisitReactivateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(200)
+	return writeJSON(ctx, response)
+}
+
+type ReactivateWarehouse401JSONResponse struct{ ErrorJSONResponse }
+
+func (response ReactivateWarehouse401JSONResponse) VisitReactivateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(401)
+	return writeJSON(ctx, response)
+}
+
+type ReactivateWarehouse403JSONResponse ErrorResponse
+
+func (response ReactivateWarehouse403JSONResponse) VisitReactivateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+type ReactivateWarehouse404JSONResponse ErrorResponse
+
+func (response ReactivateWarehouse404JSONResponse) VisitReactivateWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(404)
+	return writeJSON(ctx, response)
+}
+
+// RenameWarehouseRequestObject is the decoded request of RenameWarehouse.
+type RenameWarehouseRequestObject struct {
+	Warehouse WarehouseName
+	Body      *RenameWarehouseJSONRequestBody
+}
+
+// RenameWarehouseResponseObject is any response RenameWarehouse may answer with.
+type RenameWarehouseResponseObject interface {
+	VisitRenameWarehouseResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type RenameWarehouse200JSONResponse Warehouse
+
+func (response RenameWarehouse200JSONResponse) VisitRenameWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(200)
+	return writeJSON(ctx, response)
+}
+
+type RenameWarehouse400JSONResponse struct{ ErrorJSONResponse }
+
+func (response RenameWarehouse400JSONResponse) VisitRenameWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(400)
+	return writeJSON(ctx, response)
+}
+
+type RenameWarehouse401JSONResponse ErrorResponse
+
+func (response RenameWarehouse401JSONResponse) VisitRenameWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(401)
+	return writeJSON(ctx, response)
+}
+
+type RenameWarehouse403JSONResponse ErrorResponse
+
+func (response RenameWarehouse403JSONResponse) VisitRenameWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+type RenameWarehouse404JSONResponse ErrorResponse
+
+func (response RenameWarehouse404JSONResponse) VisitRenameWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(404)
+	return writeJSON(ctx, response)
+}
+
+type RenameWarehouse409JSONResponse ErrorResponse
+
+func (response RenameWarehouse409JSONResponse) VisitRenameWarehouseResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(409)
+	return writeJSON(ctx, response)
+}
+
 // WhoAmIRequestObject is the decoded request of WhoAmI.
 type WhoAmIRequestObject struct {
 }
@@ -1867,6 +2697,22 @@ type StrictServerInterface interface {
 	ListSigningKeys(ctx context.Context, request ListSigningKeysRequestObject) (ListSigningKeysResponseObject, error)
 	// RotateSigningKey serves POST /management/v1/signing-keys/rotate.
 	RotateSigningKey(ctx context.Context, request RotateSigningKeyRequestObject) (RotateSigningKeyResponseObject, error)
+	// ListWarehouses serves GET /management/v1/warehouses.
+	ListWarehouses(ctx context.Context, request ListWarehousesRequestObject) (ListWarehousesResponseObject, error)
+	// CreateWarehouse serves POST /management/v1/warehouses.
+	CreateWarehouse(ctx context.Context, request CreateWarehouseRequestObject) (CreateWarehouseResponseObject, error)
+	// DeleteWarehouse serves DELETE /management/v1/warehouses/{warehouse}.
+	DeleteWarehouse(ctx context.Context, request DeleteWarehouseRequestObject) (DeleteWarehouseResponseObject, error)
+	// GetWarehouse serves GET /management/v1/warehouses/{warehouse}.
+	GetWarehouse(ctx context.Context, request GetWarehouseRequestObject) (GetWarehouseResponseObject, error)
+	// UpdateWarehouse serves POST /management/v1/warehouses/{warehouse}.
+	UpdateWarehouse(ctx context.Context, request UpdateWarehouseRequestObject) (UpdateWarehouseResponseObject, error)
+	// DeactivateWarehouse serves POST /management/v1/warehouses/{warehouse}/deactivate.
+	DeactivateWarehouse(ctx context.Context, request DeactivateWarehouseRequestObject) (DeactivateWarehouseResponseObject, error)
+	// ReactivateWarehouse serves POST /management/v1/warehouses/{warehouse}/reactivate.
+	ReactivateWarehouse(ctx context.Context, request ReactivateWarehouseRequestObject) (ReactivateWarehouseResponseObject, error)
+	// RenameWarehouse serves POST /management/v1/warehouses/{warehouse}/rename.
+	RenameWarehouse(ctx context.Context, request RenameWarehouseRequestObject) (RenameWarehouseResponseObject, error)
 	// WhoAmI serves GET /management/v1/whoami.
 	WhoAmI(ctx context.Context, request WhoAmIRequestObject) (WhoAmIResponseObject, error)
 }
@@ -2442,6 +3288,222 @@ func (sh *strictHandler) RotateSigningKey(ctx *fasthttp.RequestCtx) error {
 	}
 	if response != nil {
 		return fmt.Errorf("RotateSigningKey: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) ListWarehouses(ctx *fasthttp.RequestCtx) error {
+	var request ListWarehousesRequestObject
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.ListWarehouses(reqctx.New(ctx), request.(ListWarehousesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "listWarehouses")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(ListWarehousesResponseObject); ok {
+		return r.VisitListWarehousesResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("ListWarehouses: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) CreateWarehouse(ctx *fasthttp.RequestCtx) error {
+	var request CreateWarehouseRequestObject
+	if err := requireContentType(ctx, "application/json"); err != nil {
+		return err
+	}
+	{
+		var body CreateWarehouseJSONRequestBody
+		if err := decodeJSON(ctx.Request.Body(), &body); err != nil {
+			return &BodyError{Err: err}
+		}
+		request.Body = &body
+
+	}
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.CreateWarehouse(reqctx.New(ctx), request.(CreateWarehouseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "createWarehouse")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(CreateWarehouseResponseObject); ok {
+		return r.VisitCreateWarehouseResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("CreateWarehouse: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) DeleteWarehouse(ctx *fasthttp.RequestCtx, warehouse WarehouseName, params DeleteWarehouseParams) error {
+	var request DeleteWarehouseRequestObject
+	request.Warehouse = warehouse
+	request.Params = params
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.DeleteWarehouse(reqctx.New(ctx), request.(DeleteWarehouseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "deleteWarehouse")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(DeleteWarehouseResponseObject); ok {
+		return r.VisitDeleteWarehouseResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("DeleteWarehouse: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) GetWarehouse(ctx *fasthttp.RequestCtx, warehouse WarehouseName) error {
+	var request GetWarehouseRequestObject
+	request.Warehouse = warehouse
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.GetWarehouse(reqctx.New(ctx), request.(GetWarehouseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "getWarehouse")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(GetWarehouseResponseObject); ok {
+		return r.VisitGetWarehouseResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("GetWarehouse: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) UpdateWarehouse(ctx *fasthttp.RequestCtx, warehouse WarehouseName) error {
+	var request UpdateWarehouseRequestObject
+	request.Warehouse = warehouse
+	if err := requireContentType(ctx, "application/json"); err != nil {
+		return err
+	}
+	{
+		var body UpdateWarehouseJSONRequestBody
+		if err := decodeJSON(ctx.Request.Body(), &body); err != nil {
+			return &BodyError{Err: err}
+		}
+		request.Body = &body
+
+	}
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.UpdateWarehouse(reqctx.New(ctx), request.(UpdateWarehouseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "updateWarehouse")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(UpdateWarehouseResponseObject); ok {
+		return r.VisitUpdateWarehouseResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("UpdateWarehouse: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) DeactivateWarehouse(ctx *fasthttp.RequestCtx, warehouse WarehouseName) error {
+	var request DeactivateWarehouseRequestObject
+	request.Warehouse = warehouse
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.DeactivateWarehouse(reqctx.New(ctx), request.(DeactivateWarehouseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "deactivateWarehouse")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(DeactivateWarehouseResponseObject); ok {
+		return r.VisitDeactivateWarehouseResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("DeactivateWarehouse: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) ReactivateWarehouse(ctx *fasthttp.RequestCtx, warehouse WarehouseName) error {
+	var request ReactivateWarehouseRequestObject
+	request.Warehouse = warehouse
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.ReactivateWarehouse(reqctx.New(ctx), request.(ReactivateWarehouseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "reactivateWarehouse")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(ReactivateWarehouseResponseObject); ok {
+		return r.VisitReactivateWarehouseResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("ReactivateWarehouse: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) RenameWarehouse(ctx *fasthttp.RequestCtx, warehouse WarehouseName) error {
+	var request RenameWarehouseRequestObject
+	request.Warehouse = warehouse
+	if err := requireContentType(ctx, "application/json"); err != nil {
+		return err
+	}
+	{
+		var body RenameWarehouseJSONRequestBody
+		if err := decodeJSON(ctx.Request.Body(), &body); err != nil {
+			return &BodyError{Err: err}
+		}
+		request.Body = &body
+
+	}
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.RenameWarehouse(reqctx.New(ctx), request.(RenameWarehouseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "renameWarehouse")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(RenameWarehouseResponseObject); ok {
+		return r.VisitRenameWarehouseResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("RenameWarehouse: unexpected response type %T", response)
 	}
 	return nil
 }

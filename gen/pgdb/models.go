@@ -173,3 +173,20 @@ type SigningKey struct {
 	RetiredAt  *time.Time
 	ExpiresAt  *time.Time
 }
+
+type Warehouse struct {
+	Name      string
+	Location  string
+	Key       string
+	Settings  []byte
+	Secrets   []byte
+	Active    bool
+	Source    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+type WarehouseRevision struct {
+	Singleton bool
+	Revision  int64
+}

@@ -71,6 +71,17 @@ func (q *Queries) CompletePurgeJob(ctx context.Context, db DBTX, id int64) (int6
 	return result.RowsAffected(), nil
 }
 
+const countPurgeJobs = `-- name: CountPurgeJobs :one
+SELECT count(*) FROM purge_jobs
+`
+
+func (q *Queries) CountPurgeJobs(ctx context.Context, db DBTX) (int64, error) {
+	row := db.QueryRow(ctx, countPurgeJobs)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const insertPurgeJob = `-- name: InsertPurgeJob :one
 INSERT INTO purge_jobs (location, metadata_location, metadata, due_at)
 VALUES ($1, $2, $3, $4)

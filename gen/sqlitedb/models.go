@@ -170,3 +170,20 @@ type SigningKey struct {
 	RetiredAt  sql.NullInt64
 	ExpiresAt  sql.NullInt64
 }
+
+type Warehouse struct {
+	Name      string
+	Location  string
+	Key       string
+	Settings  string
+	Secrets   []byte
+	Active    int64
+	Source    string
+	CreatedAt int64
+	UpdatedAt int64
+}
+
+type WarehouseRevision struct {
+	Singleton int64
+	Revision  int64
+}

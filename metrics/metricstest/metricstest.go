@@ -30,3 +30,20 @@ func ByLabel(t testing.TB, m *metrics.Metrics, name, label string) map[string]fl
 	}
 	return got
 }
+
+// Value returns the value of the unlabelled counter or gauge name.
+func Value(t testing.TB, m *metrics.Metrics, name string) float64 {
+	t.Helper()
+	fams, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			s := f.GetMetric()[0]
+			return s.GetCounter().GetValue() + s.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("metric %s not found", name)
+	return 0
+}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/bingsan/bingsan/auth"
 	"github.com/bingsan/bingsan/catalog"
+	"github.com/bingsan/bingsan/config"
 	"github.com/bingsan/bingsan/console"
 	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/internal/pgtest"
@@ -28,6 +30,7 @@ import (
 	"github.com/bingsan/bingsan/store/postgres"
 	"github.com/bingsan/bingsan/store/sqlite"
 	"github.com/bingsan/bingsan/vend"
+	"github.com/bingsan/bingsan/warehouse"
 )
 
 // Backend names a store implementation.
@@ -83,6 +86,15 @@ type Config struct {
 	// Console, when set, serves the web console with these settings
 	// (Auth is set from Config.Auth).
 	Console *console.Settings
+	// ManagedWarehouses serves the warehouses from a warehouse registry
+	// (runtime management; "default" and ExtraWarehouses are its
+	// configuration file's) instead of fixed maps; Storage is then not
+	// served. KeyEncryptionSecret seals its secrets.
+	ManagedWarehouses   bool
+	KeyEncryptionSecret string
+	// Database, for Postgres, is the database to use (another instance's
+	// Instance.Database: two nodes on one database); "": a new one.
+	Database string
 }
 
 // Instance is a running server.
@@ -95,6 +107,10 @@ type Instance struct {
 	Events    *events.Broker
 	Auth      *auth.Service     // nil without Config.Auth
 	Planner   *planning.Service // nil with Config.NoPlanning
+	// Registry serves the warehouses with Config.ManagedWarehouses.
+	Registry *warehouse.Registry
+	// Database is the PostgreSQL database (DSN) of a Postgres instance.
+	Database string
 }
 
 // OpenStore opens and migrates a fresh store of backend b for t.
@@ -104,6 +120,14 @@ func OpenStore(t testing.TB, b Backend) store.Store {
 }
 
 func openStore(t testing.TB, b Backend, m *metrics.Metrics) store.Store {
+	t.Helper()
+	st, _ := openStoreOn(t, b, m, "")
+	return st
+}
+
+// openStoreOn opens the store of backend b, on database dsn for Postgres
+// ("": a new one), and returns it with its database.
+func openStoreOn(t testing.TB, b Backend, m *metrics.Metrics, dsn string) (store.Store, string) {
 	t.Helper()
 	ctx := context.Background()
 	var (
@@ -115,7 +139,10 @@ func openStore(t testing.TB, b Backend, m *metrics.Metrics) store.Store {
 	)
 	switch b {
 	case Postgres:
-		st, err = postgres.Open(ctx, pgtest.NewDatabase(t), postgres.Options{Metrics: m})
+		if dsn == "" {
+			dsn = pgtest.NewDatabase(t)
+		}
+		st, err = postgres.Open(ctx, dsn, postgres.Options{Metrics: m})
 	default:
 		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"), sqlite.Options{Metrics: m})
 	}
@@ -126,13 +153,13 @@ func openStore(t testing.TB, b Backend, m *metrics.Metrics) store.Store {
 	if err := st.Migrate(ctx, migrate.Up); err != nil {
 		t.Fatalf("migrate %s store: %v", b, err)
 	}
-	return st
+	return st, dsn
 }
 
 // Start runs a server on backend b until the test ends.
 func Start(t testing.TB, b Backend, cfg Config) *Instance {
 	t.Helper()
-	st := openStore(t, b, cfg.Metrics)
+	st, dsn := openStoreOn(t, b, cfg.Metrics, cfg.Database)
 	dir := t.TempDir()
 	warehouses := map[string]string{"default": "file://" + filepath.Join(dir, "default")}
 	for _, name := range cfg.ExtraWarehouses {
@@ -163,8 +190,38 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 	if cfg.AccessLog { // its lines as a production node writes them
 		log = slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	cat := catalog.New(st, storage, catalog.Options{
+	var (
+		registry  *warehouse.Registry
+		fileIO    vend.FileIO                             = storage
+		vendors   interface{ Vendor(string) vend.Vendor } = storage
+		directory catalog.Directory
+	)
+	if cfg.ManagedWarehouses {
+		var fromFile []config.WarehouseConfig
+		for name, loc := range warehouses {
+			if slices.ContainsFunc(cfg.Storage, func(w vend.Warehouse) bool { return w.Name == name }) {
+				continue
+			}
+			fromFile = append(fromFile, config.NewWarehouse(name, loc))
+		}
+		registry, err = warehouse.New(st.(warehouse.Store), warehouse.Options{
+			KeyEncryptionSecret: cfg.KeyEncryptionSecret, Config: fromFile, Metrics: cfg.Metrics, Logger: log,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := registry.Bootstrap(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		regCtx, stopRegistry := context.WithCancel(context.Background())
+		regDone := make(chan struct{})
+		go func() { defer close(regDone); registry.Watch(regCtx, 200*time.Millisecond) }()
+		t.Cleanup(func() { stopRegistry(); <-regDone })
+		fileIO, vendors, directory = registry, registry, registry.Directory()
+	}
+	cat := catalog.New(st, fileIO, catalog.Options{
 		Warehouses:     warehouses,
+		Directory:      directory,
 		CommitTimeout:  30 * time.Second,
 		MaxRetries:     10,
 		RetryBaseDelay: 5 * time.Millisecond,
@@ -177,7 +234,7 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		VerifyMetadataOnLoad: true,
 
 		ExternalLocations: cfg.ExternalLocations,
-		Vendors:           storage,
+		Vendors:           vendors,
 		Metrics:           cfg.Metrics,
 	})
 	maxBody := cfg.MaxBodyBytes
@@ -225,6 +282,7 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 		Logger:              log,
 		DefaultWarehouse:    "default",
 		Warehouses:          warehouses,
+		Registry:            registry,
 		Defaults:            cfg.Defaults,
 		Overrides:           cfg.Overrides,
 		AccessMode:          cfg.AccessMode,
@@ -259,7 +317,7 @@ func Start(t testing.TB, b Backend, cfg Config) *Instance {
 	brokerDone := make(chan struct{})
 	go func() { defer close(brokerDone); broker.Run(brokerCtx) }()
 	t.Cleanup(func() { stopBroker(); <-brokerDone })
-	return &Instance{URL: "http://" + ln.Addr().String(), Store: st, Catalog: cat, Warehouse: warehouses["default"], Server: srv, Events: broker, Auth: authSvc, Planner: planner}
+	return &Instance{URL: "http://" + ln.Addr().String(), Store: st, Catalog: cat, Warehouse: warehouses["default"], Server: srv, Events: broker, Auth: authSvc, Planner: planner, Registry: registry, Database: dsn}
 }
 
 // testWriter sends server logs to the test log, so they show only on failure.

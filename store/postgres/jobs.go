@@ -128,3 +128,8 @@ func (s *Store) markIdempotent(ctx context.Context, tx pgx.Tx, o store.Idempoten
 		Outcome: backend.EncodeOutcome(o), ExpiresAt: expires, Keys: keys,
 	})
 }
+
+func (s *Store) CountPurgeJobs(ctx context.Context) (int64, error) {
+	n, err := s.q.CountPurgeJobs(ctx, s.pool)
+	return n, interpret(err)
+}

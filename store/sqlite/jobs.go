@@ -124,3 +124,8 @@ func (s *Store) markIdempotent(ctx context.Context, tx *sql.Tx, o store.Idempote
 		Outcome: backend.EncodeOutcome(o), ExpiresAt: micros(expires), Keys: keys,
 	})
 }
+
+func (s *Store) CountPurgeJobs(ctx context.Context) (int64, error) {
+	n, err := s.q.CountPurgeJobs(ctx, s.reader)
+	return n, interpret(err)
+}

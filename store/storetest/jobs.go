@@ -195,6 +195,15 @@ func testPurgeJobs(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Parallel()
 		b := setup(t, newStore)
 		queue(t, b, "a", "b")
+		queued := func(want int64) {
+			t.Helper()
+			n, err := b.s.CountPurgeJobs(b.ctx)
+			noErr(t, err)
+			if n != want {
+				t.Fatalf("CountPurgeJobs = %d, want %d", n, want)
+			}
+		}
+		queued(2)
 		now := time.Now().Add(time.Second)
 		jobs, err := b.s.ClaimPurgeJobs(b.ctx, 10, now, now.Add(time.Minute))
 		noErr(t, err)
@@ -205,6 +214,7 @@ func testPurgeJobs(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 		noErr(t, b.s.RetryPurgeJob(b.ctx, failed.ID, now.Add(time.Hour), "access denied"))
 		noErr(t, b.s.CompletePurgeJob(b.ctx, finished.ID))
+		queued(1) // leased, retried or waiting: still in the queue
 
 		// The failed job waits for its retry time, lease or not.
 		early, err := b.s.ClaimPurgeJobs(b.ctx, 10, now.Add(30*time.Minute), now.Add(31*time.Minute))
@@ -226,6 +236,7 @@ func testPurgeJobs(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if len(left) != 0 {
 			t.Fatalf("completed jobs still claimable: %+v", left)
 		}
+		queued(0)
 	})
 
 	t.Run("ConcurrentClaims", func(t *testing.T) {

@@ -20,3 +20,6 @@ DELETE FROM purge_jobs WHERE id = @id;
 UPDATE purge_jobs
 SET attempts = attempts + 1, due_at = @retry_at, leased_until = NULL, last_error = @last_error
 WHERE id = @id;
+
+-- name: CountPurgeJobs :one
+SELECT count(*) FROM purge_jobs;
