@@ -147,16 +147,19 @@ conformance: $(SPEC_RAW) ## Run the conformance suite against URL (default: Bing
 
 # The load harness (bench/loadgen): bin/bingsan on a fresh PostgreSQL
 # database, fixed workloads from BENCH_CONNS connections for BENCH_DURATION
-# each, and pgbench on the same PostgreSQL at the same concurrency; prints a
-# markdown table (also written to bench/results.md). Not part of `make test`.
+# each, each followed by its floor (the same work without the catalog), and
+# pgbench on the same PostgreSQL at the same concurrency; BENCH_RUNS rounds,
+# medians reported; prints a markdown table (also written to
+# bench/results.md). Not part of `make test`.
 # PROFILE=dir builds with -tags pprof and writes a CPU profile per workload.
 BENCH_DURATION ?= 10s
 BENCH_CONNS    ?= 10
+BENCH_RUNS     ?= 3
 bench: ## Run the load harness against PostgreSQL and pgbench (see bench/loadgen).
 	scripts/ensure-postgres.sh
 	@pgbench=$$(scripts/ensure-pgbench.sh) && \
 	$(GO) build $(if $(PROFILE),-tags pprof) -o $(BIN)/bingsan$(if $(PROFILE),-pprof) ./cmd/bingsan && \
-	$(GO) run ./bench/loadgen -bin $(BIN)/bingsan$(if $(PROFILE),-pprof) -pgbench "$$pgbench" -duration $(BENCH_DURATION) -conns $(BENCH_CONNS) \
+	$(GO) run ./bench/loadgen -bin $(BIN)/bingsan$(if $(PROFILE),-pprof) -pgbench "$$pgbench" -duration $(BENCH_DURATION) -conns $(BENCH_CONNS) -runs $(BENCH_RUNS) \
 	  -out bench/results.md $(if $(PROFILE),-profile $(PROFILE))
 
 clean:

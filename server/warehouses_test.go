@@ -259,6 +259,19 @@ func TestWarehouseSecretsSealed(t *testing.T) {
 		if e.Config.S3.SecretAccessKey != secret || e.Config.S3.AccessKeyID != "AKID2" {
 			t.Fatalf("the update lost the secret or the key id: %q %q", e.Config.S3.SecretAccessKey, e.Config.S3.AccessKeyID)
 		}
+		// Azure's account key and client secret are sealed and hidden the same way.
+		const azureKey = "QXp1cml0ZUFjY291bnRLZXlGb3JUZXN0c09ubHkxMjM0NTY3ODkw"
+		az := whMust(t, 201, "POST", base+"/management/v1/warehouses", fmt.Sprintf(
+			`{"name":"blob","location":"abfss://data@acct.dfs.core.windows.net/wh","storage":{"type":"azure","azure":{"endpoint":"https://127.0.0.1:10000/acct","account-key":%q}}}`, azureKey))
+		if strings.Contains(string(az), azureKey) || !strings.Contains(string(az), `"secrets":["azure.account-key"]`) {
+			t.Fatalf("azure warehouse: %s", az)
+		}
+		if e, _ := srv.Registry.Get("blob"); e.Config.Azure.AccountKey != azureKey {
+			t.Fatal("the azure account key was not kept")
+		}
+		if stored, err := storedWarehouses(srv); err != nil || strings.Contains(stored, azureKey) {
+			t.Fatalf("the azure account key is stored in the clear: %v", err)
+		}
 		whMust(t, 200, "POST", base+"/management/v1/warehouses/lake/rename", `{"new-name":"lake2"}`)
 		if e, _ := srv.Registry.Get("lake2"); e.Config.S3.SecretAccessKey != secret {
 			t.Fatalf("the rename lost the secret")
@@ -339,8 +352,9 @@ func TestWarehouseMultiNode(t *testing.T) {
 			if time.Since(created) > time.Second {
 				t.Fatalf("%s: not seen by the other node within a second", what)
 			}
-			time.Sleep(10 * time.Millisecond)
+			time.Sleep(5 * time.Millisecond)
 		}
+		t.Logf("%s: seen by the other node after %s", what, time.Since(created).Round(time.Millisecond))
 	}
 	waitFor("created", func() bool { _, ok := b.Registry.Get("shared"); return ok })
 	whMust(t, 200, "POST", b.URL+"/v1/shared/namespaces", `{"namespace":["ns"]}`)
@@ -408,4 +422,36 @@ func TestWarehouseFileWins(t *testing.T) {
 		t.Fatalf("after the start, default is %+v", e)
 	}
 	whMust(t, 200, "POST", b.URL+"/v1/namespaces", `{"namespace":["n"]}`)
+}
+
+// Grants follow a rename, and go with a deleted warehouse: one created
+// later under the name does not inherit them.
+func TestWarehouseGrantsFollow(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b servertest.Backend) {
+		e := startAuth(t, b, servertest.Config{ManagedWarehouses: true, Auth: &auth.Options{}})
+		reader, _ := e.principal("analyst", "analysts")
+		e.must(201, "POST", "/management/v1/warehouses", e.admin, createWarehouseBody("w", fileURI(t.TempDir())), nil)
+		e.must(201, "POST", "/management/v1/grants", e.admin,
+			`{"role":"analysts","privilege":"read","securable":{"type":"warehouse","warehouse":"w"}}`, nil)
+		eventually := func(path string, want int) {
+			t.Helper()
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				status, body := e.do("GET", path, reader, nil)
+				if status == want {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("GET %s: %d, want %d: %s", path, status, want, body)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		eventually("/v1/w/namespaces", 200)
+		e.must(200, "POST", "/management/v1/warehouses/w/rename", e.admin, `{"new-name":"w2"}`, nil)
+		eventually("/v1/w2/namespaces", 200)
+		e.must(204, "DELETE", "/management/v1/warehouses/w2", e.admin, nil, nil)
+		e.must(201, "POST", "/management/v1/warehouses", e.admin, createWarehouseBody("w2", fileURI(t.TempDir())), nil)
+		eventually("/v1/w2/namespaces", 403)
+	})
 }

@@ -69,10 +69,11 @@ type Warehouses interface {
 	UpdateWarehouse(ctx context.Context, w Warehouse, event EventType) error
 	// RenameWarehouse renames the warehouse and everything stored under its
 	// name: namespaces, tables, views and grants (events keep the name
-	// they were written with).
+	// they were written with); the grants' move bumps the auth version.
 	RenameWarehouse(ctx context.Context, from, to string) error
-	// DeleteWarehouse deletes the warehouse; WarehouseNotEmpty while it
-	// holds a namespace.
+	// DeleteWarehouse deletes the warehouse and the grants on it (bumping
+	// the auth version): a warehouse created later under the name must not
+	// inherit them. WarehouseNotEmpty while it holds a namespace.
 	DeleteWarehouse(ctx context.Context, name string) error
 	// PurgeJobsUnder counts the purge jobs of entities whose location
 	// starts with prefix (a cascading delete waits for them).

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -83,53 +84,211 @@ func (s *Local) FS(ctx context.Context, location string) (icebergio.IO, error) {
 	return s.fsFor(ctx, location)
 }
 
-// WriteNew implements FileIO. It writes a temporary sibling, flushes it and
-// publishes it with iceberg-go's RenameNoReplace (a hard link on the local
-// filesystem), so readers never see a partial file and an existing file is
-// never replaced.
+// WriteNew implements FileIO. It writes a temporary sibling, syncs it and
+// publishes it with a hard link (never replacing an existing file), so
+// that readers never see a partial file. Then it syncs the directory that
+// got the new name, and the parent of every directory it made, so that the
+// file is reachable after a crash: when WriteNew returns, the file is
+// durable. That is one fsync for the file and one for its directory, plus
+// one per directory it created.
 func (s *Local) WriteNew(ctx context.Context, location string, data []byte) (err error) {
-	fsys, err := s.fsFor(ctx, location)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	path, err := localPath(location)
 	if err != nil {
 		return err
 	}
-	wfs, okW := fsys.(icebergio.WriteFileIO)
-	rfs, okR := fsys.(icebergio.RenameNoReplaceIO)
-	if !okW || !okR {
-		return errs.New(errs.NotImplemented, "Exclusive create is not supported for %s", location)
+	dir := filepath.Dir(path)
+	tmp := path + temporarySuffix + uuid.NewString()
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	var made []string
+	if errors.Is(err, fs.ErrNotExist) {
+		if made, err = makeDirs(dir); err != nil {
+			return storageError(err, "write", tmp)
+		}
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	}
-	tmp := location + temporarySuffix + uuid.NewString()
-	w, err := wfs.Create(tmp)
 	if err != nil {
 		return storageError(err, "write", tmp)
 	}
 	defer func() {
 		if err != nil {
-			_ = fsys.Remove(tmp)
+			_ = os.Remove(tmp)
 		}
 	}()
-	if _, err = w.Write(data); err != nil {
-		_ = w.Close()
-		return storageError(err, "write", tmp)
+	if _, err = f.Write(data); err == nil {
+		err = f.Sync()
 	}
-	// iceberg-go's LocalFS hands out *os.File without syncing it; a
-	// metadata file must be durable before the catalog points at it.
-	if f, ok := w.(interface{ Sync() error }); ok {
-		if err = f.Sync(); err != nil {
-			_ = w.Close()
-			return storageError(err, "write", tmp)
-		}
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err = w.Close(); err != nil {
+	if err != nil {
 		return storageError(err, "write", tmp)
 	}
 	failpoint.Kill(failpoint.MetadataWritten)
-	if err = rfs.RenameNoReplace(tmp, location); err != nil {
+	if err = os.Link(tmp, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return errs.Wrap(errs.AlreadyExists, err, "File already exists: %s", location)
 		}
 		return storageError(err, "write", location)
 	}
+	// The link is what the catalog will point at; the temporary name only
+	// has to go, durably or not (a leftover is swept).
+	_ = os.Remove(tmp)
+	if err = syncDirs(dir, made); err != nil {
+		// The file is there but may not survive a crash: the write failed.
+		_ = os.Remove(path)
+		return storageError(err, "write", location)
+	}
 	return nil
+}
+
+// unsyncedDirs are directories this process created whose entry in their
+// parent is not yet synced: a writer finding one of them existing syncs
+// its parent too, so that it never relies on another writer's sync still
+// to come.
+var unsyncedDirs = struct {
+	sync.Mutex
+	m map[string]int
+}{m: map[string]int{}}
+
+// makeDirs creates dir and its missing ancestors. It returns the
+// directories whose entries in their parents must be synced for dir to
+// survive a crash: those it made and those another writer of this process
+// made and has not synced yet, deepest first.
+func makeDirs(dir string) ([]string, error) {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		unsyncedDirs.Lock()
+		pending := unsyncedDirs.m[d] > 0
+		unsyncedDirs.Unlock()
+		if _, err := os.Stat(d); err == nil && !pending {
+			break
+		}
+		missing = append(missing, d)
+		if parent := filepath.Dir(d); parent == d {
+			break
+		}
+	}
+	unsyncedDirs.Lock()
+	for _, d := range missing {
+		unsyncedDirs.m[d]++
+	}
+	unsyncedDirs.Unlock()
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			releaseDirs(missing)
+			return nil, err
+		}
+	}
+	return missing, nil
+}
+
+func releaseDirs(dirs []string) {
+	unsyncedDirs.Lock()
+	defer unsyncedDirs.Unlock()
+	for _, d := range dirs {
+		if unsyncedDirs.m[d]--; unsyncedDirs.m[d] <= 0 {
+			delete(unsyncedDirs.m, d)
+		}
+	}
+}
+
+// syncDirs syncs dir (it holds a new name) and the parent of every
+// directory in made (each is a new name in its parent).
+// The syncs are independent and run at once: a journaling file system
+// commits them together instead of one after the other.
+func syncDirs(dir string, made []string) error {
+	defer releaseDirs(made)
+	if len(made) == 0 {
+		return syncDir(dir)
+	}
+	errc := make(chan error, len(made))
+	for _, d := range made {
+		go func() { errc <- syncDir(filepath.Dir(d)) }()
+	}
+	err := syncDir(dir)
+	for range made {
+		if e := <-errc; err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// syncDir makes the entries of dir durable. Concurrent writers into one
+// directory (creates in one namespace) share its syncs: a writer waits
+// for a sync that started after its change, running one itself when none
+// is under way, so N writers cost about two syncs instead of N.
+func syncDir(dir string) error {
+	dirSyncs.Lock()
+	st := dirSyncs.m[dir]
+	if st == nil {
+		st = &dirSync{}
+		st.cond.L = &dirSyncs.Mutex
+		dirSyncs.m[dir] = st
+	}
+	st.refs++
+	defer func() {
+		if st.refs--; st.refs == 0 {
+			delete(dirSyncs.m, dir)
+		}
+		dirSyncs.Unlock()
+	}()
+	// The next sync to start is the first one that covers this writer's
+	// change; syncs of one directory run one at a time, in order.
+	need := st.started + 1
+	for st.completed < need {
+		if st.running {
+			st.cond.Wait()
+			continue
+		}
+		st.started++
+		gen := st.started
+		st.running = true
+		dirSyncs.Unlock()
+		err := fsyncDir(dir)
+		dirSyncs.Lock()
+		st.running = false
+		st.completed = gen
+		if err != nil {
+			st.err, st.errGen = err, gen
+		}
+		st.cond.Broadcast()
+	}
+	if st.errGen >= need {
+		return st.err
+	}
+	return nil
+}
+
+// dirSyncs are the directories being synced, under one lock (held only
+// between syncs, never during one).
+var dirSyncs = struct {
+	sync.Mutex
+	m map[string]*dirSync
+}{m: map[string]*dirSync{}}
+
+type dirSync struct {
+	cond               sync.Cond
+	refs               int    // writers waiting on or running a sync
+	started, completed uint64 // generations of syncs
+	running            bool
+	err                error
+	errGen             uint64 // the last sync that failed
+}
+
+func fsyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Read implements FileIO.

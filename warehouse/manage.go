@@ -108,6 +108,10 @@ func (r *Registry) Rename(ctx context.Context, from, to string) (Entry, error) {
 	return r.after(ctx, to)
 }
 
+// cascadePurgeWait bounds how long a cascading delete waits for the purge
+// of the warehouse's files.
+const cascadePurgeWait = time.Minute
+
 // Dropper drops everything a warehouse holds, tables and views with purge
 // (the catalog's DropWarehouseContents).
 type Dropper func(ctx context.Context, warehouse string) error
@@ -140,6 +144,9 @@ func (r *Registry) Remove(ctx context.Context, name string, cascade bool, drop D
 		return err
 	}
 	prefix := strings.TrimRight(e.Config.Location, "/") + "/"
+	// Jobs that keep failing (a store down) must not hold the request
+	// forever: after cascadePurgeWait the answer is 503 and a repeat resumes.
+	deadline := time.Now().Add(cascadePurgeWait)
 	for {
 		left, err := r.st.PurgeJobsUnder(ctx, prefix)
 		if err != nil {
@@ -147,6 +154,9 @@ func (r *Registry) Remove(ctx context.Context, name string, cascade bool, drop D
 		}
 		if left == 0 {
 			break
+		}
+		if time.Now().After(deadline) {
+			return errs.New(errs.ServiceUnavailable, "Warehouse %s: %d purge jobs of its files are not done yet; it stays deactivated, repeat the request to finish", name, left)
 		}
 		if n, err := purge(ctx); err != nil || n == 0 {
 			// Jobs leased by another node's purger, or failing: wait

@@ -31,3 +31,15 @@ func createDatabase(ctx context.Context, base, db string) error {
 func dropDatabase(ctx context.Context, base, db string) error {
 	return adminExec(ctx, base, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)")
 }
+
+// serverVersion is the version of the PostgreSQL server at base.
+func serverVersion(ctx context.Context, base string) (string, error) {
+	conn, err := pgx.Connect(ctx, dbURL(base, "postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+	var v string
+	err = conn.QueryRow(ctx, "SHOW server_version").Scan(&v)
+	return v, err
+}

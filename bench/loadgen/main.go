@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -39,9 +40,19 @@ type options struct {
 	pgbench  string // the pgbench binary
 	dataDir  string // parent of the server's data directory (its warehouse)
 	planRuns int    // iterations of each scan planning measurement
+	runs     int    // rounds of the workloads; the report shows medians
+	// pgVersion is the PostgreSQL server's version, for the report.
+	pgVersion string
 }
 
 func main() {
+	if spec := os.Getenv(floorEnv); spec != "" {
+		if err := runFloorServer(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "floor:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o options
 	flag.StringVar(&o.bin, "bin", "bin/bingsan", "the bingsan binary to start")
 	flag.StringVar(&o.pg, "pg", "postgres://postgres@127.0.0.1:5432", "PostgreSQL server (trust auth) for Bingsan and pgbench; a fresh database is created for each")
@@ -54,6 +65,7 @@ func main() {
 	flag.StringVar(&o.pgbench, "pgbench", "pgbench", "the pgbench binary")
 	flag.StringVar(&o.dataDir, "data-dir", "", "where to put the server's data directory, i.e. the local warehouse its metadata files go to (default: the temporary directory)")
 	flag.IntVar(&o.planRuns, "plan-iterations", 20, "iterations of each scan planning measurement (the \"planning\" section; -only planning runs it alone)")
+	flag.IntVar(&o.runs, "runs", 1, "rounds of every workload (each followed by its floor); the report shows the median of each figure and of each ratio")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the server per workload into this directory (the binary must be built with -tags pprof)")
 	flag.Parse()
 
@@ -91,8 +103,8 @@ func run(ctx context.Context, o options) (string, error) {
 		}
 	}
 	suffix := fmt.Sprintf("%d_%d", os.Getpid(), time.Now().Unix())
-	catalogDB, pgbenchDB := "bingsan_bench_"+suffix, "bingsan_pgbench_"+suffix
-	for _, db := range []string{catalogDB, pgbenchDB} {
+	catalogDB, pgbenchDB, floorDB := "bingsan_bench_"+suffix, "bingsan_pgbench_"+suffix, "bingsan_floor_"+suffix
+	for _, db := range []string{catalogDB, pgbenchDB, floorDB} {
 		if err := createDatabase(ctx, o.pg, db); err != nil {
 			return "", err
 		}
@@ -130,7 +142,16 @@ func run(ctx context.Context, o options) (string, error) {
 		return "", fmt.Errorf("seeding: %w", err)
 	}
 	logf("seeded: %d namespaces, %d tables; big table metadata %d bytes", seed.namespaces, seed.tables, seed.bigSize)
+	floor, err := startFloor(ctx, tmp, dbURL(o.pg, catalogDB), dbURL(o.pg, floorDB), dataParent)
+	if err != nil {
+		return "", err
+	}
+	defer floor.stop()
+	fc := newClient(floor.addr, o.conns)
 
+	if o.pgVersion, err = serverVersion(ctx, o.pg); err != nil {
+		return "", err
+	}
 	pgb := &pgbench{bin: o.pgbench, base: o.pg, db: pgbenchDB, dir: tmp, conns: o.conns, duration: o.duration}
 	steps := plan(seed)
 	for _, step := range steps {
@@ -142,31 +163,38 @@ func run(ctx context.Context, o options) (string, error) {
 		}
 	}
 
-	var rows []row
-	for _, step := range steps {
-		if ctx.Err() != nil {
-			return "", ctx.Err()
+	runs := make([][]row, max(1, o.runs))
+	for i := range runs {
+		for _, step := range steps {
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			if !want(step.name, o.only) {
+				continue
+			}
+			var r row
+			switch {
+			case step.pgbench != nil:
+				logf("run %d, pgbench: %s", i+1, step.name)
+				r, err = pgb.run(ctx, step.name, step.pgbench)
+			case step.workload.floor:
+				logf("run %d, %s", i+1, step.name)
+				r, err = drive(ctx, fc, floor, step.name, step.workload, o)
+			default:
+				logf("run %d, workload: %s", i+1, step.name)
+				r, err = drive(ctx, c, srv, step.name, step.workload, o)
+			}
+			if err != nil {
+				return "", fmt.Errorf("%s: %w", step.name, err)
+			}
+			r.name, r.ref, r.alt, r.floor, r.target = step.name, step.ref, step.alt, step.floor, step.target
+			if step.workload != nil && step.workload.commit {
+				r.commitStats = scrapeCommitStats(c)
+			}
+			runs[i] = append(runs[i], r)
 		}
-		if !want(step.name, o.only) {
-			continue
-		}
-		var r row
-		if step.pgbench != nil {
-			logf("pgbench: %s", step.name)
-			r, err = pgb.run(ctx, step.name, step.pgbench)
-		} else {
-			logf("workload: %s", step.name)
-			r, err = drive(ctx, c, srv, step.name, step.workload, o)
-		}
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", step.name, err)
-		}
-		r.name, r.ref, r.alt, r.target = step.name, step.ref, step.alt, step.target
-		if step.workload != nil && step.workload.commit {
-			r.commitStats = scrapeCommitStats(c)
-		}
-		rows = append(rows, r)
 	}
+	rows := medians(runs)
 	report := render(o, seed, idleRSS, srv.rss(), rows)
 	if want("planning", o.only) {
 		logf("planning")
@@ -197,10 +225,10 @@ func want(name, only string) bool {
 func render(o options, seed seeded, idleRSS, afterRSS rss, rows []row) string {
 	var b strings.Builder
 	host, _ := os.Hostname()
-	fmt.Fprintf(&b, "Bingsan load harness, %s, %d connections, %s per workload (after %s warm-up), %s; warehouse on %s.\n\n",
-		time.Now().UTC().Format("2006-01-02"), o.conns, o.duration, o.warmup, machine(host), fsOf(o.dataDir))
-	fmt.Fprintln(&b, "| workload | req/s | p50 | p99 | errors | CPU/req: Bingsan | client | rest | vs PostgreSQL | target |")
-	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintf(&b, "Bingsan load harness, %s, %d connections, %s per workload (after %s warm-up), median of %d runs; warehouse on %s.\n\n",
+		time.Now().UTC().Format("2006-01-02"), o.conns, o.duration, o.warmup, max(1, o.runs), fsOf(o.dataDir))
+	fmt.Fprintln(&b, "| workload | req/s | p50 | p99 | errors | CPU/req: server | client | rest | vs floor | vs PostgreSQL | target |")
+	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	byName := map[string]row{}
 	for _, r := range rows {
 		byName[r.name] = r
@@ -216,22 +244,30 @@ func render(o options, seed seeded, idleRSS, afterRSS rss, rows []row) string {
 			}
 			return fmt.Sprintf("%.0f µs", d.Seconds()*1e6)
 		}
-		ratio, target := "", r.target
-		if ref, ok := byName[r.ref]; ok && ref.rps > 0 {
-			ratio = fmt.Sprintf("%.2f×", r.rps/ref.rps)
+		ratio, target, vsFloor := "", r.target, ""
+		if r.vsRef > 0 {
+			ratio = fmt.Sprintf("%.2f×", r.vsRef)
 		}
-		if alt, ok := byName[r.alt]; ok && alt.rps > 0 {
-			ratio += fmt.Sprintf(" (%.2f× with counter)", r.rps/alt.rps)
+		if r.vsAlt > 0 {
+			ratio += fmt.Sprintf(" (%.2f× with counter)", r.vsAlt)
+		}
+		if r.vsFloor > 0 {
+			vsFloor = fmt.Sprintf("%.2f×", r.vsFloor)
 		}
 		name := r.name
 		if r.commitStats != "" {
 			name += " (" + r.commitStats + ")"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s |\n",
-			name, rate, ms(r.p50), ms(r.p99), r.errors, us(r.cpuServer), us(r.cpuClient), us(r.cpuOther), ratio, target)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n",
+			name, rate, ms(r.p50), ms(r.p99), r.errors, us(r.cpuServer), us(r.cpuClient), us(r.cpuOther), vsFloor, ratio, target)
 	}
-	fmt.Fprintf(&b, "\nCPU/req is CPU time per request (pgbench: per transaction) of the Bingsan server, of the client "+
-		"(the load generator or pgbench) and of everything else on the machine (PostgreSQL, and whatever else runs).\n\n")
+	fmt.Fprintf(&b, "\nCPU/req is CPU time per request (pgbench: per transaction) of the server (Bingsan, or the floor's process), of the client "+
+		"(the load generator or pgbench) and of everything else on the machine (PostgreSQL, and whatever else runs), from /proc. "+
+		"A floor is the irreducible work of its workload without the catalog, served by a minimal fasthttp process (bench/loadgen/floor.go): "+
+		"loads are one point select of the stored row, its bytes sent back; commits write a document of the size the catalog's row holds "+
+		"as a new file through the catalog's own storage writer (same syncs) and run the store's one-statement compare-and-swap with its event; "+
+		"creates write the file in a new directory and insert the row and its event. \"vs floor\" and \"vs PostgreSQL\" are medians of the ratios of each run.\n\n")
+	fmt.Fprintf(&b, "Machine: %s; kernel %s; PostgreSQL %s.\n\n", machine(host), kernel(), o.pgVersion)
 	fmt.Fprintf(&b, "Server RSS: %.1f MB idle after start-up (target < 40 MB; %.1f MB anonymous, %.1f MB mapped from the binary), %.1f MB after the run. ",
 		float64(idleRSS.total)/1024, float64(idleRSS.anon)/1024, float64(idleRSS.file)/1024, float64(afterRSS.total)/1024)
 	fmt.Fprintf(&b, "Seed: %d namespaces, %d tables; the big table's metadata is %.2f MB.\n",
@@ -260,7 +296,73 @@ func machine(host string) string {
 		}
 	}
 	_ = host
-	return fmt.Sprintf("%d CPUs (%s); server, load generator and PostgreSQL share them", runtime.NumCPU(), model)
+	return fmt.Sprintf("%d CPUs (%s), shared by the server, the load generator and PostgreSQL", runtime.NumCPU(), model)
+}
+
+// kernel is the running kernel's release.
+func kernel() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// medians folds the rounds of each step into one row: the median of each
+// figure, and the median of the ratios each round's figures give (a
+// workload and its floor or reference are compared within a round).
+func medians(runs [][]row) []row {
+	for _, rs := range runs {
+		byName := map[string]row{}
+		for _, r := range rs {
+			byName[r.name] = r
+		}
+		for i, r := range rs {
+			ratio := func(other string) float64 {
+				if o, ok := byName[other]; ok && o.rps > 0 {
+					return r.rps / o.rps
+				}
+				return 0
+			}
+			rs[i].vsRef, rs[i].vsAlt, rs[i].vsFloor = ratio(r.ref), ratio(r.alt), ratio(r.floor)
+		}
+	}
+	out := make([]row, len(runs[0]))
+	for i := range out {
+		var all []row
+		for _, rs := range runs {
+			if i < len(rs) {
+				all = append(all, rs[i])
+			}
+		}
+		out[i] = all[len(all)/2]
+		med := func(f func(r row) float64) float64 {
+			v := make([]float64, len(all))
+			for j, r := range all {
+				v[j] = f(r)
+			}
+			slices.Sort(v)
+			return v[len(v)/2]
+		}
+		d := func(f func(r row) time.Duration) time.Duration {
+			return time.Duration(med(func(r row) float64 { return float64(f(r)) }))
+		}
+		out[i].rps = med(func(r row) float64 { return r.rps })
+		out[i].mbps = med(func(r row) float64 { return r.mbps })
+		out[i].vsRef = med(func(r row) float64 { return r.vsRef })
+		out[i].vsAlt = med(func(r row) float64 { return r.vsAlt })
+		out[i].vsFloor = med(func(r row) float64 { return r.vsFloor })
+		out[i].p50 = d(func(r row) time.Duration { return r.p50 })
+		out[i].p99 = d(func(r row) time.Duration { return r.p99 })
+		out[i].cpuServer = d(func(r row) time.Duration { return r.cpuServer })
+		out[i].cpuClient = d(func(r row) time.Duration { return r.cpuClient })
+		out[i].cpuOther = d(func(r row) time.Duration { return r.cpuOther })
+		out[i].errors = 0
+		for _, r := range all {
+			out[i].errors += r.errors
+		}
+	}
+	return out
 }
 
 // fsOf names the file system type of dir ("" : the temporary directory).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -14,6 +15,7 @@ import (
 // spread over 100 tables, the read/write mix).
 const (
 	benchNS      = "bench"
+	createNS     = "create" // where createTable creates
 	numNS        = 100
 	numTables    = 100
 	bigTarget    = 1_000_000 // bytes of metadata JSON
@@ -23,6 +25,7 @@ const (
 type seeded struct {
 	namespaces, tables int
 	bigSize            int
+	runID              string // tells the names createTable makes apart from other runs'
 }
 
 func nsName(i int) string    { return fmt.Sprintf("ns%03d", i) }
@@ -49,10 +52,13 @@ func seedCatalog(ctx context.Context, c *client) (seeded, error) {
 			return s, err
 		}
 	}
-	if err := ns(benchNS); err != nil {
-		return s, err
+	for _, name := range []string{benchNS, createNS} {
+		if err := ns(name); err != nil {
+			return s, err
+		}
 	}
-	s.namespaces = numNS + 1
+	s.namespaces = numNS + 2
+	s.runID = strconv.FormatInt(time.Now().Unix()%100000, 36)
 
 	names := []string{"small", "big", "hot"}
 	for i := range numTables {
@@ -62,8 +68,7 @@ func seedCatalog(ctx context.Context, c *client) (seeded, error) {
 		if ctx.Err() != nil {
 			return s, ctx.Err()
 		}
-		body := fmt.Sprintf(`{"name":%q,"schema":%s,"partition-spec":{"spec-id":0,"fields":[{"source-id":2,"field-id":1000,"name":"ts_day","transform":"day"}]},"properties":{"write.format.default":"parquet"}}`, name, schemaJSON)
-		if _, err := c.mustDo(200, "POST", "/v1/namespaces/"+benchNS+"/tables", []byte(body)); err != nil {
+		if _, err := c.mustDo(200, "POST", "/v1/namespaces/"+benchNS+"/tables", createBody(name)); err != nil {
 			return s, err
 		}
 	}
@@ -72,6 +77,11 @@ func seedCatalog(ctx context.Context, c *client) (seeded, error) {
 	size, err := growBig(ctx, c)
 	s.bigSize = size
 	return s, err
+}
+
+// createBody is the createTable request of every table the harness makes.
+func createBody(name string) []byte {
+	return []byte(fmt.Sprintf(`{"name":%q,"schema":%s,"partition-spec":{"spec-id":0,"fields":[{"source-id":2,"field-id":1000,"name":"ts_day","transform":"day"}]},"properties":{"write.format.default":"parquet"}}`, name, schemaJSON))
 }
 
 // growBig appends snapshots to "big" until its metadata is about 1 MB, the

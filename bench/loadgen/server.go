@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -36,37 +35,48 @@ func startServer(ctx context.Context, bin, dsn, dir, dataParent string, profile 
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	pprofAddr := ""
+	var env []string
 	if profile {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+		if pprofAddr, err = freeAddr(); err != nil {
 			return nil, err
 		}
-		pprofAddr = ln.Addr().String()
-		ln.Close()
+		env = []string{"BINGSAN_TEST_PPROF_ADDR=" + pprofAddr}
 	}
-	logPath := filepath.Join(dir, "bingsan.log")
+	args := []string{"serve",
+		"--listen=" + addr,
+		"--data-dir=" + filepath.Join(dataParent, "data"),
+		"--store.driver=postgres",
+		"--store.postgres.dsn=" + dsn,
+		"--log.level=warn",
+	}
+	return startProcess(ctx, bin, args, env, addr, filepath.Join(dir, "bingsan.log"), pprofAddr)
+}
+
+// freeAddr picks a free loopback port.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// startProcess starts bin with args and extra environment, serving HTTP on
+// addr, its output in logPath, and waits until /health/ready answers.
+func startProcess(ctx context.Context, bin string, args, env []string, addr, logPath, pprofAddr string) (*server, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve",
-		"--listen="+addr,
-		"--data-dir="+filepath.Join(dataParent, "data"),
-		"--store.driver=postgres",
-		"--store.postgres.dsn="+dsn,
-		"--log.level=warn",
-	)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if pprofAddr != "" {
-		cmd.Env = append(os.Environ(), "BINGSAN_TEST_PPROF_ADDR="+pprofAddr)
-	}
+	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, err
@@ -84,7 +94,7 @@ func startServer(ctx context.Context, bin, dsn, dir, dataParent string, profile 
 		case err := <-s.done:
 			s.done <- err
 			out, _ := os.ReadFile(logPath)
-			return nil, fmt.Errorf("bingsan exited during start-up (%v):\n%s", err, out)
+			return nil, fmt.Errorf("%s exited during start-up (%v):\n%s", filepath.Base(bin), err, out)
 		case <-ctx.Done():
 			s.stop()
 			return nil, ctx.Err()
@@ -92,7 +102,7 @@ func startServer(ctx context.Context, bin, dsn, dir, dataParent string, profile 
 		}
 		if time.Now().After(deadline) {
 			s.stop()
-			return nil, errors.New("bingsan did not become ready within 60s")
+			return nil, fmt.Errorf("%s did not become ready within 60s", filepath.Base(bin))
 		}
 	}
 }

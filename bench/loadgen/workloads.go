@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -25,6 +26,9 @@ type request struct {
 type workload struct {
 	next   func(w *worker) request
 	commit bool // report commit attempts/conflicts/retries from /metrics
+	// floor sends the requests to the floor server instead of Bingsan;
+	// refresh has it copy the catalog's current document sizes first.
+	floor, refresh bool
 }
 
 type worker struct {
@@ -40,6 +44,7 @@ type step struct {
 	pgbench  []string // pgbench arguments besides connection and timing
 	ref      string   // the step this one is compared with
 	alt      string   // a second step it is compared with
+	floor    string   // the floor step of this workload
 	target   string
 }
 
@@ -58,8 +63,14 @@ func plan(s seeded) []step {
 		return []byte(`{"requirements":[],"updates":[{"action":"set-properties","updates":{"bench.writer-` +
 			strconv.Itoa(w.id) + `":"` + strconv.Itoa(w.n) + `"}}]}`)
 	}
+	var created atomic.Int64 // names stay unique across warm-ups and rounds
+	newName := func(w *worker) string {
+		return fmt.Sprintf("c%s_%d", s.runID, created.Add(1))
+	}
+	spread := func(w *worker) string { return tableName(w.rng.IntN(numTables)) }
 	// Every pgbench reference runs right before the workloads measured
-	// against it, so that both see the same machine.
+	// against it, and every floor right after its workload, so that they
+	// see the same machine.
 	return []step{
 		{name: "getNamespace", workload: &workload{next: func(w *worker) request {
 			return get("/v1/namespaces/" + nsName(w.rng.IntN(numNS)))
@@ -70,21 +81,36 @@ func plan(s seeded) []step {
 		{name: pgSelect, pgbench: []string{"-S"}},
 		{name: "loadTable (small)", workload: &workload{next: func(w *worker) request {
 			return get(tablePath("small"))
-		}}, ref: pgSelect, target: "≥ 0.8× pgbench -S"},
+		}}, ref: pgSelect, floor: floorLoad, target: "≥ 0.9× floor"},
+		{name: floorLoad, workload: &workload{floor: true, next: func(w *worker) request {
+			return get("/load/small")
+		}}, ref: pgSelect},
 		{name: fmt.Sprintf("loadTable (%.1f MB metadata)", float64(s.bigSize)/1e6), workload: &workload{next: func(w *worker) request {
 			return get(tablePath("big"))
 		}}, target: "served without decoding (MB/s)"},
 		{name: pgHot, pgbench: []string{"-n", "-f", "@hot"}},
 		{name: "updateTable: one table", workload: &workload{commit: true, next: func(w *worker) request {
 			return request{method: "POST", path: tablePath("hot"), body: commitBody(w)}
-		}}, ref: pgHot, target: "≥ 0.5× hot-row UPDATE"},
+		}}, ref: pgHot, floor: floorHot, target: "no worse than before"},
+		{name: floorHot, workload: &workload{floor: true, refresh: true, next: func(w *worker) request {
+			return request{method: "POST", path: "/commit/hot", body: []byte{}}
+		}}, ref: pgHot},
 		{name: pgSpread, pgbench: []string{"-n", "-f", "@spread"}},
 		{name: pgCount, pgbench: []string{"-n", "-f", "@spread-counter"}, ref: pgSpread},
 		{name: "updateTable: spread over 100 tables", workload: &workload{commit: true, next: func(w *worker) request {
-			return request{method: "POST", path: tablePath(tableName(w.rng.IntN(numTables))), body: commitBody(w)}
-		}}, ref: pgSpread, alt: pgCount, target: "≥ 0.5× 100-row UPDATE"},
+			return request{method: "POST", path: tablePath(spread(w)), body: commitBody(w)}
+		}}, ref: pgSpread, alt: pgCount, floor: floorSpread, target: "≥ 0.7× floor, ≤ 1.0 ms CPU"},
+		{name: floorSpread, workload: &workload{floor: true, refresh: true, next: func(w *worker) request {
+			return request{method: "POST", path: "/commit/" + spread(w), body: []byte{}}
+		}}, ref: pgSpread},
+		{name: "createTable", workload: &workload{next: func(w *worker) request {
+			return request{method: "POST", path: "/v1/namespaces/" + createNS + "/tables", body: createBody(newName(w))}
+		}}, ref: pgSpread, floor: floorCreate, target: "≥ 0.7× floor, ≤ 0.6 ms CPU"},
+		{name: floorCreate, workload: &workload{floor: true, next: func(w *worker) request {
+			return request{method: "POST", path: "/create/" + newName(w), body: []byte{}}
+		}}, ref: pgSpread},
 		{name: "90% loadTable / 10% updateTable over 100 tables", workload: &workload{commit: true, next: func(w *worker) request {
-			t := tablePath(tableName(w.rng.IntN(numTables)))
+			t := tablePath(spread(w))
 			if w.rng.IntN(10) == 0 {
 				return request{method: "POST", path: t, body: commitBody(w)}
 			}
@@ -93,15 +119,25 @@ func plan(s seeded) []step {
 	}
 }
 
+// Names of the floor steps.
+const (
+	floorLoad   = "floor: point select, stored bytes sent"
+	floorHot    = "floor: write file + compare-and-swap, one row"
+	floorSpread = "floor: write file + compare-and-swap, one of 100 rows"
+	floorCreate = "floor: write file in a new directory + insert"
+)
+
 // row is a measured step.
 type row struct {
-	name, ref, alt, target string
-	rps                    float64
-	p50, p99               time.Duration
-	errors                 int
-	bytes                  int64
-	mbps                   float64
-	commitStats            string
+	name, ref, alt, floor, target string
+	// Ratios of rps to the ref, alt and floor steps' (medians over runs).
+	vsRef, vsAlt, vsFloor float64
+	rps                   float64
+	p50, p99              time.Duration
+	errors                int
+	bytes                 int64
+	mbps                  float64
+	commitStats           string
 	// CPU time per request (or pgbench transaction): the Bingsan server,
 	// the client (load generator or pgbench) and everything else on the
 	// machine, which is PostgreSQL plus whatever else runs.
@@ -132,13 +168,18 @@ func profileName(name string) string {
 // drive runs wl from o.conns workers for o.duration after an unmeasured
 // warm-up.
 func drive(ctx context.Context, c *client, srv *server, name string, wl *workload, o options) (row, error) {
+	if wl.refresh {
+		if _, err := c.mustDo(200, "POST", "/refresh", nil); err != nil {
+			return row{}, err
+		}
+	}
 	if o.warmup > 0 {
 		if _, err := runWorkers(ctx, c, wl, o.conns, o.warmup); err != nil {
 			return row{}, err
 		}
 	}
 	profiled := make(chan error, 1)
-	if o.profile != "" && srv.pprof != "" {
+	if o.profile != "" && srv.pprof != "" && !wl.floor {
 		path := filepath.Join(o.profile, profileName(name)+".pprof")
 		go func() { profiled <- srv.cpuProfile(o.duration-time.Second, path) }()
 	} else {

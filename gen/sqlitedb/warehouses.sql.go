@@ -35,6 +35,17 @@ func (q *Queries) DeleteWarehouse(ctx context.Context, db DBTX, name string) (in
 	return result.RowsAffected()
 }
 
+const deleteWarehouseGrants = `-- name: DeleteWarehouseGrants :exec
+DELETE FROM grants WHERE warehouse = ?1
+`
+
+// A deleted warehouse's grants go with it: a warehouse created later under
+// the name must not inherit them.
+func (q *Queries) DeleteWarehouseGrants(ctx context.Context, db DBTX, warehouse string) error {
+	_, err := db.ExecContext(ctx, deleteWarehouseGrants, warehouse)
+	return err
+}
+
 const insertWarehouse = `-- name: InsertWarehouse :exec
 INSERT INTO warehouses (name, location, key, settings, secrets, active, source, created_at, updated_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)

@@ -108,6 +108,10 @@ func (s *Store) RenameWarehouse(ctx context.Context, from, to string) error {
 		if err := s.q.RenameWarehouseRows(ctx, tx, pgdb.RenameWarehouseRowsParams{FromName: from, ToName: to, UpdatedAt: time.Now()}); err != nil {
 			return err
 		}
+		// The grants moved: nodes reload their authorization state.
+		if err := s.q.BumpAuthVersion(ctx, tx); err != nil {
+			return err
+		}
 		return s.insertEvent(ctx, tx, store.EventWarehouseRenamed, from, "", "",
 			store.EventDetails{RenamedTo: &store.RenamedTo{Name: to}})
 	})
@@ -131,6 +135,12 @@ func (s *Store) DeleteWarehouse(ctx context.Context, name string) error {
 			return backend.WarehouseNotEmpty(name)
 		}
 		if _, err := s.q.DeleteWarehouse(ctx, tx, name); err != nil {
+			return err
+		}
+		if err := s.q.DeleteWarehouseGrants(ctx, tx, name); err != nil {
+			return err
+		}
+		if err := s.q.BumpAuthVersion(ctx, tx); err != nil {
 			return err
 		}
 		return s.insertEvent(ctx, tx, store.EventWarehouseDeleted, name, "", "", store.EventDetails{})

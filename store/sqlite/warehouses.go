@@ -124,6 +124,10 @@ func (s *Store) RenameWarehouse(ctx context.Context, from, to string) error {
 		if err := s.q.RenameWarehouseGrants(ctx, tx, sqlitedb.RenameWarehouseGrantsParams{FromName: from, ToName: to}); err != nil {
 			return err
 		}
+		// The grants moved: the authorization state is reloaded.
+		if err := s.q.BumpAuthVersion(ctx, tx); err != nil {
+			return err
+		}
 		return s.insertEvent(ctx, tx, store.EventWarehouseRenamed, from, "", "",
 			store.EventDetails{RenamedTo: &store.RenamedTo{Name: to}})
 	})
@@ -142,6 +146,12 @@ func (s *Store) DeleteWarehouse(ctx context.Context, name string) error {
 			return backend.WarehouseNotEmpty(name)
 		}
 		if _, err := s.q.DeleteWarehouse(ctx, tx, name); err != nil {
+			return err
+		}
+		if err := s.q.DeleteWarehouseGrants(ctx, tx, name); err != nil {
+			return err
+		}
+		if err := s.q.BumpAuthVersion(ctx, tx); err != nil {
 			return err
 		}
 		return s.insertEvent(ctx, tx, store.EventWarehouseDeleted, name, "", "", store.EventDetails{})

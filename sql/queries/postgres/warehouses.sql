@@ -40,3 +40,8 @@ UPDATE grants gr SET warehouse = @to_name::text WHERE gr.warehouse = @from_name:
 
 -- name: PurgeJobsUnder :one
 SELECT count(*) FROM purge_jobs WHERE substr(location, 1, length(@prefix::text)) = @prefix::text;
+
+-- A deleted warehouse's grants go with it: a warehouse created later under
+-- the name must not inherit them.
+-- name: DeleteWarehouseGrants :exec
+DELETE FROM grants WHERE warehouse = @warehouse;

@@ -40,3 +40,8 @@ UPDATE grants SET warehouse = @to_name WHERE warehouse = @from_name;
 
 -- name: PurgeJobsUnder :one
 SELECT count(*) FROM purge_jobs WHERE substr(location, 1, length(CAST(@prefix AS TEXT))) = CAST(@prefix AS TEXT);
+
+-- A deleted warehouse's grants go with it: a warehouse created later under
+-- the name must not inherit them.
+-- name: DeleteWarehouseGrants :exec
+DELETE FROM grants WHERE warehouse = @warehouse;
