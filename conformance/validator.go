@@ -23,7 +23,7 @@ import (
 
 // SpecFile is the pristine upstream spec that `make spec` provides, relative
 // to the repository root (openapi/pin.mk names it).
-const SpecFile = "openapi/spec/rest-catalog-open-api-1.11.0.yaml"
+const SpecFile = "openapi/spec/rest-catalog-open-api-main-2026-08-21.yaml"
 
 // Violation is one way an exchange breaks the spec.
 type Violation struct {

@@ -99,7 +99,7 @@ type Event struct {
 	Subject string    `json:"subject"`
 	Time    time.Time `json:"time"`
 
-	// Type io.bingsan.namespace.{created,updated,dropped}, io.bingsan.table.{created,committed,renamed,dropped,registered} or io.bingsan.view.{created,replaced,renamed,dropped,registered}.
+	// Type io.bingsan.namespace.{created,updated,dropped}, io.bingsan.table.{created,committed,renamed,dropped,registered,unregistered} or io.bingsan.view.{created,replaced,renamed,dropped,registered}.
 	Type string `json:"type"`
 }
 
