@@ -105,6 +105,22 @@ func New(st Store, opts Options) (*Registry, error) {
 // (the file wins over what is stored under their names) and loads
 // everything.
 func (r *Registry) Bootstrap(ctx context.Context) error {
+	// Nodes starting together bootstrap the same file: the one that loses
+	// the insert reads again and finds the winner's row (the same file, or
+	// the file it wins against by updating).
+	var err error
+	for range 3 {
+		if err = r.bootstrapOnce(ctx); !errs.Is(err, errs.AlreadyExists) {
+			break
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return r.Reload(ctx)
+}
+
+func (r *Registry) bootstrapOnce(ctx context.Context) error {
 	stored, err := r.st.ListWarehouses(ctx)
 	if err != nil {
 		return err
@@ -135,7 +151,7 @@ func (r *Registry) Bootstrap(ctx context.Context) error {
 			return fmt.Errorf("warehouse %s of the configuration file: %w", name, err)
 		}
 	}
-	return r.Reload(ctx)
+	return nil
 }
 
 // sameAsStored reports whether the stored row already says what the file
