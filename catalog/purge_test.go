@@ -281,11 +281,7 @@ func TestPurgeAbandonsAfterMaxAttempts(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	id := ident("ns", "t")
-	res := e.mustCreate(t, id, nil)
-	list, _ := writeSnapshot(t, e, id, 5, []string{parse(t, res.Metadata).Location() + "/data/a.parquet"})
-	if err := os.WriteFile(localPath(list), []byte("not avro"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	mustCreateUnpurgeable(t, e, id)
 	if err := e.svc.DropTable(ctx, id, true); err != nil {
 		t.Fatal(err)
 	}
@@ -328,20 +324,11 @@ func TestPurgeQueueDepth(t *testing.T) {
 			e := setup(t, catalog.Options{Metrics: m})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			id := ident("ns", "t")
-			res := e.mustCreate(t, id, nil)
-			list, _ := writeSnapshot(t, e, id, 5, []string{parse(t, res.Metadata).Location() + "/data/a.parquet"})
-			if err := os.WriteFile(localPath(list), []byte("not avro"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			// A second table dropped with purge, and a third's purge that
-			// works, so the count is of the queue and not of one job.
-			other := ident("ns", "u")
-			res = e.mustCreate(t, other, nil)
-			list, _ = writeSnapshot(t, e, other, 5, []string{parse(t, res.Metadata).Location() + "/data/b.parquet"})
-			if err := os.WriteFile(localPath(list), []byte("not avro"), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			// Two tables whose purge fails and a third's that works, so
+			// the count is of the queue and not of one job.
+			id, other := ident("ns", "t"), ident("ns", "u")
+			mustCreateUnpurgeable(t, e, id)
+			mustCreateUnpurgeable(t, e, other)
 			fine := ident("ns", "v")
 			e.mustCreate(t, fine, nil)
 			for _, d := range []store.Ident{id, other, fine} {
@@ -367,6 +354,17 @@ func TestPurgeQueueDepth(t *testing.T) {
 			cancel()
 			<-done
 		})
+	}
+}
+
+// mustCreateUnpurgeable creates a table whose snapshot's manifest list is
+// not Avro, so that every attempt at purging it fails.
+func mustCreateUnpurgeable(t *testing.T, e *env, id store.Ident) {
+	t.Helper()
+	res := e.mustCreate(t, id, nil)
+	list, _ := writeSnapshot(t, e, id, 5, []string{parse(t, res.Metadata).Location() + "/data/a.parquet"})
+	if err := os.WriteFile(localPath(list), []byte("not avro"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
