@@ -53,7 +53,7 @@ func (s *Server) registerManagement(r *router.Router) {
 	}
 	routes := managementapi.Routes(managementapi.NewStrictHandler(&managementAPI{srv: s, auth: s.opts.Auth}, nil), onError)
 	managementapi.RegisterRoutes(r, routes, func(rt managementapi.Route) fasthttp.RequestHandler {
-		if s.opts.Auth == nil && warehouseOperations[rt.OperationID] {
+		if s.opts.Auth == nil && operations[rt.OperationID].withoutAuth {
 			return routed(rt.Path, rt.OperationID, s.observe(rt.OperationID, rt.Handler))
 		}
 		if s.opts.Auth == nil {

@@ -24,6 +24,10 @@ type operation struct {
 	// on says what the targets are, for the documentation.
 	on     string
 	public bool // no credentials needed (the token endpoint)
+	// withoutAuth management operations are served with authentication
+	// off too (to every caller, as the Iceberg API then is); the rest of
+	// the management API needs auth.enabled.
+	withoutAuth bool
 	// mutation marks operations that change the catalog: audited, and
 	// recorded as events.
 	mutation bool
@@ -194,14 +198,14 @@ var operations = map[string]operation{
 	// API keys, everything else needs admin on the catalog.
 	"whoAmI":                     {on: "nothing (any authenticated caller)"},
 	"listPrincipals":             {privilege: authz.Admin, on: "the catalog"},
-	"listWarehouses":             {privilege: authz.Admin, on: "the catalog"},
-	"createWarehouse":            {privilege: authz.Admin, on: "the catalog", mutation: true},
-	"getWarehouse":               {privilege: authz.Admin, on: "the catalog"},
-	"updateWarehouse":            {privilege: authz.Admin, on: "the catalog", mutation: true},
-	"renameWarehouse":            {privilege: authz.Admin, on: "the catalog", mutation: true},
-	"deactivateWarehouse":        {privilege: authz.Admin, on: "the catalog", mutation: true},
-	"reactivateWarehouse":        {privilege: authz.Admin, on: "the catalog", mutation: true},
-	"deleteWarehouse":            {privilege: authz.Admin, on: "the catalog", mutation: true},
+	"listWarehouses":             {privilege: authz.Admin, on: "the catalog", withoutAuth: true},
+	"createWarehouse":            {privilege: authz.Admin, on: "the catalog", withoutAuth: true, mutation: true},
+	"getWarehouse":               {privilege: authz.Admin, on: "the catalog", withoutAuth: true},
+	"updateWarehouse":            {privilege: authz.Admin, on: "the catalog", withoutAuth: true, mutation: true},
+	"renameWarehouse":            {privilege: authz.Admin, on: "the catalog", withoutAuth: true, mutation: true},
+	"deactivateWarehouse":        {privilege: authz.Admin, on: "the catalog", withoutAuth: true, mutation: true},
+	"reactivateWarehouse":        {privilege: authz.Admin, on: "the catalog", withoutAuth: true, mutation: true},
+	"deleteWarehouse":            {privilege: authz.Admin, on: "the catalog", withoutAuth: true, mutation: true},
 	"createPrincipal":            {privilege: authz.Admin, on: "the catalog", mutation: true},
 	"getPrincipal":               {privilege: authz.Admin, on: "the catalog (or the principal itself)"},
 	"updatePrincipal":            {privilege: authz.Admin, on: "the catalog", mutation: true},

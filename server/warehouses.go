@@ -49,14 +49,6 @@ func (s *Server) warehouseNames() []string {
 	return names
 }
 
-// warehouseOperations are the management API's operations that are served
-// without authentication too (every caller may then manage warehouses, as
-// every caller may then drop tables).
-var warehouseOperations = map[string]bool{
-	"listWarehouses": true, "createWarehouse": true, "getWarehouse": true, "updateWarehouse": true,
-	"deleteWarehouse": true, "renameWarehouse": true, "deactivateWarehouse": true, "reactivateWarehouse": true,
-}
-
 func (m *managementAPI) registry() (*warehouse.Registry, error) {
 	if m.srv.opts.Registry == nil {
 		return nil, errs.New(errs.NotImplemented, "This server does not manage warehouses at runtime")
