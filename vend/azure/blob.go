@@ -15,13 +15,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bingsan/bingsan/vend/httpretry"
 )
 
 // APIVersion is the REST API version the client speaks (x-ms-version).
@@ -205,19 +206,11 @@ func (c *Client) GetUserDelegationKey(ctx context.Context, start, expiry time.Ti
 	return k, nil
 }
 
-// Retries: attempts in all, the first backoff, doubled up to maxBackoff.
-const (
-	attempts   = 3
-	backoff    = 100 * time.Millisecond
-	maxBackoff = time.Second
-)
-
 // do sends the request newReq builds, authenticated, retrying network
 // failures, 408, 429 and 5xx. A 2xx response is returned open; any other
 // status is an *Error.
 func (c *Client) do(ctx context.Context, newReq func() (*http.Request, error)) (*http.Response, error) {
-	wait := backoff
-	for attempt := 1; ; attempt++ {
+	return httpretry.Do(ctx, c.http, func() (*http.Request, error) {
 		req, err := newReq()
 		if err != nil {
 			return nil, err
@@ -233,33 +226,11 @@ func (c *Client) do(ctx context.Context, newReq func() (*http.Request, error)) (
 			}
 			req.Header.Set("Authorization", "Bearer "+tok.Value)
 		}
-		resp, err := c.http.Do(req)
-		var retry bool
-		switch {
-		case err != nil:
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			retry = true
-		case resp.StatusCode >= 200 && resp.StatusCode < 300:
-			return resp, nil
-		default:
-			err = readError(resp)
-			retry = resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests ||
-				(resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented && resp.StatusCode != http.StatusHTTPVersionNotSupported)
-		}
-		if !retry || attempt == attempts {
-			return nil, err
-		}
-		// Jitter keeps retries of many requests from arriving together.
-		d := wait/2 + rand.N(wait/2+1)
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(d):
-		}
-		wait = min(2*wait, maxBackoff)
-	}
+		return req, nil
+	}, func(status int) bool {
+		return status == http.StatusRequestTimeout || status == http.StatusTooManyRequests ||
+			(status >= 500 && status != http.StatusNotImplemented && status != http.StatusHTTPVersionNotSupported)
+	}, readError)
 }
 
 // signSharedKey adds the Shared Key authorization of req

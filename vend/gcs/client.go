@@ -11,12 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bingsan/bingsan/vend/httpretry"
 )
 
 // DefaultEndpoint is the JSON API of Google Cloud Storage.
@@ -174,19 +175,14 @@ func (c *Client) get(ctx context.Context, u string) (*http.Response, error) {
 	})
 }
 
-// Retries: attempts in all, the first backoff, doubled up to maxBackoff.
-const (
-	attempts   = 3
-	backoff    = 100 * time.Millisecond
-	maxBackoff = time.Second
-)
+// attempts is how many times a request is sent at most.
+const attempts = httpretry.Attempts
 
 // do sends the request newReq builds, with credentials, retrying network
 // failures, 408, 429 and 5xx. A 2xx response is returned open; any other
 // status is an *Error.
 func (c *Client) do(ctx context.Context, newReq func() (*http.Request, error)) (*http.Response, error) {
-	wait := backoff
-	for attempt := 1; ; attempt++ {
+	return httpretry.Do(ctx, c.http, func() (*http.Request, error) {
 		req, err := newReq()
 		if err != nil {
 			return nil, err
@@ -198,32 +194,10 @@ func (c *Client) do(ctx context.Context, newReq func() (*http.Request, error)) (
 			}
 			req.Header.Set("Authorization", tok.header())
 		}
-		resp, err := c.http.Do(req)
-		var retry bool
-		switch {
-		case err != nil:
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			retry = true
-		case resp.StatusCode >= 200 && resp.StatusCode < 300:
-			return resp, nil
-		default:
-			err = readError(resp)
-			retry = resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
-		}
-		if !retry || attempt == attempts {
-			return nil, err
-		}
-		// Jitter keeps retries of many requests from arriving together.
-		d := wait/2 + rand.N(wait/2+1)
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(d):
-		}
-		wait = min(2*wait, maxBackoff)
-	}
+		return req, nil
+	}, func(status int) bool {
+		return status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
+	}, readError)
 }
 
 func drain(resp *http.Response) error {
