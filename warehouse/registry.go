@@ -260,6 +260,9 @@ func (r *Registry) entry(row store.Warehouse) (*Entry, error) {
 	return &Entry{Config: w, Active: row.Active, Source: row.Source, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, Secrets: fullSec.names()}, nil
 }
 
+// wakeSpacing is the least time between two reloads woken by events.
+const wakeSpacing = 100 * time.Millisecond
+
 // Watch keeps the registry current until ctx ends: it reloads on every
 // events wake-up and every poll interval (0: one second).
 func (r *Registry) Watch(ctx context.Context, poll time.Duration) {
@@ -269,6 +272,7 @@ func (r *Registry) Watch(ctx context.Context, poll time.Duration) {
 	wake := r.st.EventWakeups(ctx)
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -276,9 +280,22 @@ func (r *Registry) Watch(ctx context.Context, poll time.Duration) {
 		case _, ok := <-wake:
 			if !ok {
 				wake = nil
+				continue
+			}
+			// Every event wakes this loop, commits included: reading the
+			// revision at most every wakeSpacing keeps a busy catalog from
+			// paying one extra query per commit, and wake-ups arriving
+			// meanwhile merge into the next read.
+			if d := time.Until(last.Add(wakeSpacing)); d > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(d):
+				}
 			}
 		case <-t.C:
 		}
+		last = time.Now()
 		if err := r.Reload(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("reloading warehouses", "error", err)
 		}
