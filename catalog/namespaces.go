@@ -137,6 +137,13 @@ func (s *Service) DropNamespace(ctx context.Context, warehouse string, levels []
 	if err := checkLevels(levels); err != nil {
 		return err
 	}
+	return s.dropNamespace(ctx, warehouse, levels)
+}
+
+// dropNamespace drops an empty namespace and removes its directory, without
+// checking that its warehouse is served (a cascading warehouse delete drops
+// the namespaces of a deactivated one).
+func (s *Service) dropNamespace(ctx context.Context, warehouse string, levels []string) error {
 	// Its location, for removing its directory afterwards (a location
 	// never changes, so reading it first is as good as reading it with
 	// the drop).

@@ -98,19 +98,8 @@ func (s *Service) dropNamespaceTree(ctx context.Context, warehouse string, level
 			}
 		}
 	}
-	ns, err := s.st.GetNamespace(ctx, warehouse, levels)
-	if errs.Is(err, errs.NoSuchNamespace) {
-		return nil
-	}
-	if err != nil {
+	if err := s.dropNamespace(ctx, warehouse, levels); err != nil && !errs.Is(err, errs.NoSuchNamespace) {
 		return err
-	}
-	if err := s.st.DropNamespace(ctx, warehouse, levels); err != nil && !errs.Is(err, errs.NoSuchNamespace) {
-		return err
-	}
-	if ns.Location != "" {
-		// Local warehouses keep directories; the purge removes files only.
-		_ = s.io.RemoveEmptyDirectories(context.WithoutCancel(ctx), ns.Location)
 	}
 	return nil
 }
