@@ -92,6 +92,11 @@ func View(id store.Ident) store.Securable {
 	return store.Securable{Type: store.SecurableView, Warehouse: id.Warehouse, Namespace: id.Namespace, Name: id.Name}
 }
 
+// Function is a function (an SQL UDF).
+func Function(id store.Ident) store.Securable {
+	return store.Securable{Type: store.SecurableFunction, Warehouse: id.Warehouse, Namespace: id.Namespace, Name: id.Name}
+}
+
 // Describe renders a securable for messages and the audit log, e.g.
 // "table default.sales.orders" (levels joined with dots).
 func Describe(s store.Securable) string {
@@ -116,12 +121,12 @@ func Covers(g, t store.Securable) bool {
 	case store.SecurableWarehouse:
 		return t.Type != store.SecurableCatalog && t.Warehouse == g.Warehouse
 	case store.SecurableNamespace:
-		if t.Type != store.SecurableNamespace && t.Type != store.SecurableTable && t.Type != store.SecurableView {
+		if t.Type != store.SecurableNamespace && t.Type != store.SecurableTable && t.Type != store.SecurableView && t.Type != store.SecurableFunction {
 			return false
 		}
 		return t.Warehouse == g.Warehouse && len(t.Namespace) >= len(g.Namespace) &&
 			slices.Equal(t.Namespace[:len(g.Namespace)], g.Namespace)
-	case store.SecurableTable, store.SecurableView:
+	case store.SecurableTable, store.SecurableView, store.SecurableFunction:
 		return t.Type == g.Type && t.Warehouse == g.Warehouse && t.Name == g.Name && slices.Equal(t.Namespace, g.Namespace)
 	}
 	return false
@@ -213,7 +218,8 @@ func (p *Policy) Check(pr *principal.Principal, want Privilege, targets ...store
 }
 
 // CanSeeEvent reports whether pr may read what event e is about: the
-// namespace, or the table or view (under its old or its new name).
+// namespace, or the table, view or function (under its old or its new
+// name).
 func (p *Policy) CanSeeEvent(pr *principal.Principal, e store.Event) bool {
 	var kind store.SecurableType
 	switch e.Type.Object() {
@@ -223,6 +229,8 @@ func (p *Policy) CanSeeEvent(pr *principal.Principal, e store.Event) bool {
 		return p.Allowed(pr, Read, Warehouse(e.Warehouse))
 	case "view":
 		kind = store.SecurableView
+	case "function":
+		kind = store.SecurableFunction
 	default:
 		kind = store.SecurableTable
 	}

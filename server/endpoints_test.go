@@ -37,6 +37,8 @@ func TestConfigEndpointsPerWarehouse(t *testing.T) {
 	}
 	for _, want := range []string{
 		"POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/unregister",
+		"GET /v1/{prefix}/namespaces/{namespace}/functions",
+		"GET /v1/{prefix}/namespaces/{namespace}/functions/{function}",
 	} {
 		if !slices.Contains(local, want) {
 			t.Errorf("%s not advertised", want)

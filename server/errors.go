@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/gen/bingsanapi"
 	"github.com/bingsan/bingsan/gen/iceberg"
 )
 
@@ -64,6 +65,20 @@ func classify(err error) *errs.Error {
 	var ce *iceberg.ContentTypeError
 	if errors.As(err, &ce) {
 		return &errs.Error{Kind: errs.UnsupportedMediaType, Message: ce.Error()}
+	}
+	// The extension API is generated with the same templates: the same
+	// binding errors, in its own package.
+	var xpe *bingsanapi.ParamError
+	if errors.As(err, &xpe) {
+		return &errs.Error{Kind: errs.BadRequest, Message: "Invalid value for parameter " + xpe.Param + ": " + xpe.Err.Error()}
+	}
+	var xbe *bingsanapi.BodyError
+	if errors.As(err, &xbe) {
+		return &errs.Error{Kind: errs.BadRequest, Message: "Malformed request body: " + xbe.Err.Error()}
+	}
+	var xce *bingsanapi.ContentTypeError
+	if errors.As(err, &xce) {
+		return &errs.Error{Kind: errs.UnsupportedMediaType, Message: xce.Error()}
 	}
 	return &errs.Error{Kind: errs.Internal, Message: "Internal server error", Err: err}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/events"
 	"github.com/bingsan/bingsan/gen/bingsanapi"
+	"github.com/bingsan/bingsan/gen/iceberg"
 	"github.com/bingsan/bingsan/internal/reqctx"
 )
 
@@ -45,25 +46,35 @@ const (
 	streamSendBuffer = 256 << 10
 )
 
-// eventsAPI implements the Bingsan extension API (openapi/bingsan.yaml).
-type eventsAPI struct {
+// extensionAPI implements the Bingsan extension API (openapi/bingsan.yaml):
+// events (here) and the function operations the Iceberg REST API lacks
+// (functions.go).
+type extensionAPI struct {
 	srv *Server
+	api *api
 }
 
-var _ bingsanapi.StrictServerInterface = (*eventsAPI)(nil)
+var _ bingsanapi.StrictServerInterface = (*extensionAPI)(nil)
 
-// registerEvents adds the routes of the extension API to r.
+// registerEvents adds the routes of the extension API to r. They go
+// through the same authorization (from the operations table), idempotency
+// and audit as the Iceberg API's.
 func (s *Server) registerEvents(r *router.Router) {
-	onError := func(ctx *fasthttp.RequestCtx, err error) {
-		var pe *bingsanapi.ParamError
-		if errors.As(err, &pe) {
-			err = errs.New(errs.BadRequest, "Invalid value for parameter %s: %s", pe.Param, pe.Err.Error())
-		}
-		writeError(ctx, s.log, err)
+	onError := func(ctx *fasthttp.RequestCtx, err error) { writeError(ctx, s.log, err) }
+	var strict []bingsanapi.StrictMiddlewareFunc
+	if s.opts.Auth != nil {
+		strict = append(strict, func(f bingsanapi.StrictHandlerFunc, operation string) bingsanapi.StrictHandlerFunc {
+			return bingsanapi.StrictHandlerFunc(s.authorizeOperation(iceberg.StrictHandlerFunc(f), operation))
+		})
 	}
-	routes := bingsanapi.Routes(bingsanapi.NewStrictHandler(&eventsAPI{srv: s}, nil), onError)
+	x := &extensionAPI{srv: s, api: &api{srv: s, cat: s.opts.Catalog}}
+	routes := bingsanapi.Routes(bingsanapi.NewStrictHandler(x, strict), onError)
 	bingsanapi.RegisterRoutes(r, routes, func(rt bingsanapi.Route) fasthttp.RequestHandler {
-		return routed(rt.Path, rt.OperationID, s.observe(rt.OperationID, s.authenticate(rt.OperationID, isMutation(rt.OperationID), rt.Handler)))
+		h := rt.Handler
+		if operations[rt.OperationID].idempotent {
+			h = s.idempotent(rt.OperationID, h)
+		}
+		return routed(rt.Path, rt.OperationID, s.observe(rt.OperationID, s.authenticate(rt.OperationID, isMutation(rt.OperationID), h)))
 	})
 }
 
@@ -75,7 +86,7 @@ func goneResponse(err *events.GoneError) bingsanapi.ErrorResponse {
 	return body
 }
 
-func (a *eventsAPI) ListEvents(ctx context.Context, req bingsanapi.ListEventsRequestObject) (bingsanapi.ListEventsResponseObject, error) {
+func (a *extensionAPI) ListEvents(ctx context.Context, req bingsanapi.ListEventsRequestObject) (bingsanapi.ListEventsResponseObject, error) {
 	p := req.Params
 	f, err := events.ParseFilter(p.Warehouse, p.Namespace, p.Object, p.Types)
 	if err != nil {
@@ -114,7 +125,7 @@ func (a *eventsAPI) ListEvents(ctx context.Context, req bingsanapi.ListEventsReq
 // StreamEvents subscribes and upgrades the connection; the stream itself
 // runs in the upgrade callback, which gets the connection and never the
 // request context (fasthttp reuses it once the handler returns).
-func (a *eventsAPI) StreamEvents(ctx context.Context, req bingsanapi.StreamEventsRequestObject) (bingsanapi.StreamEventsResponseObject, error) {
+func (a *extensionAPI) StreamEvents(ctx context.Context, req bingsanapi.StreamEventsRequestObject) (bingsanapi.StreamEventsResponseObject, error) {
 	rc, ok := reqctx.Request(ctx)
 	if !ok {
 		return nil, errs.New(errs.Internal, "event streams need the fasthttp request")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/gen/bingsanapi"
 	"github.com/bingsan/bingsan/gen/iceberg"
 	"github.com/bingsan/bingsan/internal/failpoint"
 	"github.com/bingsan/bingsan/internal/reqctx"
@@ -178,6 +179,14 @@ func (s *Server) replayCommitted(ctx *fasthttp.RequestCtx, operation string, o s
 		return iceberg.LoadView200JSONResponse{LoadViewResponseJSONResponse: iceberg.LoadViewResponseJSONResponse{
 			MetadataLocation: loc, Metadata: doc,
 		}}.VisitLoadViewResponse(ctx)
+	case "createFunction", "registerFunction", "commitFunction":
+		doc, err := s.opts.Catalog.MetadataDocument(reqctx.New(ctx), o.MetadataLocation)
+		if err != nil {
+			return err
+		}
+		return bingsanapi.CreateFunction200JSONResponse{LoadFunctionJSONResponse: bingsanapi.LoadFunctionJSONResponse{
+			MetadataLocation: o.MetadataLocation, Metadata: doc,
+		}}.VisitCreateFunctionResponse(ctx)
 	}
 	// Drops, renames and transactions answer 204 without a body.
 	ctx.SetStatusCode(fasthttp.StatusNoContent)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bingsan/bingsan/authz"
 	"github.com/bingsan/bingsan/errs"
+	"github.com/bingsan/bingsan/gen/bingsanapi"
 	"github.com/bingsan/bingsan/gen/iceberg"
 )
 
@@ -184,10 +185,42 @@ var operations = map[string]operation{
 			}
 		})},
 
-	"listFunctions": {privilege: authz.Read, on: "the namespace", unimplemented: true,
+	"listFunctions": {privilege: authz.Read, on: "the namespace",
 		targets: onNamespace(func(r iceberg.ListFunctionsRequestObject) (string, string) { return r.Prefix, r.NamespaceParam })},
-	"loadFunction": {privilege: authz.Read, on: "the function", unimplemented: true,
-		targets: onNamespace(func(r iceberg.LoadFunctionRequestObject) (string, string) { return r.Prefix, r.NamespaceParam })},
+	"loadFunction": {privilege: authz.Read, on: "the function",
+		targets: onFunction(func(r iceberg.LoadFunctionRequestObject) (string, string, string) {
+			return r.Prefix, r.NamespaceParam, r.Function
+		})},
+
+	// Bingsan's extension API: the function operations the Iceberg REST
+	// API lacks, authorized as the view ones are.
+	"createFunction": {privilege: authz.Create, on: "the namespace", mutation: true, idempotent: true,
+		targets: onNamespace(func(r bingsanapi.CreateFunctionRequestObject) (string, string) { return r.Prefix, r.Namespace })},
+	"registerFunction": {privilege: authz.Create, on: "the namespace", mutation: true, idempotent: true,
+		targets: onNamespace(func(r bingsanapi.RegisterFunctionRequestObject) (string, string) { return r.Prefix, r.Namespace })},
+	"functionExists": {privilege: authz.Read, on: "the function",
+		targets: onFunction(func(r bingsanapi.FunctionExistsRequestObject) (string, string, string) {
+			return r.Prefix, r.Namespace, r.Function
+		})},
+	"commitFunction": {privilege: authz.Write, on: "the function", mutation: true, idempotent: true,
+		targets: onFunction(func(r bingsanapi.CommitFunctionRequestObject) (string, string, string) {
+			return r.Prefix, r.Namespace, r.Function
+		})},
+	"dropFunction": {privilege: authz.Drop, on: "the function", mutation: true, idempotent: true,
+		targets: onFunction(func(r bingsanapi.DropFunctionRequestObject) (string, string, string) {
+			return r.Prefix, r.Namespace, r.Function
+		})},
+	"renameFunction": {privilege: authz.Drop, on: "the source function, and create on the destination namespace", mutation: true, idempotent: true,
+		targets: requestTargets(func(s *Server, r bingsanapi.RenameFunctionRequestObject) []need {
+			wh := s.warehouseOf(r.Prefix)
+			if r.Body == nil {
+				return []need{{authz.Drop, authz.Warehouse(wh)}}
+			}
+			return []need{
+				{authz.Drop, authz.Function(ident(wh, r.Body.Source.Namespace, r.Body.Source.Name))},
+				{authz.Create, authz.Namespace(wh, r.Body.Destination.Namespace)},
+			}
+		})},
 
 	// Bingsan's extension API: events filtered to what the caller may read.
 	"listEvents":   {on: "nothing; only events about what the caller may read are returned"},
@@ -239,8 +272,8 @@ func requestTargets[R any](f func(*Server, R) []need) func(*Server, context.Cont
 	}
 }
 
-// onNamespace, onTable and onView need the operation's privilege on the
-// namespace, table or view the path names.
+// onNamespace, onTable, onView and onFunction need the operation's
+// privilege on the namespace, table, view or function the path names.
 func onNamespace[R any](path func(R) (prefix, namespace string)) func(*Server, context.Context, authz.Privilege, any) ([]need, error) {
 	return func(s *Server, ctx context.Context, priv authz.Privilege, request any) ([]need, error) {
 		return requestTargets(func(s *Server, r R) []need {
@@ -264,6 +297,15 @@ func onView[R any](path func(R) (prefix, namespace, name string)) func(*Server, 
 		return requestTargets(func(s *Server, r R) []need {
 			prefix, ns, name := path(r)
 			return []need{{priv, authz.View(pathIdent(s.warehouseOf(prefix), ns, name))}}
+		})(s, ctx, priv, request)
+	}
+}
+
+func onFunction[R any](path func(R) (prefix, namespace, name string)) func(*Server, context.Context, authz.Privilege, any) ([]need, error) {
+	return func(s *Server, ctx context.Context, priv authz.Privilege, request any) ([]need, error) {
+		return requestTargets(func(s *Server, r R) []need {
+			prefix, ns, name := path(r)
+			return []need{{priv, authz.Function(pathIdent(s.warehouseOf(prefix), ns, name))}}
 		})(s, ctx, priv, request)
 	}
 }

@@ -52,6 +52,7 @@ func (e EventSpecversion) Valid() bool {
 
 // Defines values for EventDataKind.
 const (
+	EventDataKindFunction  EventDataKind = "function"
 	EventDataKindNamespace EventDataKind = "namespace"
 	EventDataKindTable     EventDataKind = "table"
 	EventDataKindView      EventDataKind = "view"
@@ -61,6 +62,8 @@ const (
 // Valid indicates whether the value is a known member of the EventDataKind enum.
 func (e EventDataKind) Valid() bool {
 	switch e {
+	case EventDataKindFunction:
+		return true
 	case EventDataKindNamespace:
 		return true
 	case EventDataKindTable:
@@ -72,6 +75,22 @@ func (e EventDataKind) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// CommitFunctionRequest defines model for CommitFunctionRequest.
+type CommitFunctionRequest struct {
+	Requirements *[]FunctionRequirement `json:"requirements,omitempty"`
+	Updates      []FunctionUpdate       `json:"updates"`
+}
+
+// CreateFunctionRequest defines model for CreateFunctionRequest.
+type CreateFunctionRequest struct {
+	Definitions []FunctionDefinitionRequest `json:"definitions"`
+	Doc         *string                     `json:"doc,omitempty"`
+	Location    *string                     `json:"location,omitempty"`
+	Name        string                      `json:"name"`
+	Properties  *map[string]string          `json:"properties,omitempty"`
+	Secure      *bool                       `json:"secure,omitempty"`
 }
 
 // ErrorResponse defines model for ErrorResponse.
@@ -95,11 +114,11 @@ type Event struct {
 	Source      string           `json:"source"`
 	Specversion EventSpecversion `json:"specversion"`
 
-	// Subject The namespace (levels joined by ".") or the table or view (namespace.name).
+	// Subject The namespace (levels joined by ".") or the table, view or function (namespace.name).
 	Subject string    `json:"subject"`
 	Time    time.Time `json:"time"`
 
-	// Type io.bingsan.namespace.{created,updated,dropped}, io.bingsan.table.{created,committed,renamed,dropped,registered,unregistered} or io.bingsan.view.{created,replaced,renamed,dropped,registered}.
+	// Type io.bingsan.namespace.{created,updated,dropped}, io.bingsan.table.{created,committed,renamed,dropped,registered,unregistered}, io.bingsan.view.{created,replaced,renamed,dropped,registered}, io.bingsan.function.{created,replaced,renamed,dropped,registered} or io.bingsan.warehouse.{created,updated,renamed,deactivated,reactivated,deleted}.
 	Type string `json:"type"`
 }
 
@@ -116,7 +135,7 @@ type EventData struct {
 	// MetadataLocation The metadata after the change.
 	MetadataLocation *string `json:"metadata-location,omitempty"`
 
-	// Name The table or view; absent for namespace events.
+	// Name The table, view or function; absent for namespace events.
 	Name      *string  `json:"name,omitempty"`
 	Namespace []string `json:"namespace"`
 
@@ -154,14 +173,60 @@ type EventPage struct {
 	NextAfter int64 `json:"next-after"`
 }
 
+// FunctionDefinitionRequest One signature (overload) and its first version: {parameters: [{name, type, doc?}], return-type, return-nullable?, function-type (udf or udtf; a udtf returns a struct), doc?, specific-name?, version: FunctionVersionRequest}. Types are the Iceberg REST spec's FunctionDataType. Decoded and validated with iceberg-go's udf package.
+type FunctionDefinitionRequest = json.RawMessage
+
+// FunctionIdentifier defines model for FunctionIdentifier.
+type FunctionIdentifier struct {
+	Name      string   `json:"name"`
+	Namespace []string `json:"namespace"`
+}
+
+// FunctionRequirement {type: assert-function-uuid, uuid} or {type: assert-current-version, definition-id, version-id}.
+type FunctionRequirement = json.RawMessage
+
+// FunctionUpdate {action: add-definition, definition: FunctionDefinitionRequest}, {action: add-definition-version, definition-id, version: FunctionVersionRequest}, {action: set-current-version, definition-id, version-id}, {action: remove-definition, definition-id}, {action: set-properties, updates}, {action: remove-properties, removals}, {action: set-location, location}, {action: set-secure, secure} or {action: set-doc, doc}.
+type FunctionUpdate = json.RawMessage
+
+// FunctionVersionRequest A definition version: {representations: [{type: sql, dialect, sql}] (one per dialect), deterministic?, on-null-input? (call or return-null)}.
+type FunctionVersionRequest = json.RawMessage
+
+// LoadFunctionResult As the Iceberg REST API's LoadFunctionResult.
+type LoadFunctionResult struct {
+	// Metadata The FunctionMetadata document, as stored.
+	Metadata         json.RawMessage `json:"metadata"`
+	MetadataLocation string          `json:"metadata-location"`
+}
+
+// RegisterFunctionRequest defines model for RegisterFunctionRequest.
+type RegisterFunctionRequest struct {
+	MetadataLocation string `json:"metadata-location"`
+	Name             string `json:"name"`
+}
+
+// RenameFunctionRequest defines model for RenameFunctionRequest.
+type RenameFunctionRequest struct {
+	Destination FunctionIdentifier `json:"destination"`
+	Source      FunctionIdentifier `json:"source"`
+}
+
 // After defines model for after.
 type After = int64
+
+// Function defines model for function.
+type Function = string
+
+// NamespacePath defines model for namespace-path.
+type NamespacePath = string
 
 // NamespacePrefix defines model for namespace-prefix.
 type NamespacePrefix = string
 
 // Object defines model for object.
 type Object = string
+
+// Prefix defines model for prefix.
+type Prefix = string
 
 // Types defines model for types.
 type Types = []string
@@ -171,6 +236,9 @@ type Warehouse = string
 
 // Error defines model for Error.
 type Error = ErrorResponse
+
+// LoadFunction As the Iceberg REST API's LoadFunctionResult.
+type LoadFunction = LoadFunctionResult
 
 // ListEventsParams defines parameters for ListEvents.
 type ListEventsParams struct {
@@ -186,7 +254,7 @@ type ListEventsParams struct {
 	// Namespace Only events in this namespace or below it (levels separated by %1F); with `object`, exactly this namespace.
 	Namespace *NamespacePrefix `form:"namespace,omitempty" json:"namespace,omitempty"`
 
-	// Object Only events about the table or view of this name in `namespace` (which is then required). A rename matches under its old and its new name.
+	// Object Only events about the table, view or function of this name in `namespace` (which is then required). A rename matches under its old and its new name.
 	Object *Object `form:"object,omitempty" json:"object,omitempty"`
 
 	// Types Comma-separated event types to keep, e.g. io.bingsan.table.committed (the io.bingsan. prefix may be left out).
@@ -204,12 +272,29 @@ type StreamEventsParams struct {
 	// Namespace Only events in this namespace or below it (levels separated by %1F); with `object`, exactly this namespace.
 	Namespace *NamespacePrefix `form:"namespace,omitempty" json:"namespace,omitempty"`
 
-	// Object Only events about the table or view of this name in `namespace` (which is then required). A rename matches under its old and its new name.
+	// Object Only events about the table, view or function of this name in `namespace` (which is then required). A rename matches under its old and its new name.
 	Object *Object `form:"object,omitempty" json:"object,omitempty"`
 
 	// Types Comma-separated event types to keep, e.g. io.bingsan.table.committed (the io.bingsan. prefix may be left out).
 	Types *Types `form:"types,omitempty" json:"types,omitempty"`
 }
+
+// DropFunctionParams defines parameters for DropFunction.
+type DropFunctionParams struct {
+	PurgeRequested *bool `form:"purgeRequested,omitempty" json:"purgeRequested,omitempty"`
+}
+
+// RenameFunctionJSONRequestBody defines body for RenameFunction for application/json ContentType.
+type RenameFunctionJSONRequestBody = RenameFunctionRequest
+
+// CreateFunctionJSONRequestBody defines body for CreateFunction for application/json ContentType.
+type CreateFunctionJSONRequestBody = CreateFunctionRequest
+
+// CommitFunctionJSONRequestBody defines body for CommitFunction for application/json ContentType.
+type CommitFunctionJSONRequestBody = CommitFunctionRequest
+
+// RegisterFunctionJSONRequestBody defines body for RegisterFunction for application/json ContentType.
+type RegisterFunctionJSONRequestBody = RegisterFunctionRequest
 
 // ServerInterface is what the parameter binding calls: one method per
 // operation, with path and query/header parameters already decoded.
@@ -218,6 +303,18 @@ type ServerInterface interface {
 	ListEvents(ctx *fasthttp.RequestCtx, params ListEventsParams) error
 	// StreamEvents serves GET /v1/events/stream.
 	StreamEvents(ctx *fasthttp.RequestCtx, params StreamEventsParams) error
+	// RenameFunction serves POST /v1/{prefix}/functions/rename.
+	RenameFunction(ctx *fasthttp.RequestCtx, prefix Prefix) error
+	// CreateFunction serves POST /v1/{prefix}/namespaces/{namespace}/functions.
+	CreateFunction(ctx *fasthttp.RequestCtx, prefix Prefix, namespace NamespacePath) error
+	// DropFunction serves DELETE /v1/{prefix}/namespaces/{namespace}/functions/{function}.
+	DropFunction(ctx *fasthttp.RequestCtx, prefix Prefix, namespace NamespacePath, function Function, params DropFunctionParams) error
+	// FunctionExists serves HEAD /v1/{prefix}/namespaces/{namespace}/functions/{function}.
+	FunctionExists(ctx *fasthttp.RequestCtx, prefix Prefix, namespace NamespacePath, function Function) error
+	// CommitFunction serves POST /v1/{prefix}/namespaces/{namespace}/functions/{function}.
+	CommitFunction(ctx *fasthttp.RequestCtx, prefix Prefix, namespace NamespacePath, function Function) error
+	// RegisterFunction serves POST /v1/{prefix}/namespaces/{namespace}/register-function.
+	RegisterFunction(ctx *fasthttp.RequestCtx, prefix Prefix, namespace NamespacePath) error
 }
 
 // ParamError reports a path, query or header parameter that could not be bound.
@@ -360,6 +457,206 @@ func (siw *ServerInterfaceWrapper) StreamEvents(ctx *fasthttp.RequestCtx) {
 	}
 }
 
+// RenameFunction binds the parameters of RenameFunction.
+func (siw *ServerInterfaceWrapper) RenameFunction(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	var prefix Prefix
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
+	}
+
+	if err := siw.Handler.RenameFunction(ctx, prefix); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
+// CreateFunction binds the parameters of CreateFunction.
+func (siw *ServerInterfaceWrapper) CreateFunction(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	var prefix Prefix
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
+	}
+
+	var namespace NamespacePath
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
+	}
+
+	if err := siw.Handler.CreateFunction(ctx, prefix, namespace); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
+// DropFunction binds the parameters of DropFunction.
+func (siw *ServerInterfaceWrapper) DropFunction(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	var prefix Prefix
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
+	}
+
+	var namespace NamespacePath
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
+	}
+
+	var function Function
+	if raw, ok := ctx.UserValue("function").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "function", raw, &function, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "function", Err: err})
+			return
+		}
+	}
+
+	var params DropFunctionParams
+
+	query, err := url.ParseQuery(string(ctx.URI().QueryString()))
+	if err != nil {
+		siw.ErrorHandler(ctx, &ParamError{Param: "query", Err: err})
+		return
+	}
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "purgeRequested", query, &params.PurgeRequested, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(ctx, &ParamError{Param: "purgeRequested", Err: err})
+		return
+	}
+
+	if err := siw.Handler.DropFunction(ctx, prefix, namespace, function, params); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
+// FunctionExists binds the parameters of FunctionExists.
+func (siw *ServerInterfaceWrapper) FunctionExists(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	var prefix Prefix
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
+	}
+
+	var namespace NamespacePath
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
+	}
+
+	var function Function
+	if raw, ok := ctx.UserValue("function").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "function", raw, &function, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "function", Err: err})
+			return
+		}
+	}
+
+	if err := siw.Handler.FunctionExists(ctx, prefix, namespace, function); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
+// CommitFunction binds the parameters of CommitFunction.
+func (siw *ServerInterfaceWrapper) CommitFunction(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	var prefix Prefix
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
+	}
+
+	var namespace NamespacePath
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
+	}
+
+	var function Function
+	if raw, ok := ctx.UserValue("function").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "function", raw, &function, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "function", Err: err})
+			return
+		}
+	}
+
+	if err := siw.Handler.CommitFunction(ctx, prefix, namespace, function); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
+// RegisterFunction binds the parameters of RegisterFunction.
+func (siw *ServerInterfaceWrapper) RegisterFunction(ctx *fasthttp.RequestCtx) {
+	var err error
+	_ = err
+
+	var prefix Prefix
+	if raw, ok := ctx.UserValue("prefix").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "prefix", raw, &prefix, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "prefix", Err: err})
+			return
+		}
+	}
+
+	var namespace NamespacePath
+	if raw, ok := ctx.UserValue("namespace").(string); ok {
+		err = runtime.BindStyledParameterWithOptions("simple", "namespace", raw, &namespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(ctx, &ParamError{Param: "namespace", Err: err})
+			return
+		}
+	}
+
+	if err := siw.Handler.RegisterFunction(ctx, prefix, namespace); err != nil {
+		siw.ErrorHandler(ctx, err)
+	}
+}
+
 // Route is one operation of the spec and the fasthttp handler that serves it.
 type Route struct {
 	Method      string
@@ -374,6 +671,12 @@ func Routes(si ServerInterface, onError ErrorHandler) []Route {
 	return []Route{
 		{Method: "GET", Path: "/v1/events", OperationID: "listEvents", Handler: w.ListEvents},
 		{Method: "GET", Path: "/v1/events/stream", OperationID: "streamEvents", Handler: w.StreamEvents},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/functions", OperationID: "createFunction", Handler: w.CreateFunction},
+		{Method: "DELETE", Path: "/v1/{prefix}/namespaces/{namespace}/functions/{function}", OperationID: "dropFunction", Handler: w.DropFunction},
+		{Method: "HEAD", Path: "/v1/{prefix}/namespaces/{namespace}/functions/{function}", OperationID: "functionExists", Handler: w.FunctionExists},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/functions/{function}", OperationID: "commitFunction", Handler: w.CommitFunction},
+		{Method: "POST", Path: "/v1/{prefix}/functions/rename", OperationID: "renameFunction", Handler: w.RenameFunction},
+		{Method: "POST", Path: "/v1/{prefix}/namespaces/{namespace}/register-function", OperationID: "registerFunction", Handler: w.RegisterFunction},
 	}
 }
 
@@ -404,6 +707,8 @@ func RegisterRoutes(r *router.Router, routes []Route, wrap func(Route) fasthttp.
 }
 
 type ErrorJSONResponse ErrorResponse
+
+type LoadFunctionJSONResponse LoadFunctionResult
 
 // ListEventsRequestObject is the decoded request of ListEvents.
 type ListEventsRequestObject struct {
@@ -489,6 +794,343 @@ func (response StreamEvents503JSONResponse) VisitStreamEventsResponse(ctx *fasth
 	return writeJSON(ctx, response)
 }
 
+// RenameFunctionRequestObject is the decoded request of RenameFunction.
+type RenameFunctionRequestObject struct {
+	Prefix Prefix
+	Body   *RenameFunctionJSONRequestBody
+}
+
+// RenameFunctionResponseObject is any response RenameFunction may answer with.
+type RenameFunctionResponseObject interface {
+	VisitRenameFunctionResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type RenameFunction204Response struct {
+}
+
+func (response RenameFunction204Response) VisitRenameFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.SetStatusCode(204)
+	return nil
+}
+
+type RenameFunction400JSONResponse struct{ ErrorJSONResponse }
+
+func (response RenameFunction400JSONResponse) VisitRenameFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(400)
+	return writeJSON(ctx, response)
+}
+
+type RenameFunction403JSONResponse ErrorResponse
+
+func (response RenameFunction403JSONResponse) VisitRenameFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+type RenameFunction404JSONResponse ErrorResponse
+
+func (response RenameFunction404JSONResponse) VisitRenameFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(404)
+	return writeJSON(ctx, response)
+}
+
+type RenameFunction409JSONResponse ErrorResponse
+
+func (response RenameFunction409JSONResponse) VisitRenameFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(409)
+	return writeJSON(ctx, response)
+}
+
+type RenameFunction503JSONResponse ErrorResponse
+
+func (response RenameFunction503JSONResponse) VisitRenameFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(503)
+	return writeJSON(ctx, response)
+}
+
+// CreateFunctionRequestObject is the decoded request of CreateFunction.
+type CreateFunctionRequestObject struct {
+	Prefix    Prefix
+	Namespace NamespacePath
+	Body      *CreateFunctionJSONRequestBody
+}
+
+// CreateFunctionResponseObject is any response CreateFunction may answer with.
+type CreateFunctionResponseObject interface {
+	VisitCreateFunctionResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type CreateFunction200JSONResponse struct{ LoadFunctionJSONResponse }
+
+func (response CreateFunction200JSONResponse) VisitCreateFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(200)
+	return writeJSON(ctx, response)
+}
+
+type CreateFunction400JSONResponse struct{ ErrorJSONResponse }
+
+func (response CreateFunction400JSONResponse) VisitCreateFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(400)
+	return writeJSON(ctx, response)
+}
+
+type CreateFunction403JSONResponse ErrorResponse
+
+func (response CreateFunction403JSONResponse) VisitCreateFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+type CreateFunction404JSONResponse ErrorResponse
+
+func (response CreateFunction404JSONResponse) VisitCreateFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(404)
+	return writeJSON(ctx, response)
+}
+
+type CreateFunction409JSONResponse ErrorResponse
+
+func (response CreateFunction409JSONResponse) VisitCreateFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(409)
+	return writeJSON(ctx, response)
+}
+
+type CreateFunction503JSONResponse ErrorResponse
+
+func (response CreateFunction503JSONResponse) VisitCreateFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(503)
+	return writeJSON(ctx, response)
+}
+
+// DropFunctionRequestObject is the decoded request of DropFunction.
+type DropFunctionRequestObject struct {
+	Prefix    Prefix
+	Namespace NamespacePath
+	Function  Function
+	Params    DropFunctionParams
+}
+
+// DropFunctionResponseObject is any response DropFunction may answer with.
+type DropFunctionResponseObject interface {
+	VisitDropFunctionResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type DropFunction204Response struct {
+}
+
+func (response DropFunction204Response) VisitDropFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.SetStatusCode(204)
+	return nil
+}
+
+type DropFunction400JSONResponse struct{ ErrorJSONResponse }
+
+func (response DropFunction400JSONResponse) VisitDropFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(400)
+	return writeJSON(ctx, response)
+}
+
+type DropFunction403JSONResponse ErrorResponse
+
+func (response DropFunction403JSONResponse) VisitDropFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+type DropFunction404JSONResponse ErrorResponse
+
+func (response DropFunction404JSONResponse) VisitDropFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(404)
+	return writeJSON(ctx, response)
+}
+
+type DropFunction503JSONResponse ErrorResponse
+
+func (response DropFunction503JSONResponse) VisitDropFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(503)
+	return writeJSON(ctx, response)
+}
+
+// FunctionExistsRequestObject is the decoded request of FunctionExists.
+type FunctionExistsRequestObject struct {
+	Prefix    Prefix
+	Namespace NamespacePath
+	Function  Function
+}
+
+// FunctionExistsResponseObject is any response FunctionExists may answer with.
+type FunctionExistsResponseObject interface {
+	VisitFunctionExistsResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type FunctionExists204Response struct {
+}
+
+func (response FunctionExists204Response) VisitFunctionExistsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.SetStatusCode(204)
+	return nil
+}
+
+type FunctionExists400Response struct {
+}
+
+func (response FunctionExists400Response) VisitFunctionExistsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.SetStatusCode(400)
+	return nil
+}
+
+type FunctionExists403Response struct {
+}
+
+func (response FunctionExists403Response) VisitFunctionExistsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.SetStatusCode(403)
+	return nil
+}
+
+type FunctionExists404Response struct {
+}
+
+func (response FunctionExists404Response) VisitFunctionExistsResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.SetStatusCode(404)
+	return nil
+}
+
+// CommitFunctionRequestObject is the decoded request of CommitFunction.
+type CommitFunctionRequestObject struct {
+	Prefix    Prefix
+	Namespace NamespacePath
+	Function  Function
+	Body      *CommitFunctionJSONRequestBody
+}
+
+// CommitFunctionResponseObject is any response CommitFunction may answer with.
+type CommitFunctionResponseObject interface {
+	VisitCommitFunctionResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type CommitFunction200JSONResponse struct{ LoadFunctionJSONResponse }
+
+func (response CommitFunction200JSONResponse) VisitCommitFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(200)
+	return writeJSON(ctx, response)
+}
+
+type CommitFunction400JSONResponse struct{ ErrorJSONResponse }
+
+func (response CommitFunction400JSONResponse) VisitCommitFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(400)
+	return writeJSON(ctx, response)
+}
+
+type CommitFunction403JSONResponse ErrorResponse
+
+func (response CommitFunction403JSONResponse) VisitCommitFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+type CommitFunction404JSONResponse ErrorResponse
+
+func (response CommitFunction404JSONResponse) VisitCommitFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(404)
+	return writeJSON(ctx, response)
+}
+
+type CommitFunction409JSONResponse ErrorResponse
+
+func (response CommitFunction409JSONResponse) VisitCommitFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(409)
+	return writeJSON(ctx, response)
+}
+
+type CommitFunction503JSONResponse ErrorResponse
+
+func (response CommitFunction503JSONResponse) VisitCommitFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(503)
+	return writeJSON(ctx, response)
+}
+
+// RegisterFunctionRequestObject is the decoded request of RegisterFunction.
+type RegisterFunctionRequestObject struct {
+	Prefix    Prefix
+	Namespace NamespacePath
+	Body      *RegisterFunctionJSONRequestBody
+}
+
+// RegisterFunctionResponseObject is any response RegisterFunction may answer with.
+type RegisterFunctionResponseObject interface {
+	VisitRegisterFunctionResponse(ctx *fasthttp.RequestCtx) error
+}
+
+type RegisterFunction200JSONResponse struct{ LoadFunctionJSONResponse }
+
+func (response RegisterFunction200JSONResponse) VisitRegisterFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(200)
+	return writeJSON(ctx, response)
+}
+
+type RegisterFunction400JSONResponse struct{ ErrorJSONResponse }
+
+func (response RegisterFunction400JSONResponse) VisitRegisterFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(400)
+	return writeJSON(ctx, response)
+}
+
+type RegisterFunction403JSONResponse ErrorResponse
+
+func (response RegisterFunction403JSONResponse) VisitRegisterFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(403)
+	return writeJSON(ctx, response)
+}
+
+type RegisterFunction404JSONResponse ErrorResponse
+
+func (response RegisterFunction404JSONResponse) VisitRegisterFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(404)
+	return writeJSON(ctx, response)
+}
+
+type RegisterFunction409JSONResponse ErrorResponse
+
+func (response RegisterFunction409JSONResponse) VisitRegisterFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(409)
+	return writeJSON(ctx, response)
+}
+
+type RegisterFunction503JSONResponse ErrorResponse
+
+func (response RegisterFunction503JSONResponse) VisitRegisterFunctionResponse(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetStatusCode(503)
+	return writeJSON(ctx, response)
+}
+
 // StrictServerInterface is implemented by the catalog: one method per
 // operation, taking the decoded request and returning a typed response. The
 // error return is for failures without a typed response; ErrorHandler
@@ -498,6 +1140,18 @@ type StrictServerInterface interface {
 	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
 	// StreamEvents serves GET /v1/events/stream.
 	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
+	// RenameFunction serves POST /v1/{prefix}/functions/rename.
+	RenameFunction(ctx context.Context, request RenameFunctionRequestObject) (RenameFunctionResponseObject, error)
+	// CreateFunction serves POST /v1/{prefix}/namespaces/{namespace}/functions.
+	CreateFunction(ctx context.Context, request CreateFunctionRequestObject) (CreateFunctionResponseObject, error)
+	// DropFunction serves DELETE /v1/{prefix}/namespaces/{namespace}/functions/{function}.
+	DropFunction(ctx context.Context, request DropFunctionRequestObject) (DropFunctionResponseObject, error)
+	// FunctionExists serves HEAD /v1/{prefix}/namespaces/{namespace}/functions/{function}.
+	FunctionExists(ctx context.Context, request FunctionExistsRequestObject) (FunctionExistsResponseObject, error)
+	// CommitFunction serves POST /v1/{prefix}/namespaces/{namespace}/functions/{function}.
+	CommitFunction(ctx context.Context, request CommitFunctionRequestObject) (CommitFunctionResponseObject, error)
+	// RegisterFunction serves POST /v1/{prefix}/namespaces/{namespace}/register-function.
+	RegisterFunction(ctx context.Context, request RegisterFunctionRequestObject) (RegisterFunctionResponseObject, error)
 }
 
 // StrictHandlerFunc is an operation behind the strict adapter, for middleware.
@@ -559,6 +1213,197 @@ func (sh *strictHandler) StreamEvents(ctx *fasthttp.RequestCtx, params StreamEve
 	}
 	if response != nil {
 		return fmt.Errorf("StreamEvents: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) RenameFunction(ctx *fasthttp.RequestCtx, prefix Prefix) error {
+	var request RenameFunctionRequestObject
+	request.Prefix = prefix
+	if err := requireContentType(ctx, "application/json"); err != nil {
+		return err
+	}
+	{
+		var body RenameFunctionJSONRequestBody
+		if err := decodeJSON(ctx.Request.Body(), &body); err != nil {
+			return &BodyError{Err: err}
+		}
+		request.Body = &body
+
+	}
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.RenameFunction(reqctx.New(ctx), request.(RenameFunctionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "renameFunction")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(RenameFunctionResponseObject); ok {
+		return r.VisitRenameFunctionResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("RenameFunction: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) CreateFunction(ctx *fasthttp.RequestCtx, prefix Prefix, namespace NamespacePath) error {
+	var request CreateFunctionRequestObject
+	request.Prefix = prefix
+	request.Namespace = namespace
+	if err := requireContentType(ctx, "application/json"); err != nil {
+		return err
+	}
+	{
+		var body CreateFunctionJSONRequestBody
+		if err := decodeJSON(ctx.Request.Body(), &body); err != nil {
+			return &BodyError{Err: err}
+		}
+		request.Body = &body
+
+	}
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.CreateFunction(reqctx.New(ctx), request.(CreateFunctionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "createFunction")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(CreateFunctionResponseObject); ok {
+		return r.VisitCreateFunctionResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("CreateFunction: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) DropFunction(ctx *fasthttp.RequestCtx, prefix Prefix, namespace NamespacePath, function Function, params DropFunctionParams) error {
+	var request DropFunctionRequestObject
+	request.Prefix = prefix
+	request.Namespace = namespace
+	request.Function = function
+	request.Params = params
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.DropFunction(reqctx.New(ctx), request.(DropFunctionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "dropFunction")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(DropFunctionResponseObject); ok {
+		return r.VisitDropFunctionResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("DropFunction: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) FunctionExists(ctx *fasthttp.RequestCtx, prefix Prefix, namespace NamespacePath, function Function) error {
+	var request FunctionExistsRequestObject
+	request.Prefix = prefix
+	request.Namespace = namespace
+	request.Function = function
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.FunctionExists(reqctx.New(ctx), request.(FunctionExistsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "functionExists")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(FunctionExistsResponseObject); ok {
+		return r.VisitFunctionExistsResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("FunctionExists: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) CommitFunction(ctx *fasthttp.RequestCtx, prefix Prefix, namespace NamespacePath, function Function) error {
+	var request CommitFunctionRequestObject
+	request.Prefix = prefix
+	request.Namespace = namespace
+	request.Function = function
+	if err := requireContentType(ctx, "application/json"); err != nil {
+		return err
+	}
+	{
+		var body CommitFunctionJSONRequestBody
+		if err := decodeJSON(ctx.Request.Body(), &body); err != nil {
+			return &BodyError{Err: err}
+		}
+		request.Body = &body
+
+	}
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.CommitFunction(reqctx.New(ctx), request.(CommitFunctionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "commitFunction")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(CommitFunctionResponseObject); ok {
+		return r.VisitCommitFunctionResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("CommitFunction: unexpected response type %T", response)
+	}
+	return nil
+}
+
+func (sh *strictHandler) RegisterFunction(ctx *fasthttp.RequestCtx, prefix Prefix, namespace NamespacePath) error {
+	var request RegisterFunctionRequestObject
+	request.Prefix = prefix
+	request.Namespace = namespace
+	if err := requireContentType(ctx, "application/json"); err != nil {
+		return err
+	}
+	{
+		var body RegisterFunctionJSONRequestBody
+		if err := decodeJSON(ctx.Request.Body(), &body); err != nil {
+			return &BodyError{Err: err}
+		}
+		request.Body = &body
+
+	}
+
+	handler := func(ctx *fasthttp.RequestCtx, request any) (any, error) {
+		return sh.ssi.RegisterFunction(reqctx.New(ctx), request.(RegisterFunctionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "registerFunction")
+	}
+	response, err := handler(ctx, request)
+	if err != nil {
+		return err
+	}
+	if r, ok := response.(RegisterFunctionResponseObject); ok {
+		return r.VisitRegisterFunctionResponse(ctx)
+	}
+	if response != nil {
+		return fmt.Errorf("RegisterFunction: unexpected response type %T", response)
 	}
 	return nil
 }
