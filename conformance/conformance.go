@@ -72,6 +72,7 @@ func Groups() []Group {
 		{"table transactions", transactionCases()},
 		{"register", registerCases()},
 		{"views", viewCases()},
+		{"functions", functionCases()},
 		{"scan planning", planningCases()},
 	}
 }
@@ -346,6 +347,13 @@ func (c *C) Do(method, path, body string) *Response {
 	return c.do(c.ctx, method, path, body, nil)
 }
 
+// DoExtension sends a request to Bingsan's extension API, which the
+// Iceberg spec does not describe: nothing of it is validated.
+func (c *C) DoExtension(method, path, body string) *Response {
+	c.Helper()
+	return c.do(ExtensionRequest(c.ctx), method, path, body, nil)
+}
+
 // DoInvalid sends a request that is meant to break the spec: only the
 // response is validated.
 func (c *C) DoInvalid(method, path, body string) *Response {
@@ -426,8 +434,8 @@ func (c *C) Namespace(base string, parent ...string) []string {
 	return levels
 }
 
-// dropNamespaceDeep drops what a case left: views, tables, child
-// namespaces, then the namespace. Failures are not the case's concern.
+// dropNamespaceDeep drops what a case left: functions, views, tables,
+// child namespaces, then the namespace. Failures are not the case's concern.
 func (c *C) dropNamespaceDeep(levels []string) {
 	ctx := c.ctx
 	if ctx.Err() != nil {
@@ -442,6 +450,17 @@ func (c *C) dropNamespaceDeep(levels []string) {
 		for _, ch := range children.Namespaces {
 			if len(ch) > len(levels) {
 				c.dropNamespaceDeep(ch)
+			}
+		}
+	}
+	var functions struct {
+		Identifiers [][]string `json:"identifiers"`
+	}
+	if r := c.do(ctx, "GET", c.path("namespaces", ns, "functions"), "", nil); r.Status == 200 {
+		_ = json.Unmarshal(r.Body, &functions)
+		for _, id := range functions.Identifiers {
+			if len(id) > 0 {
+				c.do(ExtensionRequest(ctx), "DELETE", c.path("namespaces", ns, "functions", id[len(id)-1]), "", nil)
 			}
 		}
 	}

@@ -104,12 +104,19 @@ func testFunctions(t *testing.T, newStore func(t *testing.T) store.Store) {
 			{"ViewOverFunction", func() error {
 				return b.s.CreateEntity(b.ctx, store.Entity{Ident: b.ident("f", "db"), Kind: store.KindView, MetadataLocation: "m", Metadata: []byte("{}")})
 			}, errs.AlreadyExists, "Function with same name already exists: db.f"},
-			{"RenameFunctionOntoTable", func() error { return b.s.RenameEntity(b.ctx, store.KindFunction, b.ident("f", "db"), b.ident("t", "db")) }, errs.AlreadyExists, "Table with same name already exists: db.t"},
+			{"RenameFunctionOntoTable", func() error {
+				return b.s.RenameEntity(b.ctx, store.KindFunction, b.ident("f", "db"), b.ident("t", "db"))
+			}, errs.AlreadyExists, "Table with same name already exists: db.t"},
 			{"RenameViewOntoFunction", func() error { return b.s.RenameEntity(b.ctx, store.KindView, b.ident("v", "db"), b.ident("f", "db")) }, errs.AlreadyExists, "Function with same name already exists: db.f"},
 			{"GetTableAsFunction", func() error { _, err := b.s.GetEntity(b.ctx, store.KindFunction, b.ident("t", "db")); return err }, errs.NoSuchFunction, "Function does not exist: db.t"},
 			{"GetFunctionAsView", func() error { _, err := b.s.GetEntity(b.ctx, store.KindView, b.ident("f", "db")); return err }, errs.NoSuchView, "View does not exist: db.f"},
-			{"DropViewAsFunction", func() error { _, err := b.s.DropEntity(b.ctx, store.KindFunction, b.ident("v", "db"), false); return err }, errs.NoSuchFunction, ""},
-			{"RenameTableAsFunction", func() error { return b.s.RenameEntity(b.ctx, store.KindFunction, b.ident("t", "db"), b.ident("x", "db")) }, errs.NoSuchFunction, ""},
+			{"DropViewAsFunction", func() error {
+				_, err := b.s.DropEntity(b.ctx, store.KindFunction, b.ident("v", "db"), false)
+				return err
+			}, errs.NoSuchFunction, ""},
+			{"RenameTableAsFunction", func() error {
+				return b.s.RenameEntity(b.ctx, store.KindFunction, b.ident("t", "db"), b.ident("x", "db"))
+			}, errs.NoSuchFunction, ""},
 			{"CommitFunctionAsTable", func() error {
 				return b.s.Commit(b.ctx, []store.Commit{update(b.ident("f", "db"), store.KindTable, 1, "x")})
 			}, errs.NoSuchTable, ""},
