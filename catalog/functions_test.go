@@ -385,3 +385,32 @@ func TestReplaceFunctionConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestDropFunctionPurge: a function dropped with purge loses its current
+// metadata file to the purger and its location is free again; dropped
+// without, its files stay.
+func TestDropFunctionPurge(t *testing.T) {
+	t.Parallel()
+	e := setup(t, catalog.Options{})
+	ctx := context.Background()
+	kept, _ := e.mustCreateFunction(t, ident("ns", "kept"))
+	purged, m := e.mustCreateFunction(t, ident("ns", "purged"))
+	if err := e.svc.DropFunction(ctx, ident("ns", "kept"), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.DropFunction(ctx, ident("ns", "purged"), true); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.svc.PurgeOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("PurgeOnce: %d, %v", n, err)
+	}
+	if fileExists(localPath(purged.MetadataLocation)) || !fileExists(localPath(kept.MetadataLocation)) {
+		t.Fatalf("after the purge: purged file exists %v, kept file exists %v",
+			fileExists(localPath(purged.MetadataLocation)), fileExists(localPath(kept.MetadataLocation)))
+	}
+	// The location is free: a function may be created there.
+	_, err := e.svc.CreateFunction(ctx, catalog.CreateFunctionInput{Ident: ident("ns", "again"), Location: m.Location(), Definitions: functionDefs(t, addOneInt)})
+	if err != nil {
+		t.Fatalf("create at the purged function's location: %v", err)
+	}
+}

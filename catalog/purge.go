@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apache/iceberg-go/table"
+	"github.com/apache/iceberg-go/udf"
 
 	"github.com/bingsan/bingsan/errs"
 	"github.com/bingsan/bingsan/metrics"
@@ -288,6 +289,12 @@ func (s *Service) purgeJob(ctx context.Context, job store.PurgeJob) error {
 func (s *Service) purgeMetadata(ctx context.Context, job store.PurgeJob) (table.Metadata, error) {
 	if m, err := table.ParseMetadataBytes(job.Metadata); err == nil {
 		return m, nil
+	}
+	if _, err := udf.ParseMetadataBytes(job.Metadata); err == nil {
+		// A dropped function's metadata names no other files (nor its
+		// earlier metadata files): only the file itself goes. Reading it
+		// again would only find it is no table's.
+		return nil, nil
 	}
 	if job.MetadataLocation == "" {
 		return nil, nil

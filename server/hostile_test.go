@@ -37,6 +37,8 @@ func TestHostileInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		aLoc := srv.Warehouse + "/a"
+		epMust(t, 200, "POST", base+"/namespaces/a/functions", createFunctionBody("fa"))
+		fnDef := fnDefinition("int", "spark", "x + 1")
 
 		long := func(n int) string { return strings.Repeat("n", n) }
 		token := func(raw string) string { return base64.RawURLEncoding.EncodeToString([]byte(raw)) }
@@ -91,6 +93,18 @@ func TestHostileInput(t *testing.T) {
 			{"register of a live table's file", "POST", "/namespaces/b/register", fmt.Sprintf(`{"name":"twin","metadata-location":%q}`, victim.MetadataLocation), 409, "AlreadyExistsException", "UUID"},
 			{"register over a live table", "POST", "/namespaces/b/register", fmt.Sprintf(`{"name":"victim","metadata-location":%q,"overwrite":true}`, victim.MetadataLocation), 200, "", ""},
 			{"register of a system file", "POST", "/namespaces/a/register", `{"name":"x","metadata-location":"file:///etc/passwd"}`, 400, "BadRequestException", "Cannot register"},
+			// Functions.
+			{"NUL in a function name", "POST", "/namespaces/a/functions", `{"name":"f\u0000","definitions":[` + fnDef + `]}`, 400, "BadRequestException", "Function name"},
+			{"%00 in a function path", "GET", "/namespaces/a/functions/f%00x", "", 400, "BadRequestException", "Function name"},
+			{"invalid UTF-8 in a function path", "DELETE", "/namespaces/a/functions/%FF%FE", "", 400, "BadRequestException", "UTF-8"},
+			{"a 3,000-byte function name", "POST", "/namespaces/a/functions", `{"name":"` + long(3000) + `","definitions":[` + fnDef + `]}`, 400, "BadRequestException", "at most 200"},
+			{"NUL in a function property", "POST", "/namespaces/a/functions", `{"name":"f","properties":{"k\u0000":"v"},"definitions":[` + fnDef + `]}`, 400, "BadRequestException", "Property key"},
+			{"function location in another namespace", "POST", "/namespaces/a/functions", `{"name":"f","location":"` + vm.Location + `/f","definitions":[` + fnDef + `]}`, 400, "BadRequestException", "must lie inside"},
+			{"function location climbing out", "POST", "/namespaces/a/functions", `{"name":"f","location":"` + aLoc + `/../b/f","definitions":[` + fnDef + `]}`, 400, "BadRequestException", "segments"},
+			{"function set-location into another namespace", "POST", "/namespaces/a/functions/fa", `{"updates":[{"action":"set-location","location":"` + srv.Warehouse + `/b/f"}]}`, 400, "BadRequestException", "must lie inside"},
+			{"rename a function onto a NUL name", "POST", "/functions/rename", `{"source":{"namespace":["a"],"name":"fa"},"destination":{"namespace":["a"],"name":"f\u0000"}}`, 400, "BadRequestException", "Function name"},
+			{"register-function of another namespace's file", "POST", "/namespaces/a/register-function", fmt.Sprintf(`{"name":"stolen","metadata-location":%q}`, victim.MetadataLocation), 400, "BadRequestException", "Cannot register"},
+			{"register-function of a system file", "POST", "/namespaces/a/register-function", `{"name":"x","metadata-location":"file:///etc/passwd"}`, 400, "BadRequestException", "Cannot register"},
 			// Keys.
 			{"idempotency key that is no UUID", "POST", "/namespaces", `{"namespace":["k"]}`, 400, "BadRequestException", "Idempotency-Key"},
 		}
