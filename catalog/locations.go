@@ -261,6 +261,7 @@ func (s *Service) BackfillLocations(ctx context.Context) error {
 			Properties map[string]string `json:"properties"`
 			TableUUID  string            `json:"table-uuid"`
 			ViewUUID   string            `json:"view-uuid"`
+			FuncUUID   string            `json:"function-uuid"`
 		}
 		if err := json.Unmarshal(o.Metadata, &doc); err != nil || doc.Location == "" {
 			return store.Placement{}, errs.New(errs.Internal, "its stored metadata names no location")
@@ -269,7 +270,7 @@ func (s *Service) BackfillLocations(ctx context.Context) error {
 		if err != nil {
 			return store.Placement{}, err
 		}
-		return store.Placement{UUID: doc.TableUUID + doc.ViewUUID, Keys: keys}, nil
+		return store.Placement{UUID: doc.TableUUID + doc.ViewUUID + doc.FuncUUID, Keys: keys}, nil
 	}
 	conflict := func(o store.LocationOwner, err error) {
 		what := "namespace " + strings.Join(o.Namespace, ".")
