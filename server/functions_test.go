@@ -5,17 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	icecatalog "github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/catalog/rest"
 	"github.com/apache/iceberg-go/table"
 	"github.com/apache/iceberg-go/udf"
+	"github.com/google/uuid"
 
 	"github.com/bingsan/bingsan/gen/bingsanapi"
 	"github.com/bingsan/bingsan/gen/iceberg"
+	"github.com/bingsan/bingsan/internal/failpoint"
+	"github.com/bingsan/bingsan/internal/nodetest"
 	"github.com/bingsan/bingsan/server/servertest"
 )
 
@@ -355,4 +360,73 @@ func TestFunctionsAuth(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A node killed after a function mutation committed but before it
+// answered: the retry with the same Idempotency-Key, on a new node, gets
+// the answer rebuilt from what landed (createFunction and commitFunction
+// answer the metadata, renameFunction 204), and nothing lands twice.
+func TestFunctionReplayAfterCrash(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	bin := nodetest.BuildBinary(t)
+	store := crashStore(t, "sqlite")
+	client := &http.Client{Timeout: 60 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+	steps := []struct {
+		name, method, path, body string
+		status                   int
+	}{
+		{"create", "POST", "/namespaces/ns/functions", createFunctionBody("f"), 200},
+		{"replace", "POST", "/namespaces/ns/functions/f", `{"updates":[{"action":"add-definition-version","definition-id":"int","version":{"representations":[{"type":"sql","dialect":"spark","sql":"x + 2"}]}}]}`, 200},
+		{"rename", "POST", "/functions/rename", `{"source":{"namespace":["ns"],"name":"f"},"destination":{"namespace":["ns"],"name":"g"}}`, 204},
+	}
+	for i, st := range steps {
+		doomed, err := nodetest.StartWithFailpoints(t, bin, fmt.Sprintf("doomed-%d", i), []string{failpoint.MutationCommitted}, store...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodetest.WaitReady(t, client, doomed)
+		if i == 0 {
+			if status, b, err := send(client, "POST", doomed.URL+"/v1/namespaces", `{"namespace":["ns"]}`); err != nil || status != 200 {
+				t.Fatalf("create namespace: %d %v %s", status, err, b)
+			}
+		}
+		key := uuid.NewString()
+		if status, b, err := send(client, st.method, doomed.URL+"/v1"+st.path, st.body, "Idempotency-Key", key); err == nil {
+			t.Fatalf("%s: the node answered %d %s; it should have died", st.name, status, b)
+		}
+		doomed.Killed(t)
+
+		next, err := nodetest.Start(t, bin, fmt.Sprintf("next-%d", i), store...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodetest.WaitReady(t, client, next)
+		status, replayed, err := send(client, st.method, next.URL+"/v1"+st.path, st.body, "Idempotency-Key", key)
+		if err != nil || status != st.status {
+			t.Fatalf("%s replayed: %d %v %s", st.name, status, err, replayed)
+		}
+		name := "f"
+		if st.name == "rename" {
+			name = "g"
+		}
+		_, now, err := send(client, "GET", next.URL+"/v1/namespaces/ns/functions/"+name, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur, m := loadFunctionOf(t, now)
+		if st.status == 200 {
+			got, _ := loadFunctionOf(t, replayed)
+			if *got.MetadataLocation != *cur.MetadataLocation {
+				t.Fatalf("%s replay answered %s, the function is at %s", st.name, *got.MetadataLocation, *cur.MetadataLocation)
+			}
+		}
+		if def, _ := m.DefinitionByID("int"); st.name != "create" && len(def.Versions) != 2 {
+			t.Fatalf("after %s: %d versions of int", st.name, len(def.Versions))
+		}
+		next.Stop(t)
+	}
 }
