@@ -98,11 +98,12 @@ type Service struct {
 	opts Options
 	log  *slog.Logger
 
-	metaCache   *metadataCache // nil: disabled
-	locks       tableLocks
-	tableQueues commitQueues[TableChange]
-	viewQueues  commitQueues[ViewChange]
-	verified    verifiedFiles
+	metaCache      *metadataCache // nil: disabled
+	locks          tableLocks
+	tableQueues    commitQueues[TableChange]
+	viewQueues     commitQueues[ViewChange]
+	functionQueues commitQueues[FunctionChange]
+	verified       verifiedFiles
 }
 
 // New returns a Service over st and io.

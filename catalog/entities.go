@@ -16,17 +16,16 @@ import (
 // Tables and views are both entities of a namespace and share one name
 // space; what behaves the same for both lives here, parameterised by kind.
 
-// kindTitle is the kind as Iceberg messages name it ("Table", "View").
-func kindTitle(kind store.Kind) string {
-	if kind == store.KindView {
-		return "View"
-	}
-	return "Table"
-}
+// kindTitle is the kind as Iceberg messages name it ("Table", "View",
+// "Function").
+func kindTitle(kind store.Kind) string { return kind.Title() }
 
 func notFoundKind(kind store.Kind) errs.Kind {
-	if kind == store.KindView {
+	switch kind {
+	case store.KindView:
 		return errs.NoSuchView
+	case store.KindFunction:
+		return errs.NoSuchFunction
 	}
 	return errs.NoSuchTable
 }
@@ -157,12 +156,13 @@ func (s *Service) renameEntity(ctx context.Context, kind store.Kind, from, to st
 		return err
 	}
 	holder := kind
-	other := store.KindView
-	if kind == store.KindView {
-		other = store.KindTable
-	}
-	if ok, e := s.st.EntityExists(ctx, other, to); e == nil && ok {
-		holder = other
+	for _, other := range store.Kinds {
+		if other == kind {
+			continue
+		}
+		if ok, e := s.st.EntityExists(ctx, other, to); e == nil && ok {
+			holder = other
+		}
 	}
 	return errs.Wrap(errs.AlreadyExists, err, "Cannot rename %s to %s. %s already exists", from, to, kindTitle(holder))
 }

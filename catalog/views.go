@@ -256,17 +256,24 @@ func encodeViewMetadata(m view.Metadata) ([]byte, error) {
 // newViewMetadataLocation names the file of view metadata version version:
 // <location>/metadata/NNNNN-<uuid>.metadata.json, or below
 // write.metadata.path when the view sets it, as Java names view metadata
-// files. iceberg-go has no view location provider; its table provider makes
-// the same names when given only write.metadata.path (view metadata is
-// never compressed, nor laid out for object stores).
+// files.
 func newViewMetadataLocation(m view.Metadata, version int) (string, error) {
+	return newMetadataFileLocation("view", m.Location(), m.Properties(), version)
+}
+
+// newMetadataFileLocation names a view's or function's metadata file.
+// iceberg-go has no location provider for them; its table provider makes
+// the same names when given only write.metadata.path (such metadata is
+// never compressed, nor laid out for object stores). what names the kind
+// in messages.
+func newMetadataFileLocation(what, location string, properties iceberg.Properties, version int) (string, error) {
 	props := iceberg.Properties{}
-	if p, ok := m.Properties()[table.WriteMetadataPathKey]; ok {
+	if p, ok := properties[table.WriteMetadataPathKey]; ok {
 		props[table.WriteMetadataPathKey] = strings.TrimRight(p, "/")
 	}
-	p, err := table.LoadLocationProvider(m.Location(), props)
+	p, err := table.LoadLocationProvider(location, props)
 	if err != nil {
-		return "", errs.New(errs.BadRequest, "Invalid view location %q: %s", m.Location(), err.Error())
+		return "", errs.New(errs.BadRequest, "Invalid %s location %q: %s", what, location, err.Error())
 	}
 	loc, err := p.NewTableMetadataFileLocation(version)
 	if err != nil {

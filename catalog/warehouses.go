@@ -82,14 +82,14 @@ func (s *Service) dropNamespaceTree(ctx context.Context, warehouse string, level
 	if len(levels) == 0 {
 		return nil
 	}
-	for _, kind := range []store.Kind{store.KindTable, store.KindView} {
+	for _, kind := range store.Kinds {
 		for {
 			ids, err := s.st.ListEntities(ctx, kind, warehouse, levels, store.Page{Limit: 100})
 			if err != nil {
 				return err
 			}
 			for _, id := range ids {
-				if _, err := s.st.DropEntity(ctx, kind, id, true); err != nil && !errs.Is(err, errs.NoSuchTable) && !errs.Is(err, errs.NoSuchView) {
+				if _, err := s.st.DropEntity(ctx, kind, id, true); err != nil && errs.KindOf(err) != notFoundKind(kind) {
 					return err
 				}
 			}

@@ -42,6 +42,8 @@ const (
 	// WarehouseNotEmpty: a warehouse holding namespaces cannot be deleted
 	// without cascade (409).
 	WarehouseNotEmpty
+	// NoSuchFunction: a function (SQL UDF) that does not exist (404).
+	NoSuchFunction
 )
 
 // kindNames are stable names of the kinds, for errors that are stored and
@@ -55,7 +57,7 @@ var kindNames = map[Kind]string{
 	UnsupportedMediaType: "unsupported-media-type", PayloadTooLarge: "payload-too-large",
 	MethodNotAllowed: "method-not-allowed", NotAcceptable: "not-acceptable",
 	NoSuchPlanID: "no-such-plan-id", NoSuchPlanTask: "no-such-plan-task",
-	WarehouseNotEmpty: "warehouse-not-empty",
+	WarehouseNotEmpty: "warehouse-not-empty", NoSuchFunction: "no-such-function",
 }
 
 // String is the kind's stable name.

@@ -28,6 +28,7 @@ var shapes = map[errs.Kind]errorShape{
 	errs.NoSuchNamespace:      {fasthttp.StatusNotFound, "NoSuchNamespaceException"},
 	errs.NoSuchTable:          {fasthttp.StatusNotFound, "NoSuchTableException"},
 	errs.NoSuchView:           {fasthttp.StatusNotFound, "NoSuchViewException"},
+	errs.NoSuchFunction:       {fasthttp.StatusNotFound, "NoSuchFunctionException"},
 	errs.AlreadyExists:        {fasthttp.StatusConflict, "AlreadyExistsException"},
 	errs.NamespaceNotEmpty:    {fasthttp.StatusConflict, "NamespaceNotEmptyException"},
 	errs.CommitFailed:         {fasthttp.StatusConflict, "CommitFailedException"},

@@ -69,16 +69,24 @@ func CheckName(what, name string) error {
 	return checkText(what+" name", name, MaxNameBytes, true)
 }
 
+// Title is the kind as Iceberg messages name it ("Table", "View",
+// "Function").
+func (k Kind) Title() string {
+	switch k {
+	case KindView:
+		return "View"
+	case KindFunction:
+		return "Function"
+	}
+	return "Table"
+}
+
 // CheckIdent validates an entity identifier's namespace and name.
 func CheckIdent(kind Kind, id Ident) error {
 	if err := CheckNamespace(id.Namespace); err != nil {
 		return err
 	}
-	what := "Table"
-	if kind == KindView {
-		what = "View"
-	}
-	return CheckName(what, id.Name)
+	return CheckName(kind.Title(), id.Name)
 }
 
 // CheckProperties validates namespace property keys (as names are) and

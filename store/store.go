@@ -22,16 +22,23 @@ import (
 // does in paths (%1F). A level may therefore contain dots.
 const NamespaceSeparator = "\x1f"
 
-// Kind says whether an entity is a table or a view. Tables and views share one
-// name space per namespace, so both live in one relation with a unique key.
+// Kind says whether an entity is a table, a view or a function (an SQL
+// UDF). The three share one name space per namespace, so all live in one
+// relation with a unique key: one identifier names one catalog object, for
+// grants, events and the audit log as for the spec's
+// CatalogObjectIdentifier.
 type Kind string
 
 const (
-	KindTable Kind = "table"
-	KindView  Kind = "view"
+	KindTable    Kind = "table"
+	KindView     Kind = "view"
+	KindFunction Kind = "function"
 )
 
-// Ident names a table or view.
+// Kinds lists every entity kind.
+var Kinds = []Kind{KindTable, KindView, KindFunction}
+
+// Ident names a table, view or function.
 type Ident struct {
 	Warehouse string
 	Namespace []string
@@ -115,8 +122,8 @@ type Commit struct {
 	Claims   []string
 	Register bool
 	// EventType is the type of the event the commit writes; zero:
-	// table.created / view.created with Create, table.committed /
-	// view.replaced otherwise.
+	// <kind>.created with Create, table.committed / view.replaced /
+	// function.replaced otherwise.
 	EventType EventType
 	// SnapshotsAdded lists the snapshots the new metadata adds, for the
 	// event (the store never reads the metadata).
@@ -222,7 +229,7 @@ type Placement struct {
 
 // ErrLocationOwned is the cause of the AlreadyExists error of a claim that
 // overlaps another owner's location.
-var ErrLocationOwned = errors.New("storage location owned by another namespace, table or view")
+var ErrLocationOwned = errors.New("storage location owned by another namespace, table, view or function")
 
 // Store is implemented by store/core over every driver.
 //
@@ -235,7 +242,7 @@ var ErrLocationOwned = errors.New("storage location owned by another namespace, 
 // job until it ends (refusing registers of the files meanwhile).
 //
 // Errors are errs kinds:
-// NoSuchNamespace, NoSuchTable / NoSuchView (by kind), AlreadyExists,
+// NoSuchNamespace, NoSuchTable / NoSuchView / NoSuchFunction (by kind), AlreadyExists,
 // NamespaceNotEmpty, CommitFailed (a version moved, a created entity
 // appeared, or Commit's lock-timeout retries ran out), CommitStateUnknown
 // (the connection failed while Commit was committing), ServiceUnavailable
@@ -253,7 +260,7 @@ type Store interface {
 	ListNamespaces(ctx context.Context, warehouse string, parent []string, page Page) ([]Namespace, error)
 	UpdateNamespaceProperties(ctx context.Context, warehouse string, levels []string, removals []string, updates map[string]string) (PropertyChange, error)
 	// DropNamespace fails with NamespaceNotEmpty while the namespace holds
-	// tables, views or child namespaces.
+	// tables, views, functions or child namespaces.
 	DropNamespace(ctx context.Context, warehouse string, levels []string) error
 
 	CreateEntity(ctx context.Context, e Entity) error
@@ -331,25 +338,30 @@ type Store interface {
 	EventWakeups(ctx context.Context) <-chan struct{}
 }
 
-// EventType names a kind of change: "<namespace|table|view>.<what>". The
+// EventType names a kind of change: "<namespace|table|view|function>.<what>". The
 // events package makes it the CloudEvents type "io.bingsan.<EventType>".
 type EventType string
 
 const (
-	EventNamespaceCreated  EventType = "namespace.created"
-	EventNamespaceUpdated  EventType = "namespace.updated"
-	EventNamespaceDropped  EventType = "namespace.dropped"
-	EventTableCreated      EventType = "table.created"
-	EventTableCommitted    EventType = "table.committed"
-	EventTableRenamed      EventType = "table.renamed"
-	EventTableDropped      EventType = "table.dropped"
-	EventTableRegistered   EventType = "table.registered"
-	EventTableUnregistered EventType = "table.unregistered"
-	EventViewCreated       EventType = "view.created"
-	EventViewReplaced      EventType = "view.replaced"
-	EventViewRenamed       EventType = "view.renamed"
-	EventViewDropped       EventType = "view.dropped"
-	EventViewRegistered    EventType = "view.registered"
+	EventNamespaceCreated   EventType = "namespace.created"
+	EventNamespaceUpdated   EventType = "namespace.updated"
+	EventNamespaceDropped   EventType = "namespace.dropped"
+	EventTableCreated       EventType = "table.created"
+	EventTableCommitted     EventType = "table.committed"
+	EventTableRenamed       EventType = "table.renamed"
+	EventTableDropped       EventType = "table.dropped"
+	EventTableRegistered    EventType = "table.registered"
+	EventTableUnregistered  EventType = "table.unregistered"
+	EventViewCreated        EventType = "view.created"
+	EventViewReplaced       EventType = "view.replaced"
+	EventViewRenamed        EventType = "view.renamed"
+	EventViewDropped        EventType = "view.dropped"
+	EventViewRegistered     EventType = "view.registered"
+	EventFunctionCreated    EventType = "function.created"
+	EventFunctionReplaced   EventType = "function.replaced"
+	EventFunctionRenamed    EventType = "function.renamed"
+	EventFunctionDropped    EventType = "function.dropped"
+	EventFunctionRegistered EventType = "function.registered"
 )
 
 // EventTypes lists every event type.
@@ -357,12 +369,13 @@ var EventTypes = []EventType{
 	EventNamespaceCreated, EventNamespaceUpdated, EventNamespaceDropped,
 	EventTableCreated, EventTableCommitted, EventTableRenamed, EventTableDropped, EventTableRegistered, EventTableUnregistered,
 	EventViewCreated, EventViewReplaced, EventViewRenamed, EventViewDropped, EventViewRegistered,
+	EventFunctionCreated, EventFunctionReplaced, EventFunctionRenamed, EventFunctionDropped, EventFunctionRegistered,
 	EventWarehouseCreated, EventWarehouseUpdated, EventWarehouseRenamed,
 	EventWarehouseDeactivated, EventWarehouseReactivated, EventWarehouseDeleted,
 }
 
-// Object is what the event is about: "namespace", "table", "view" or
-// "warehouse".
+// Object is what the event is about: "namespace", "table", "view",
+// "function" or "warehouse".
 func (t EventType) Object() string {
 	o, _, _ := strings.Cut(string(t), ".")
 	return o

@@ -137,7 +137,8 @@ const namespaceContents = `-- name: NamespaceContents :one
 SELECT
     EXISTS (SELECT 1 FROM namespaces c WHERE c.warehouse = ?1 AND c.parent = ?2) AS has_children,
     EXISTS (SELECT 1 FROM entities e WHERE e.warehouse = ?1 AND e.namespace = ?2 AND e.kind = 'table') AS has_tables,
-    EXISTS (SELECT 1 FROM entities e WHERE e.warehouse = ?1 AND e.namespace = ?2 AND e.kind = 'view') AS has_views
+    EXISTS (SELECT 1 FROM entities e WHERE e.warehouse = ?1 AND e.namespace = ?2 AND e.kind = 'view') AS has_views,
+    EXISTS (SELECT 1 FROM entities e WHERE e.warehouse = ?1 AND e.namespace = ?2 AND e.kind = 'function') AS has_functions
 `
 
 type NamespaceContentsParams struct {
@@ -146,15 +147,21 @@ type NamespaceContentsParams struct {
 }
 
 type NamespaceContentsRow struct {
-	HasChildren bool
-	HasTables   bool
-	HasViews    bool
+	HasChildren  bool
+	HasTables    bool
+	HasViews     bool
+	HasFunctions bool
 }
 
 func (q *Queries) NamespaceContents(ctx context.Context, db DBTX, arg NamespaceContentsParams) (NamespaceContentsRow, error) {
 	row := db.QueryRowContext(ctx, namespaceContents, arg.Warehouse, arg.Name)
 	var i NamespaceContentsRow
-	err := row.Scan(&i.HasChildren, &i.HasTables, &i.HasViews)
+	err := row.Scan(
+		&i.HasChildren,
+		&i.HasTables,
+		&i.HasViews,
+		&i.HasFunctions,
+	)
 	return i, err
 }
 

@@ -19,7 +19,7 @@ import (
 // place that enforces it, inside the transaction that creates or moves the
 // owner, so two concurrent claims can never both win.
 
-// Owner kinds of claims besides store.KindTable and store.KindView.
+// Owner kinds of claims besides the entity kinds (store.Kind).
 const (
 	claimNamespace = "namespace"
 	// claimPurge holds the keys of an entity dropped with purge until its

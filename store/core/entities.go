@@ -51,12 +51,10 @@ func (s *Store) CreateEntity(ctx context.Context, e store.Entity) error {
 		if ok, _ := s.EntityExists(ctx, e.Kind, e.Ident); ok {
 			return s.alreadyExists(ctx, e.Kind, e.Ident, ns)
 		}
-		other := store.KindView
-		if e.Kind == store.KindView {
-			other = store.KindTable
-		}
-		if ok, _ := s.EntityExists(ctx, other, e.Ident); ok {
-			return s.alreadyExists(ctx, e.Kind, e.Ident, ns)
+		for _, other := range store.Kinds {
+			if ok, _ := s.EntityExists(ctx, other, e.Ident); ok && other != e.Kind {
+				return s.alreadyExists(ctx, e.Kind, e.Ident, ns)
+			}
 		}
 		return uuidTaken(e.Kind, e.UUID)
 	case isUnique(err):

@@ -7,12 +7,7 @@ import (
 	"github.com/bingsan/bingsan/store"
 )
 
-func kindTitle(k store.Kind) string {
-	if k == store.KindView {
-		return "View"
-	}
-	return "Table"
-}
+func kindTitle(k store.Kind) string { return k.Title() }
 
 // noSuchNamespace is the error for a missing namespace.
 func noSuchNamespace(levels []string) error {
@@ -25,13 +20,16 @@ func namespaceAlreadyExists(levels []string) error {
 }
 
 // namespaceNotEmpty names what keeps a namespace from being dropped.
-func namespaceNotEmpty(levels []string, children, tables, views bool) error {
+func namespaceNotEmpty(levels []string, children, tables, views, functions bool) error {
 	var what []string
 	if tables {
 		what = append(what, "tables")
 	}
 	if views {
 		what = append(what, "views")
+	}
+	if functions {
+		what = append(what, "functions")
 	}
 	if children {
 		what = append(what, "namespaces")
@@ -42,10 +40,13 @@ func namespaceNotEmpty(levels []string, children, tables, views bool) error {
 	return errs.New(errs.NamespaceNotEmpty, "Namespace %s is not empty: it contains %s", dotted(levels), strings.Join(what, ", "))
 }
 
-// noSuchEntity is NoSuchTable or NoSuchView, by kind.
+// noSuchEntity is NoSuchTable, NoSuchView or NoSuchFunction, by kind.
 func noSuchEntity(kind store.Kind, id store.Ident) error {
-	if kind == store.KindView {
+	switch kind {
+	case store.KindView:
 		return errs.New(errs.NoSuchView, "View does not exist: %s", id)
+	case store.KindFunction:
+		return errs.New(errs.NoSuchFunction, "Function does not exist: %s", id)
 	}
 	return errs.New(errs.NoSuchTable, "Table does not exist: %s", id)
 }

@@ -50,7 +50,8 @@ func commitEventRows(ctx context.Context, commits []store.Commit, previous map[s
 		what := "committed"
 		if c.Create {
 			what = "created"
-		} else if c.Kind == store.KindView {
+		} else if c.Kind != store.KindTable {
+			// Views and functions are replaced; only tables have commits.
 			what = "replaced"
 		}
 		typ, err := entityEventType(c.Kind, c.EventType, what)

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/bingsan/bingsan/errs"
@@ -60,9 +61,9 @@ func checkIdent(kind store.Kind, id store.Ident) (string, error) {
 	return strings.Join(id.Namespace, store.NamespaceSeparator), nil
 }
 
-// checkKind rejects anything but a table or a view.
+// checkKind rejects anything but a table, a view or a function.
 func checkKind(kind store.Kind) error {
-	if kind != store.KindTable && kind != store.KindView {
+	if !slices.Contains(store.Kinds, kind) {
 		return errs.New(errs.Internal, "unknown entity kind %q", kind)
 	}
 	return nil

@@ -176,8 +176,8 @@ func (s *Store) DropNamespace(ctx context.Context, warehouse string, levels []st
 		if err != nil {
 			return err
 		}
-		if c.HasChildren || c.HasTables || c.HasViews {
-			return namespaceNotEmpty(levels, c.HasChildren, c.HasTables, c.HasViews)
+		if c.HasChildren || c.HasTables || c.HasViews || c.HasFunctions {
+			return namespaceNotEmpty(levels, c.HasChildren, c.HasTables, c.HasViews, c.HasFunctions)
 		}
 		if _, err := tx.DeleteNamespace(ctx, warehouse, key); err != nil {
 			return err
@@ -191,7 +191,7 @@ func (s *Store) DropNamespace(ctx context.Context, warehouse string, levels []st
 		return insertEvent(ctx, tx, store.EventNamespaceDropped, warehouse, key, "", store.EventDetails{})
 	})
 	if errors.Is(err, driver.ErrForeignKey) {
-		return namespaceNotEmpty(levels, false, false, false)
+		return namespaceNotEmpty(levels, false, false, false, false)
 	}
 	return busyError(err)
 }

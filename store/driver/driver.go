@@ -268,7 +268,7 @@ type NamespaceRow struct {
 }
 
 // NamespaceContents says what keeps a namespace from being dropped.
-type NamespaceContents struct{ HasChildren, HasTables, HasViews bool }
+type NamespaceContents struct{ HasChildren, HasTables, HasViews, HasFunctions bool }
 
 // EntityExecutor runs the queries of entities.sql.
 type EntityExecutor interface {

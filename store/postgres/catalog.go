@@ -60,7 +60,7 @@ func (e executor) LockNamespaceProperties(ctx context.Context, warehouse, name s
 
 func (e executor) NamespaceContents(ctx context.Context, warehouse, name string) (driver.NamespaceContents, error) {
 	r, err := e.q.NamespaceContents(ctx, e.db, pgdb.NamespaceContentsParams{Warehouse: warehouse, Name: name})
-	return driver.NamespaceContents{HasChildren: r.HasChildren, HasTables: r.HasTables, HasViews: r.HasViews}, interpret(err)
+	return driver.NamespaceContents{HasChildren: r.HasChildren, HasTables: r.HasTables, HasViews: r.HasViews, HasFunctions: r.HasFunctions}, interpret(err)
 }
 
 func (e executor) UpdateNamespaceProperties(ctx context.Context, warehouse, name string, properties []byte, _ time.Time) error {

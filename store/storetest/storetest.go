@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Auth", func(t *testing.T) { t.Parallel(); testAuth(t, newStore) })
 	t.Run("Plans", func(t *testing.T) { t.Parallel(); testPlans(t, newStore) })
 	t.Run("Claims", func(t *testing.T) { t.Parallel(); testClaims(t, newStore) })
+	t.Run("Functions", func(t *testing.T) { t.Parallel(); testFunctions(t, newStore) })
 }
 
 // bundle is what every test case starts from.
@@ -82,7 +83,7 @@ func metadataFor(id store.Ident, n int) []byte {
 
 var kindNames = map[errs.Kind]string{
 	errs.Internal: "Internal", errs.BadRequest: "BadRequest", errs.NotFound: "NotFound",
-	errs.NoSuchNamespace: "NoSuchNamespace", errs.NoSuchTable: "NoSuchTable", errs.NoSuchView: "NoSuchView",
+	errs.NoSuchNamespace: "NoSuchNamespace", errs.NoSuchTable: "NoSuchTable", errs.NoSuchView: "NoSuchView", errs.NoSuchFunction: "NoSuchFunction",
 	errs.AlreadyExists: "AlreadyExists", errs.NamespaceNotEmpty: "NamespaceNotEmpty",
 	errs.CommitFailed: "CommitFailed", errs.CommitStateUnknown: "CommitStateUnknown",
 	errs.Unprocessable: "Unprocessable", errs.ServiceUnavailable: "ServiceUnavailable",

@@ -24,7 +24,8 @@ WHERE warehouse = @warehouse AND name = @name;
 SELECT
     EXISTS (SELECT 1 FROM namespaces c WHERE c.warehouse = @warehouse AND c.parent = @name) AS has_children,
     EXISTS (SELECT 1 FROM entities e WHERE e.warehouse = @warehouse AND e.namespace = @name AND e.kind = 'table') AS has_tables,
-    EXISTS (SELECT 1 FROM entities e WHERE e.warehouse = @warehouse AND e.namespace = @name AND e.kind = 'view') AS has_views;
+    EXISTS (SELECT 1 FROM entities e WHERE e.warehouse = @warehouse AND e.namespace = @name AND e.kind = 'view') AS has_views,
+    EXISTS (SELECT 1 FROM entities e WHERE e.warehouse = @warehouse AND e.namespace = @name AND e.kind = 'function') AS has_functions;
 
 -- name: DeleteNamespace :execrows
 DELETE FROM namespaces WHERE warehouse = @warehouse AND name = @name;
