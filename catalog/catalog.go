@@ -104,6 +104,7 @@ type Service struct {
 	viewQueues     commitQueues[ViewChange]
 	functionQueues commitQueues[FunctionChange]
 	verified       verifiedFiles
+	nsLocations    namespaceLocations
 }
 
 // New returns a Service over st and io.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strings"
+	"sync"
 
 	"github.com/apache/iceberg-go/table"
 	"github.com/google/uuid"
@@ -113,6 +114,75 @@ func (s *Service) locationOfNamespace(ctx context.Context, warehouse string, lev
 		whLoc += "/" + legacyPathSegment(l)
 	}
 	return whLoc, nil
+}
+
+// namespaceForCreate returns the location of the namespace a table is
+// created in and, unless the warehouse allows external locations, its
+// claim key for store.Entity.NamespaceKey. Locations are remembered: a
+// namespace's location is fixed when it is created, so an entry goes stale
+// only when the namespace is dropped and created again elsewhere, which
+// the store then refuses (store.ErrNamespaceMoved) and the create retries
+// with fresh set. That saves creates a database read each.
+func (s *Service) namespaceForCreate(ctx context.Context, warehouse string, levels []string, fresh bool) (loc, key string, cached bool, err error) {
+	external := s.directory().Placement(warehouse).ExternalLocations
+	cacheKey := namespaceCacheKey(warehouse, levels)
+	if !external && !fresh {
+		if loc, key, ok := s.nsLocations.get(cacheKey); ok {
+			return loc, key, true, nil
+		}
+	}
+	ns, err := s.st.GetNamespace(ctx, warehouse, levels)
+	if err != nil {
+		return "", "", false, err
+	}
+	if ns.Location == "" || external {
+		// Not recorded (the backfill could not place it) or not binding.
+		loc, err := s.locationOfNamespace(ctx, warehouse, levels)
+		return loc, "", false, err
+	}
+	if key, err = locationKey("Location", ns.Location); err != nil {
+		return "", "", false, errs.Wrap(errs.Internal, err, "The location of a namespace is invalid")
+	}
+	s.nsLocations.put(cacheKey, ns.Location, key)
+	return ns.Location, key, false, nil
+}
+
+// namespaceLocations remembers the locations of namespaces tables were
+// created in (see namespaceForCreate).
+type namespaceLocations struct {
+	mu sync.Mutex
+	m  map[string][2]string // location and key
+}
+
+// maxNamespaceLocations bounds the memory; a full map starts over.
+const maxNamespaceLocations = 10000
+
+func namespaceCacheKey(warehouse string, levels []string) string {
+	return warehouse + store.NamespaceSeparator + strings.Join(levels, store.NamespaceSeparator)
+}
+
+// forget drops what is remembered of a namespace this node dropped, so
+// that creates in it fail before writing anything.
+func (c *namespaceLocations) forget(warehouse string, levels []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, namespaceCacheKey(warehouse, levels))
+}
+
+func (c *namespaceLocations) get(k string) (string, string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	return v[0], v[1], ok
+}
+
+func (c *namespaceLocations) put(k, loc, key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxNamespaceLocations {
+		c.m = map[string][2]string{}
+	}
+	c.m[k] = [2]string{loc, key}
 }
 
 // defaultEntityLocation is where a table or view goes when the request

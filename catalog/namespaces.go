@@ -151,6 +151,7 @@ func (s *Service) dropNamespace(ctx context.Context, warehouse string, levels []
 	if err := s.st.DropNamespace(ctx, warehouse, levels); err != nil {
 		return err
 	}
+	s.nsLocations.forget(warehouse, levels)
 	if locErr == nil {
 		// An empty namespace leaves an empty directory (or directories of
 		// dropped tables' files, which stay); best effort.

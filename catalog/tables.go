@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -78,11 +79,26 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 		order = table.UnsortedSortOrder // also the zero value's meaning
 	}
 
+	res, cached, err := s.createTable(ctx, in, order, false)
+	if cached && (errors.Is(err, store.ErrNamespaceMoved) || errs.Is(err, errs.BadRequest)) {
+		// Placed by a remembered namespace location that is no longer
+		// the namespace's: place it again on a fresh read.
+		res, _, err = s.createTable(ctx, in, order, true)
+	}
+	return res, err
+}
+
+// createTable is CreateTable after the request's checks, placing the table
+// by the namespace's remembered location unless fresh (namespaceForCreate);
+// cached reports that it did.
+func (s *Service) createTable(ctx context.Context, in CreateTableInput, order table.SortOrder, fresh bool) (_ TableResult, cached bool, _ error) {
+	id := in.Ident
 	// The namespace is read before anything is written: a create in a
-	// namespace that does not exist touches no storage.
-	nsLoc, err := s.locationOfNamespace(ctx, id.Warehouse, id.Namespace)
+	// namespace that does not exist touches no storage (unless this node
+	// remembers it from before another node dropped it).
+	nsLoc, nsKey, cached, err := s.namespaceForCreate(ctx, id.Warehouse, id.Namespace, fresh)
 	if err != nil {
-		return TableResult{}, err
+		return TableResult{}, cached, err
 	}
 	tableUUID := uuid.New()
 	loc := strings.TrimRight(in.Location, "/")
@@ -92,20 +108,20 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 	props := entityProperties(store.KindTable, s.opts.Defaults, in.Properties, s.opts.Overrides)
 	claims, err := s.entityPlacement(id.Warehouse, nsLoc, loc, props)
 	if err != nil {
-		return TableResult{}, err
+		return TableResult{}, cached, err
 	}
-	meta, err := table.NewMetadataWithUUID(sc, in.PartitionSpec, order, loc, props, tableUUID)
+	meta, err := table.NewMetadataWithUUID(in.Schema, in.PartitionSpec, order, loc, props, tableUUID)
 	if err != nil {
-		return TableResult{}, errs.New(errs.BadRequest, "%s", err.Error())
+		return TableResult{}, cached, errs.New(errs.BadRequest, "%s", err.Error())
 	}
 	doc, err := encodeMetadata(meta)
 	if err != nil {
-		return TableResult{}, err
+		return TableResult{}, cached, err
 	}
 	var grant vend.Grant
 	if in.Access != nil {
 		if grant, err = s.grant(ctx, id.Warehouse, meta.Location(), meta.Properties(), *in.Access); err != nil {
-			return TableResult{}, err
+			return TableResult{}, cached, err
 		}
 	}
 
@@ -113,21 +129,21 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 		// Nothing is written, but a create that cannot succeed should fail
 		// now rather than at the commit.
 		if err := s.checkCreatable(ctx, id); err != nil {
-			return TableResult{}, err
+			return TableResult{}, cached, err
 		}
-		return TableResult{Metadata: doc, Access: grant}, nil
+		return TableResult{Metadata: doc, Access: grant}, cached, nil
 	}
 
 	metaLoc, err := newMetadataLocation(meta, 0)
 	if err != nil {
-		return TableResult{}, err
+		return TableResult{}, cached, err
 	}
 	if err := s.writeMetadataFile(ctx, metaLoc, doc, meta.Properties()); err != nil {
-		return TableResult{}, err
+		return TableResult{}, cached, err
 	}
 	err = s.st.CreateEntity(ctx, store.Entity{
 		Ident: id, Kind: store.KindTable, MetadataLocation: metaLoc, Metadata: doc,
-		UUID: tableUUID.String(), Claims: claims,
+		UUID: tableUUID.String(), Claims: claims, NamespaceKey: nsKey,
 	})
 	if err != nil {
 		s.discardFile(ctx, metaLoc, err)
@@ -136,9 +152,9 @@ func (s *Service) CreateTable(ctx context.Context, in CreateTableInput) (TableRe
 			// leaves none behind (those holding other files stay).
 			_ = s.io.RemoveEmptyDirectories(context.WithoutCancel(ctx), loc)
 		}
-		return TableResult{}, err
+		return TableResult{}, cached, err
 	}
-	return TableResult{MetadataLocation: metaLoc, Metadata: doc, ETag: etag(metaLoc, SnapshotsAll), Access: grant}, nil
+	return TableResult{MetadataLocation: metaLoc, Metadata: doc, ETag: etag(metaLoc, SnapshotsAll), Access: grant}, cached, nil
 }
 
 // checkCreatable fails unless the namespace exists and the name is free.

@@ -491,3 +491,45 @@ func TestCompressedMetadataFiles(t *testing.T) {
 		t.Errorf("registered properties = %v", m.Properties())
 	}
 }
+
+// A node remembers where namespaces are for its creates; when another node
+// dropped the namespace and created it again elsewhere, a create lands in
+// the new location (not the remembered one) and leaves no file in the old,
+// with an explicit location inside the new one too.
+func TestCreateTableAfterNamespaceMovedOnAnotherNode(t *testing.T) {
+	t.Parallel()
+	e := setup(t, catalog.Options{})
+	ctx := context.Background()
+	other := e.otherNode()
+	e.mustCreate(t, ident("ns", "first"), nil) // remembers ns's location
+	if err := other.svc.DropTable(ctx, ident("ns", "first"), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.svc.DropNamespace(ctx, warehouse, []string{"ns"}); err != nil {
+		t.Fatal(err)
+	}
+	moved := e.whLoc + "/moved-ns"
+	if _, err := other.svc.CreateNamespace(ctx, warehouse, store.Namespace{Levels: []string{"ns"},
+		Properties: map[string]string{"location": moved}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, location string }{{"t", ""}, {"explicit", moved + "/explicit"}} {
+		res, err := e.svc.CreateTable(ctx, catalog.CreateTableInput{Ident: ident("ns", tc.name), Location: tc.location, Schema: schemaOf(t, schemaJSON)})
+		if err != nil {
+			t.Fatalf("create %s after the move: %v", tc.name, err)
+		}
+		if !strings.HasPrefix(res.MetadataLocation, moved+"/") {
+			t.Fatalf("%s placed at %s, outside the namespace's new location %s", tc.name, res.MetadataLocation, moved)
+		}
+	}
+	// The dropped table's files stay (no purge); nothing else is there.
+	entries, err := os.ReadDir(filepath.Join(e.dir, "ns"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range entries {
+		if !strings.HasPrefix(d.Name(), "first") {
+			t.Errorf("a create left %s in the namespace's old location", d.Name())
+		}
+	}
+}

@@ -74,6 +74,7 @@ type Broker struct {
 	mu     sync.Mutex
 	ctx    context.Context // Run's; catch-up reads run under it
 	head   int64           // the last id offered to live subscribers
+	live   int             // live subscribers in subs
 	subs   map[*Subscription]struct{}
 	closed bool
 	failed bool // the last read of the outbox failed (log once)
@@ -145,9 +146,18 @@ func (b *Broker) Head() int64 {
 	return b.head
 }
 
-// poll reads everything after head and fans it out.
+// poll reads everything after head and fans it out. With no live
+// subscriber it reads nothing: nobody is waiting, and reading would cost a
+// numbering transaction (PostgreSQL) and an outbox query after every
+// write. A subscriber going live moves a stale head forward (liveFrom).
 func (b *Broker) poll(ctx context.Context) {
 	for {
+		b.mu.Lock()
+		idle := b.live == 0
+		b.mu.Unlock()
+		if idle {
+			return
+		}
 		evs, err := b.st.ListEvents(ctx, b.head, b.opts.BatchSize)
 		if err != nil {
 			if ctx.Err() == nil && !b.failed {
@@ -290,7 +300,8 @@ func (b *Broker) Subscribe(ctx context.Context, f Filter, after *int64) (*Subscr
 	if after == nil {
 		// Live from the newest event on: the broker skips what it
 		// reads up to Head.
-		s.last, s.live = s.Head, true
+		s.last = s.Head
+		b.liveFromLocked(s)
 		return s, nil
 	}
 	s.last = max(*after, 0)
@@ -345,9 +356,24 @@ func (b *Broker) failLocked(s *Subscription, err error) {
 		return
 	}
 	delete(b.subs, s)
+	if s.live {
+		b.live--
+	}
 	b.opts.Metrics.SubscriberRemoved(closeReason(err))
 	s.err = err
 	close(s.done)
+}
+
+// liveFromLocked makes s live: from now on the broker offers it what it
+// reads. While no subscriber was live the broker read nothing, so its head
+// may be behind s's position; it moves there, since nobody else needs
+// what lies between.
+func (b *Broker) liveFromLocked(s *Subscription) {
+	if b.live == 0 {
+		b.head = max(b.head, s.last)
+	}
+	s.live = true
+	b.live++
 }
 
 // closeReason is the metrics label of why a subscription ended.
@@ -385,7 +411,7 @@ func (s *Subscription) catchUp(ctx context.Context) {
 			return
 		}
 		if s.last >= b.head {
-			s.live = true
+			b.liveFromLocked(s)
 			b.mu.Unlock()
 			return
 		}

@@ -288,6 +288,77 @@ func TestBrokerLive(t *testing.T) {
 	})
 }
 
+// countingStore counts reads of the outbox.
+type countingStore struct {
+	store.Store
+	mu    sync.Mutex
+	lists int
+}
+
+func (c *countingStore) ListEvents(ctx context.Context, after int64, limit int) ([]store.Event, error) {
+	c.mu.Lock()
+	c.lists++
+	c.mu.Unlock()
+	return c.Store.ListEvents(ctx, after, limit)
+}
+
+func (c *countingStore) listed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lists
+}
+
+// With nobody subscribed the broker reads nothing, however much is
+// written; subscribers arriving afterwards, live or from the past, get
+// exactly what they asked for, even when the events written meanwhile
+// were pruned.
+func TestBrokerIdle(t *testing.T) {
+	t.Parallel()
+	forBackends(t, func(t *testing.T, st store.Store) {
+		cs := &countingStore{Store: st}
+		b := startBroker(t, cs, events.Options{PollInterval: 10 * time.Millisecond})
+		mkNamespaces(t, st, "early", 5)
+		time.Sleep(20 * time.Millisecond)
+		cut := time.Now()
+		time.Sleep(20 * time.Millisecond)
+		mkNamespaces(t, st, "idle", 15)
+		if _, err := st.PruneEvents(context.Background(), cut); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if n := cs.listed(); n != 0 {
+			t.Fatalf("the broker read the outbox %d times with no subscriber", n)
+		}
+		live, err := b.Subscribe(context.Background(), events.Filter{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer live.Close()
+		after := int64(10)
+		past, err := b.Subscribe(context.Background(), events.Filter{}, &after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer past.Close()
+		mkNamespaces(t, st, "late", 3)
+		if got := receive(t, live, 3, 10*time.Second); !slices.Equal(got, seq(21, 23)) {
+			t.Fatalf("live after an idle broker: %v", got)
+		}
+		if got := receive(t, past, 13, 10*time.Second); !slices.Equal(got, seq(11, 23)) {
+			t.Fatalf("from event 10 after an idle broker: %v", got)
+		}
+		live.Close()
+		past.Close()
+		time.Sleep(50 * time.Millisecond) // a poll under way when they closed may still read
+		n := cs.listed()
+		mkNamespaces(t, st, "again", 3)
+		time.Sleep(100 * time.Millisecond)
+		if m := cs.listed(); m != n {
+			t.Fatalf("the broker read the outbox %d times after its subscribers left", m-n)
+		}
+	})
+}
+
 // A subscriber that starts in the past reads the backlog from the store and
 // then switches to live delivery while writers keep writing: every event
 // arrives exactly once, in order.

@@ -87,6 +87,12 @@ type Entity struct {
 	// not claim the files of a table being purged.
 	Claims   []string
 	Register bool
+	// NamespaceKey, for CreateEntity only, is the location key (Namespace.Key)
+	// of the namespace as the catalog found it, perhaps some time ago: when
+	// set, the create fails with ErrNamespaceMoved (CommitFailed) unless
+	// every claim lies inside it and the namespace still claims it, so
+	// that a stale read never places an entity outside its namespace.
+	NamespaceKey string
 }
 
 // Page is a keyset page request: names strictly after After, at most Limit
@@ -226,6 +232,11 @@ type Placement struct {
 	UUID     string
 	Keys     []string
 }
+
+// ErrNamespaceMoved is the cause of the CommitFailed error of a create
+// whose namespace no longer has the location the entity was placed in
+// (Entity.NamespaceKey): it was dropped and created again elsewhere.
+var ErrNamespaceMoved = errors.New("the namespace is no longer at the location the entity was placed in")
 
 // ErrLocationOwned is the cause of the AlreadyExists error of a claim that
 // overlaps another owner's location.

@@ -37,6 +37,10 @@ type claimant struct {
 	// Register refuses keys overlapping files being purged too: a
 	// register would point a new table at files about to disappear.
 	Register bool
+	// Within, when set, is the location key the catalog found its
+	// namespace at: every key must lie inside that key, claimed by that
+	// namespace still, or the claim fails with store.ErrNamespaceMoved.
+	Within string
 }
 
 // claim replaces the claims of c (if any) with keys, or fails with
@@ -53,6 +57,7 @@ func claim(ctx context.Context, q driver.ClaimExecutor, c claimant, keys []strin
 		return err
 	}
 	holders := holdingNamespaces(c)
+	own := strings.Join(c.Namespace, store.NamespaceSeparator)
 	for _, key := range keys {
 		if !validKey(key) {
 			return errs.New(errs.Internal, "invalid location key %q", key)
@@ -61,7 +66,14 @@ func claim(ctx context.Context, q driver.ClaimExecutor, c claimant, keys []strin
 		if err != nil {
 			return err
 		}
+		// The ancestors of key include the namespace's key, when it is
+		// one: no query more to check that the namespace is still where
+		// the catalog placed the entity.
+		inside := c.Within == ""
 		for _, r := range rows {
+			if r.OwnerKind == claimNamespace && r.Key == c.Within && r.NsWarehouse == c.Warehouse && r.NsName == own && r.Key != key && strings.HasPrefix(key, r.Key) {
+				inside = true
+			}
 			if r.OwnerKind == c.Kind && r.OwnerID == c.ID {
 				continue // two keys of one owner (a location and a path inside it)
 			}
@@ -75,6 +87,10 @@ func claim(ctx context.Context, q driver.ClaimExecutor, c claimant, keys []strin
 				continue // a namespace holding the claimant
 			}
 			return overlapError(key, r)
+		}
+		if !inside {
+			return errs.Wrap(errs.CommitFailed, store.ErrNamespaceMoved,
+				"Namespace %s was replaced or moved meanwhile; try again", strings.Join(c.Namespace, "."))
 		}
 	}
 	if len(keys) == 0 {

@@ -35,7 +35,8 @@ func (s *Store) CreateEntity(ctx context.Context, e store.Entity) error {
 		return err
 	}
 	err = s.writeEvents(ctx, func(tx driver.Tx) error {
-		if err := insertEntity(ctx, tx, e.Kind, e.Ident, ns, e.MetadataLocation, e.Metadata, e.UUID, e.Claims, e.Register); err != nil {
+		c := claimant{Warehouse: e.Ident.Warehouse, Namespace: e.Ident.Namespace, Register: e.Register, Within: e.NamespaceKey}
+		if err := insertEntity(ctx, tx, e.Kind, e.Ident, ns, e.MetadataLocation, e.Metadata, e.UUID, e.Claims, c); err != nil {
 			return err
 		}
 		if err := markIdempotent(ctx, tx, store.IdempotentOutcome{MetadataLocation: e.MetadataLocation}); err != nil {
@@ -63,15 +64,16 @@ func (s *Store) CreateEntity(ctx context.Context, e store.Entity) error {
 	return busyError(err)
 }
 
-// insertEntity inserts an entity's row and claims its locations.
-func insertEntity(ctx context.Context, tx driver.Tx, kind store.Kind, id store.Ident, ns, metaLoc string, meta []byte, uuid string, claims []string, register bool) error {
+// insertEntity inserts an entity's row and claims its locations as c
+// (whose kind and id it sets).
+func insertEntity(ctx context.Context, tx driver.Tx, kind store.Kind, id store.Ident, ns, metaLoc string, meta []byte, uuid string, claims []string, c claimant) error {
 	rowID, err := tx.InsertEntity(ctx, driver.EntityRow{
 		EntityKey: entityKey(kind, id, ns), MetadataLocation: metaLoc, Metadata: nonNil(meta), UUID: uuid,
 	}, time.Now())
 	if err != nil {
 		return err
 	}
-	c := claimant{Kind: string(kind), ID: rowID, Warehouse: id.Warehouse, Namespace: id.Namespace, Register: register}
+	c.Kind, c.ID = string(kind), rowID
 	return claim(ctx, tx, c, claims)
 }
 
@@ -313,7 +315,8 @@ func commitOne(ctx context.Context, tx driver.Tx, c store.Commit) (string, error
 		if !missing {
 			return "", createdConcurrently(c.Kind, c.Ident)
 		}
-		err := insertEntity(ctx, tx, c.Kind, c.Ident, ns, c.MetadataLocation, c.Metadata, c.UUID, c.Claims, c.Register)
+		err := insertEntity(ctx, tx, c.Kind, c.Ident, ns, c.MetadataLocation, c.Metadata, c.UUID, c.Claims,
+			claimant{Warehouse: c.Ident.Warehouse, Namespace: c.Ident.Namespace, Register: c.Register})
 		switch {
 		case errors.Is(err, driver.ErrUUIDTaken):
 			return "", uuidTaken(c.Kind, c.UUID)

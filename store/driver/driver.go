@@ -56,10 +56,29 @@ type Driver interface {
 
 // Tx is a transaction. Commit fails with ErrOutcomeUnknown (wrapped) when
 // the transaction may have been applied; Rollback after Commit is a no-op.
+//
+// In a Tx, a driver may hold back the statements named in Deferrable and
+// send them, in order, with the transaction's next statement or its
+// Commit: their errors then surface there (a Commit failing that way
+// failed definitely, it is not ErrOutcomeUnknown).
 type Tx interface {
 	Executor
 	Commit(ctx context.Context) error
 	Rollback(ctx context.Context) error
+}
+
+// Deferrable are the queries whose errors the core never looks at before
+// it runs the transaction's next statement or commits: it passes them on
+// unexamined, so they may surface later without changing any outcome. A
+// query joins this list only with a core that keeps that promise.
+var Deferrable = map[string]bool{
+	"LockClaimKeys":            true, // the lock is taken before the next statement runs
+	"DeleteClaims":             true,
+	"InsertClaims":             true,
+	"InsertEvents":             true,
+	"MarkIdempotencyCommitted": true,
+	"AdvisoryXactLock":         true,
+	"NotifyEvents":             true,
 }
 
 // Executor has one method per query. Times are time.Time; the zero time is

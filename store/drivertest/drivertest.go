@@ -25,6 +25,7 @@ func Run(t *testing.T, newDriver func(t *testing.T) driver.Driver) {
 	t.Run("CompareAndSwap", func(t *testing.T) { t.Parallel(); testCompareAndSwap(t, newDriver(t)) })
 	t.Run("Rollback", func(t *testing.T) { t.Parallel(); testRollback(t, newDriver(t)) })
 	t.Run("Events", func(t *testing.T) { t.Parallel(); testEvents(t, newDriver(t)) })
+	t.Run("DeferredFailure", func(t *testing.T) { t.Parallel(); testDeferredFailure(t, newDriver(t)) })
 }
 
 func ctxFor(t *testing.T) context.Context {
@@ -346,4 +347,48 @@ func testEvents(t *testing.T, d driver.Driver) {
 	if last, err := d.Reader().LastEventID(ctx); err != nil || last != got[3].ID {
 		t.Fatalf("LastEventID = %d, %v; want %d", last, err, got[3].ID)
 	}
+}
+
+// A statement a driver may defer (driver.Deferrable) that fails makes the
+// transaction fail definitely, wherever its error surfaces: never
+// ErrOutcomeUnknown, nothing of the transaction stays, and the driver
+// serves the next transaction. A rolled back transaction's held-back
+// statements never run.
+func testDeferredFailure(t *testing.T, d driver.Driver) {
+	ctx := ctxFor(t)
+	if !driver.Deferrable["InsertClaims"] {
+		t.Fatal("the test needs InsertClaims to be deferrable")
+	}
+	for range 3 { // on a pooled connection, again and again
+		err := inTx(t, ctx, d, func(tx driver.Tx) error {
+			if _, err := tx.InsertNamespace(ctx, driver.NamespaceRow{Warehouse: "wh", Name: "doomed", Properties: []byte("{}")}, time.Now()); err != nil {
+				return err
+			}
+			// The owner kind violates a CHECK constraint on every database.
+			return tx.InsertClaims(ctx, "no such kind", 1, []string{"s3://b/doomed/"})
+		})
+		if err == nil || errors.Is(err, driver.ErrOutcomeUnknown) {
+			t.Fatalf("failing deferred statement: commit error %v, want a definite failure", err)
+		}
+		if ok, err := d.Reader().NamespaceExists(ctx, "wh", "doomed"); err != nil || ok {
+			t.Fatalf("NamespaceExists after the failed commit = %v, %v", ok, err)
+		}
+	}
+	tx, err := d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.InsertNamespace(ctx, driver.NamespaceRow{Warehouse: "wh", Name: "rolled", Properties: []byte("{}")}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.InsertClaims(ctx, "namespace", 1, []string{"s3://b/rolled/"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := d.Reader().OwnedClaims(ctx, "namespace", 1); err != nil || len(keys) != 0 {
+		t.Fatalf("claims of a rolled back transaction: %v, %v", keys, err)
+	}
+	mkNamespace(t, ctx, d, "after")
 }

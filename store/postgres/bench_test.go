@@ -11,8 +11,9 @@ import (
 	"github.com/bingsan/bingsan/store/postgres"
 )
 
-// The PostgreSQL fast paths: point loads (coalesced under concurrency) and
-// the one-statement commit of one table.
+// The PostgreSQL fast paths: point loads (coalesced under concurrency),
+// the one-statement commit of one table, and a create with its location
+// claim and event (a pipelined transaction).
 func BenchmarkStore(b *testing.B) {
 	ctx := context.Background()
 	s, err := postgres.Open(ctx, pgtest.NewDatabase(b), postgres.Options{})
@@ -58,6 +59,18 @@ func BenchmarkStore(b *testing.B) {
 				b.Fatal(err)
 			}
 			v++
+		}
+	})
+	created := 0
+	b.Run("CreateEntity", func(b *testing.B) {
+		for range b.N {
+			created++
+			i := created
+			id := store.Ident{Warehouse: "wh", Namespace: []string{"ns"}, Name: fmt.Sprintf("c%d", i)}
+			if err := s.CreateEntity(ctx, store.Entity{Ident: id, Kind: store.KindTable, MetadataLocation: "m0",
+				Metadata: []byte(`{"format-version":2}`), Claims: []string{fmt.Sprintf("s3://b/ns/c%d/", i)}}); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -2,11 +2,7 @@ package postgres
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bingsan/bingsan/gen/pgdb"
@@ -28,22 +24,23 @@ func (d *Driver) Reader() driver.Executor { return d.exec(d.pool) }
 func (d *Driver) Writer() driver.Executor { return d.exec(d.pool) }
 
 // Begin starts a READ COMMITTED transaction; rows are locked with SELECT
-// ... FOR UPDATE and waits bounded by the connection's lock_timeout.
+// ... FOR UPDATE and waits bounded by the connection's lock_timeout. Its
+// statements are pipelined (pipelineTx).
 func (d *Driver) Begin(ctx context.Context) (driver.Tx, error) {
-	t, err := d.pool.Begin(ctx)
-	if err != nil {
-		return nil, interpret(err)
-	}
-	return &tx{executor: d.exec(t), tx: t}, nil
+	return d.begin(ctx, "begin")
 }
 
 // BeginRead starts a REPEATABLE READ, READ ONLY transaction: one snapshot.
 func (d *Driver) BeginRead(ctx context.Context) (driver.Tx, error) {
-	t, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	return d.begin(ctx, "begin isolation level repeatable read read only")
+}
+
+func (d *Driver) begin(ctx context.Context, begin string) (driver.Tx, error) {
+	p, err := beginPipeline(ctx, d.pool, begin)
 	if err != nil {
-		return nil, interpret(err)
+		return nil, err
 	}
-	return &tx{executor: d.exec(t), tx: t}, nil
+	return &tx{executor: d.exec(p), tx: p}, nil
 }
 
 func (d *Driver) Ping(ctx context.Context) error { return interpret(d.pool.Ping(ctx)) }
@@ -55,25 +52,9 @@ func (d *Driver) Close() error {
 
 type tx struct {
 	executor
-	tx pgx.Tx
+	tx *pipelineTx
 }
 
-func (t *tx) Commit(ctx context.Context) error {
-	if err := t.tx.Commit(ctx); err != nil {
-		// An answer from the server means it rolled back; anything else
-		// (connection lost, context ended) leaves the outcome open.
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) {
-			return interpret(err)
-		}
-		return fmt.Errorf("%w: %w", driver.ErrOutcomeUnknown, interpret(err))
-	}
-	return nil
-}
+func (t *tx) Commit(ctx context.Context) error { return t.tx.Commit(ctx) }
 
-func (t *tx) Rollback(ctx context.Context) error {
-	if err := t.tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
-		return interpret(err)
-	}
-	return nil
-}
+func (t *tx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }

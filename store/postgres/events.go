@@ -38,9 +38,11 @@ func (d *Driver) SequenceEvents(ctx context.Context) error {
 }
 
 func (d *Driver) numberBatch(ctx context.Context) (int64, error) {
-	tx, err := d.pool.Begin(ctx)
+	// Pipelined: the lock travels with the numbering, the notification
+	// with the commit.
+	tx, err := beginPipeline(ctx, d.pool, "begin")
 	if err != nil {
-		return 0, interpret(err)
+		return 0, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
 	if err := d.q.AdvisoryXactLock(ctx, tx, SequencerLockKey); err != nil {
@@ -55,7 +57,7 @@ func (d *Driver) numberBatch(ctx context.Context) (int64, error) {
 			return 0, interpret(err)
 		}
 	}
-	return n, interpret(tx.Commit(ctx))
+	return n, tx.Commit(ctx)
 }
 
 // TryLockPrune holds a session advisory lock on a connection of its own

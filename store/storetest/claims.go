@@ -60,6 +60,45 @@ func testClaims(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	// A create placed by a stale read of its namespace (Entity.NamespaceKey)
+	// lands only while the namespace still claims that location.
+	t.Run("NamespaceMoved", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, newStore)
+		b.mkClaimedNamespace(t, "s3://b/wh/a/", "a")
+		b.mkClaimedNamespace(t, "s3://b/wh/other/", "other")
+		inside := func(name, nsKey string, keys ...string) store.Entity {
+			e := b.entity(b.ident(name, "a"), "", keys)
+			e.NamespaceKey = nsKey
+			return e
+		}
+		noErr(t, b.s.CreateEntity(b.ctx, inside("t", "s3://b/wh/a/", "s3://b/wh/a/t/")))
+		_, err := b.s.DropEntity(b.ctx, store.KindTable, b.ident("t", "a"), false)
+		noErr(t, err)
+		noErr(t, b.s.DropNamespace(b.ctx, b.wh, []string{"a"}))
+		b.mkClaimedNamespace(t, "s3://b/wh/elsewhere/a/", "a")
+		for _, tc := range []struct {
+			name string
+			e    store.Entity
+		}{
+			{"the old location", inside("u", "s3://b/wh/a/", "s3://b/wh/a/u/")},
+			{"another namespace's key", inside("u", "s3://b/wh/other/", "s3://b/wh/elsewhere/a/u/")},
+			{"a key outside the namespace", inside("u", "s3://b/wh/elsewhere/a/", "s3://b/wh/elsewhere/a/u/", "s3://b/wh/free/")},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				err := b.s.CreateEntity(b.ctx, tc.e)
+				wantErr(t, err, errs.CommitFailed, "was replaced or moved")
+				if !errors.Is(err, store.ErrNamespaceMoved) {
+					t.Fatalf("%v is not ErrNamespaceMoved", err)
+				}
+				if ok, _ := b.s.EntityExists(b.ctx, store.KindTable, tc.e.Ident); ok {
+					t.Fatal("the refused entity exists")
+				}
+			})
+		}
+		noErr(t, b.s.CreateEntity(b.ctx, inside("u", "s3://b/wh/elsewhere/a/", "s3://b/wh/elsewhere/a/u/")))
+	})
+
 	t.Run("ReleasedOnDropAndMove", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, newStore)
