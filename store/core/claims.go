@@ -106,7 +106,7 @@ func overlapError(key string, r driver.ClaimRow) error {
 	}
 	// The other owner is not named: it may be in a namespace the caller
 	// cannot see.
-	return errs.Wrap(errs.AlreadyExists, store.ErrLocationOwned, "Location %s overlaps the storage location of another namespace, table or view", loc)
+	return errs.Wrap(errs.AlreadyExists, store.ErrLocationOwned, "Location %s overlaps the storage location of another namespace, table, view or function", loc)
 }
 
 // holdingNamespaces are the joined names of the namespaces whose claims may
