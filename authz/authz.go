@@ -1,8 +1,8 @@
 // Package authz decides what a principal may do: roles hold grants of
 // privileges on securables (the catalog, a warehouse, a namespace, a table,
-// a view), a grant on a namespace covers everything below it, and every
-// operation of the APIs needs one privilege on one or more targets (the
-// server's table of operations says which). It only decides; package auth
+// a view, a function), a grant on a namespace covers everything below it,
+// and every operation of the APIs needs one privilege on one or more
+// targets (the server's table of operations says which). It only decides; package auth
 // keeps the state current and the server asks it once per operation.
 package authz
 

@@ -347,6 +347,19 @@ func TestFunctionsAuth(t *testing.T) {
 				}
 			}
 		}
+		// A grant on one function covers that function only.
+		fnReader, _ := e.principal("fnreader", "fnreaders")
+		e.grant("fnreaders", "read", "function", "default", []string{"sales"}, "f")
+		e.must(200, "GET", "/v1/namespaces/sales/functions/f", fnReader, nil, nil)
+		for _, path := range []string{"/v1/namespaces/sales/functions/g", "/v1/namespaces/sales/functions"} {
+			if status, resp := e.do("GET", path, fnReader, nil); status != 403 {
+				t.Errorf("GET %s with a grant on f only: %d %s", path, status, resp)
+			}
+		}
+		if status, resp := e.do("POST", "/v1/namespaces/sales/functions/f", fnReader, `{"updates":[{"action":"set-doc","doc":"x"}]}`); status != 403 {
+			t.Errorf("replace with read on f: %d %s", status, resp)
+		}
+
 		// The admin may do everything; the function is still there.
 		e.must(204, "POST", "/v1/functions/rename", e.admin, `{"source":{"namespace":["sales"],"name":"f"},"destination":{"namespace":["hr"],"name":"f"}}`, nil)
 		e.must(204, "DELETE", "/v1/namespaces/hr/functions/f", e.admin, nil, nil)

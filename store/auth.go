@@ -38,15 +38,11 @@ const (
 	SecurableNamespace SecurableType = "namespace"
 	SecurableTable     SecurableType = "table"
 	SecurableView      SecurableType = "view"
-	// SecurableFunction is the target of function operations. Grants are
-	// not made on single functions (the grants relation does not take
-	// them): privileges on a function come from its namespace, warehouse
-	// or the catalog.
-	SecurableFunction SecurableType = "function"
+	SecurableFunction  SecurableType = "function"
 )
 
 // Securable is what a grant is on: the whole catalog, a warehouse, a
-// namespace (and so everything below it), or one table or view.
+// namespace (and so everything below it), or one table, view or function.
 type Securable struct {
 	Type      SecurableType
 	Warehouse string   // all but catalog

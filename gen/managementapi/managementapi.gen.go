@@ -111,6 +111,7 @@ func (e Privilege) Valid() bool {
 // Defines values for SecurableType.
 const (
 	SecurableTypeCatalog   SecurableType = "catalog"
+	SecurableTypeFunction  SecurableType = "function"
 	SecurableTypeNamespace SecurableType = "namespace"
 	SecurableTypeTable     SecurableType = "table"
 	SecurableTypeView      SecurableType = "view"
@@ -121,6 +122,8 @@ const (
 func (e SecurableType) Valid() bool {
 	switch e {
 	case SecurableTypeCatalog:
+		return true
+	case SecurableTypeFunction:
 		return true
 	case SecurableTypeNamespace:
 		return true
@@ -374,7 +377,7 @@ type Grant struct {
 	Privilege Privilege `json:"privilege"`
 	Role      string    `json:"role"`
 
-	// Securable What a grant is on. A grant on the catalog covers everything; on a warehouse, what is in it; on a namespace, the namespace and everything below it; on a table or view, only that one.
+	// Securable What a grant is on. A grant on the catalog covers everything; on a warehouse, what is in it; on a namespace, the namespace and everything below it; on a table, view or function, only that one.
 	Securable Securable `json:"securable"`
 }
 
@@ -388,7 +391,7 @@ type GrantRequest struct {
 	Privilege Privilege `json:"privilege"`
 	Role      string    `json:"role"`
 
-	// Securable What a grant is on. A grant on the catalog covers everything; on a warehouse, what is in it; on a namespace, the namespace and everything below it; on a table or view, only that one.
+	// Securable What a grant is on. A grant on the catalog covers everything; on a warehouse, what is in it; on a namespace, the namespace and everything below it; on a table, view or function, only that one.
 	Securable Securable `json:"securable"`
 }
 
@@ -454,7 +457,7 @@ type S3Profile struct {
 	StsEndpoint     *string `json:"sts-endpoint,omitempty"`
 }
 
-// Securable What a grant is on. A grant on the catalog covers everything; on a warehouse, what is in it; on a namespace, the namespace and everything below it; on a table or view, only that one.
+// Securable What a grant is on. A grant on the catalog covers everything; on a warehouse, what is in it; on a namespace, the namespace and everything below it; on a table, view or function, only that one.
 type Securable struct {
 	Name      *string       `json:"name,omitempty"`
 	Namespace *[]string     `json:"namespace,omitempty"`

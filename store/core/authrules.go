@@ -36,7 +36,7 @@ func securableKey(s store.Securable) (securableRow, error) {
 			return bad("a warehouse grant names no namespace or object")
 		}
 		return r, nil
-	case store.SecurableNamespace, store.SecurableTable, store.SecurableView:
+	case store.SecurableNamespace, store.SecurableTable, store.SecurableView, store.SecurableFunction:
 		if s.Warehouse == "" {
 			return bad("a %s grant needs the warehouse", s.Type)
 		}
@@ -53,7 +53,7 @@ func securableKey(s store.Securable) (securableRow, error) {
 		}
 		return r, nil
 	}
-	return bad("unknown type %q (catalog, warehouse, namespace, table or view)", s.Type)
+	return bad("unknown type %q (catalog, warehouse, namespace, table, view or function)", s.Type)
 }
 
 // securableFromRow is the inverse of SecurableKey.

@@ -125,6 +125,17 @@ func testAuth(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	_, err = s.DeleteGrant(ctx, g2.ID)
 	wantErr(t, err, errs.NotFound, "")
+	// A grant on one function, as on one table or view; it needs the name.
+	fnOn := store.Securable{Type: store.SecurableFunction, Warehouse: "wh", Namespace: []string{"a"}, Name: "add_one"}
+	fg, err := s.CreateGrant(ctx, store.Grant{Role: "readers", On: fnOn, Privilege: "read"})
+	noErr(t, err)
+	if fg.On.Type != store.SecurableFunction || fg.On.Name != "add_one" || !slices.Equal(fg.On.Namespace, []string{"a"}) {
+		t.Fatalf("function grant: %+v", fg)
+	}
+	_, err = s.CreateGrant(ctx, store.Grant{Role: "readers", On: store.Securable{Type: store.SecurableFunction, Warehouse: "wh", Namespace: []string{"a"}}, Privilege: "read"})
+	wantErr(t, err, errs.BadRequest, "function")
+	_, err = s.DeleteGrant(ctx, fg.ID)
+	noErr(t, err)
 
 	// API keys.
 	now := time.Now().Truncate(time.Millisecond)
