@@ -108,6 +108,11 @@ func (s *Service) CreateFunction(ctx context.Context, in CreateFunctionInput) (F
 	})
 	if err != nil {
 		s.discardFile(ctx, metaLoc, err)
+		if discardable(err) {
+			// Writing the file made its directories; a failed create
+			// leaves none behind (those holding other files stay).
+			_ = s.io.RemoveEmptyDirectories(context.WithoutCancel(ctx), loc)
+		}
 		return FunctionResult{}, err
 	}
 	return FunctionResult{MetadataLocation: metaLoc, Metadata: doc}, nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -342,6 +343,10 @@ func TestFunctionNameSpace(t *testing.T) {
 		wantKind(t, err, errs.NoSuchFunction)
 		if files := metadataFiles(t, e.dir); len(files) != 3 {
 			t.Fatalf("refused creates left files: %v", files)
+		}
+		// Nor directories: the namespace holds the three objects' alone.
+		if dirs, err := os.ReadDir(filepath.Join(e.dir, "ns")); err != nil || len(dirs) != 3 {
+			t.Fatalf("directories of ns after refused creates: %v, %v", dirs, err)
 		}
 	})
 }

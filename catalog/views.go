@@ -90,6 +90,11 @@ func (s *Service) CreateView(ctx context.Context, in CreateViewInput) (ViewResul
 	})
 	if err != nil {
 		s.discardFile(ctx, metaLoc, err)
+		if discardable(err) {
+			// Writing the file made its directories; a failed create
+			// leaves none behind (those holding other files stay).
+			_ = s.io.RemoveEmptyDirectories(context.WithoutCancel(ctx), loc)
+		}
 		return ViewResult{}, err
 	}
 	return ViewResult{MetadataLocation: metaLoc, Metadata: doc}, nil
