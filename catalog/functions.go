@@ -118,9 +118,17 @@ func (s *Service) CreateFunction(ctx context.Context, in CreateFunctionInput) (F
 	return FunctionResult{MetadataLocation: metaLoc, Metadata: doc}, nil
 }
 
-// LoadFunction returns a function's current metadata.
+// LoadFunction returns a function's current metadata. A function missing
+// because its namespace is is NoSuchNamespace: the spec lists both answers
+// for loadFunction, and clients (iceberg-go's) tell them apart by type.
 func (s *Service) LoadFunction(ctx context.Context, id store.Ident) (FunctionResult, error) {
 	e, err := s.loadEntity(ctx, store.KindFunction, id)
+	if errs.Is(err, errs.NoSuchFunction) {
+		// Only the miss pays for the second read.
+		if ok, nerr := s.st.NamespaceExists(ctx, id.Warehouse, id.Namespace); nerr == nil && !ok {
+			return FunctionResult{}, errs.New(errs.NoSuchNamespace, "Namespace does not exist: %s", strings.Join(id.Namespace, "."))
+		}
+	}
 	if err != nil {
 		return FunctionResult{}, err
 	}

@@ -312,7 +312,7 @@ func TestReplaceFunctionErrors(t *testing.T) {
 		_, err := e.replaceFunction(ident("ns", "nope"), nil, []string{`{"action":"set-doc","doc":"x"}`})
 		wantMessage(t, err, errs.NoSuchFunction, "Function does not exist: ns.nope")
 		_, err = e.svc.LoadFunction(ctx, ident("nope", "f"))
-		wantKind(t, err, errs.NoSuchFunction)
+		wantMessage(t, err, errs.NoSuchNamespace, "Namespace does not exist: nope")
 		_, _, err = e.svc.ListFunctions(ctx, warehouse, []string{"nope"}, catalog.Page{})
 		wantKind(t, err, errs.NoSuchNamespace)
 		wantKind(t, e.svc.DropFunction(ctx, ident("ns", "nope"), false), errs.NoSuchFunction)

@@ -137,7 +137,10 @@ func functionCases() []Case {
 			if !slices.EqualFunc(got, want, slices.Equal[[]string]) {
 				c.Errorf("listed %v, want %v", got, want)
 			}
-			c.ExpectError(c.Do("GET", c.path("namespaces", c.Name("missing"), "functions"), ""), 404, "NoSuchNamespaceException", "")
+			missing := []string{c.Name("missing")}
+			c.ExpectError(c.Do("GET", c.path("namespaces", nsSeg(missing), "functions"), ""), 404, "NoSuchNamespaceException", "")
+			c.ExpectError(c.Do("GET", c.functionPath(missing, "f1"), ""), 404, "NoSuchNamespaceException", "")
+			c.ExpectError(c.Do("GET", c.functionPath(ns, "nope"), ""), 404, "NoSuchFunctionException", "")
 		}},
 		{"replace: a new version under the uuid requirement, a stale uuid is 409", func(c *C) {
 			c.requireFunctions()

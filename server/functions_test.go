@@ -134,7 +134,7 @@ func TestFunctionsHTTP(t *testing.T) {
 			{"ListMissingNamespace", "GET", base + "/namespaces/nope/functions", "", 404, "NoSuchNamespaceException", "Namespace does not exist: nope"},
 			{"LoadMissing", "GET", fns + "/nope", "", 404, "NoSuchFunctionException", "Function does not exist: ns.nope"},
 			{"LoadTableAsFunction", "GET", fns + "/t", "", 404, "NoSuchFunctionException", "Function does not exist: ns.t"},
-			{"LoadInMissingNamespace", "GET", base + "/namespaces/nope/functions/f", "", 404, "NoSuchFunctionException", "Function does not exist: nope.f"},
+			{"LoadInMissingNamespace", "GET", base + "/namespaces/nope/functions/f", "", 404, "NoSuchNamespaceException", "Namespace does not exist: nope"},
 			{"ExistsMissing", "HEAD", fns + "/nope", "", 404, "", ""},
 			{"BadPageToken", "GET", fns + "?pageToken=%%%", "", 400, "BadRequestException", ""},
 			{"UUIDRequirementFailed", "POST", fns + "/add_one", `{"requirements":[{"type":"assert-function-uuid","uuid":"00000000-0000-0000-0000-000000000001"}],"updates":[{"action":"set-doc","doc":"x"}]}`,
@@ -275,6 +275,9 @@ func TestFunctionsWithIcebergGoClient(t *testing.T) {
 		}
 		if _, err := cat.LoadFunction(ctx, table.Identifier{"db", "udfs", "nope"}); !errors.Is(err, icecatalog.ErrNoSuchFunction) {
 			t.Fatalf("LoadFunction of a missing function: %v", err)
+		}
+		if _, err := cat.LoadFunction(ctx, table.Identifier{"nope", "f"}); !errors.Is(err, icecatalog.ErrNoSuchNamespace) {
+			t.Fatalf("LoadFunction in a missing namespace: %v", err)
 		}
 		for _, err := range cat.ListFunctions(ctx, table.Identifier{"nope"}) {
 			if !errors.Is(err, icecatalog.ErrNoSuchNamespace) {
