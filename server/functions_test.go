@@ -176,6 +176,16 @@ func TestFunctionsHTTP(t *testing.T) {
 			}
 			answers = append(answers, string(resp))
 		}
+		// The same key with another request is 422; a body that is not
+		// JSON is 415. Neither changes anything.
+		status, _, resp := call(t, "POST", fns+"/add_one", "application/json", []byte(`{"updates":[]}`), "Idempotency-Key", key)
+		if e := errorOf(t, status, resp); status != 422 || e.Type != "UnprocessableEntityException" {
+			t.Fatalf("key reused for another request: %d %s", status, resp)
+		}
+		status, _, resp = call(t, "POST", fns, "text/plain", []byte(createFunctionBody("plain")))
+		if e := errorOf(t, status, resp); status != 415 || e.Type != "UnsupportedMediaTypeException" {
+			t.Fatalf("create as text/plain: %d %s", status, resp)
+		}
 		_, m3 := loadFunctionOf(t, viewReq(t, "GET", fns+"/add_one", "", 200))
 		if def, _ := m3.DefinitionByID("long"); len(def.Versions) != 2 || answers[0] != answers[1] {
 			t.Fatalf("replayed replace: %d versions", len(def.Versions))
