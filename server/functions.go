@@ -16,21 +16,13 @@ import (
 // rename and register (openapi/bingsan.yaml).
 
 func (a *api) ListFunctions(ctx context.Context, req iceberg.ListFunctionsRequestObject) (iceberg.ListFunctionsResponseObject, error) {
-	wh, err := a.warehouse(req.Prefix)
-	if err != nil {
-		return nil, err
-	}
-	page, err := pageRequest(req.Params.PageTokenParam, req.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	ids, next, err := a.cat.ListFunctions(ctx, wh, namespaceLevels(req.NamespaceParam), page)
+	ids, next, err := a.listEntities(ctx, req.Prefix, req.NamespaceParam, req.Params.PageTokenParam, req.Params.PageSize, a.cat.ListFunctions)
 	if err != nil {
 		return nil, err
 	}
 	out := toObjectIdentifiers(ids)
 	return iceberg.ListFunctions200JSONResponse{ListFunctionsResponseJSONResponse: iceberg.ListFunctionsResponseJSONResponse{
-		Identifiers: &out, NextPageToken: nextToken(next),
+		Identifiers: &out, NextPageToken: next,
 	}}, nil
 }
 

@@ -8,21 +8,13 @@ import (
 )
 
 func (a *api) ListViews(ctx context.Context, req iceberg.ListViewsRequestObject) (iceberg.ListViewsResponseObject, error) {
-	wh, err := a.warehouse(req.Prefix)
-	if err != nil {
-		return nil, err
-	}
-	page, err := pageRequest(req.Params.PageTokenParam, req.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	ids, next, err := a.cat.ListViews(ctx, wh, namespaceLevels(req.NamespaceParam), page)
+	ids, next, err := a.listEntities(ctx, req.Prefix, req.NamespaceParam, req.Params.PageTokenParam, req.Params.PageSize, a.cat.ListViews)
 	if err != nil {
 		return nil, err
 	}
 	out := toTableIdentifiers(ids)
 	return iceberg.ListViews200JSONResponse{ListTablesResponseJSONResponse: iceberg.ListTablesResponseJSONResponse{
-		Identifiers: &out, NextPageToken: nextToken(next),
+		Identifiers: &out, NextPageToken: next,
 	}}, nil
 }
 
