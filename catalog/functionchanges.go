@@ -287,11 +287,21 @@ func (r functionRequirement) check(m udf.Metadata) error {
 	return nil
 }
 
-// functionUpdate is one update of a replace, applied to the udf builder;
-// its errors stay in the builder (MetadataBuilder.Err).
+// functionUpdate is one update of a replace, applied to the udf builder
+// at nowMS, the commit's time; its errors stay in the builder
+// (MetadataBuilder.Err).
 type functionUpdate struct {
 	action string
-	apply  func(b *udf.MetadataBuilder)
+	apply  func(b *udf.MetadataBuilder, nowMS int64)
+}
+
+// versionAt is v as added at nowMS: a version's timestamp-ms is when it
+// became part of the function (the commit), like the definition-log entry
+// the same commit writes, not when the request was decoded.
+func versionAt(v *udf.DefinitionVersion, nowMS int64) *udf.DefinitionVersion {
+	at := v.Clone()
+	at.TimestampMS = nowMS
+	return at
 }
 
 // ParseFunctionChange decodes a replace-function request's requirements
@@ -374,8 +384,8 @@ func parseFunctionUpdate(f string, raw json.RawMessage) (functionUpdate, error) 
 		if err != nil {
 			return functionUpdate{}, err
 		}
-		u.apply = func(b *udf.MetadataBuilder) {
-			b.AddDefinition(d.def).AddDefinitionVersion(d.def.DefinitionID, d.version)
+		u.apply = func(b *udf.MetadataBuilder, nowMS int64) {
+			b.AddDefinition(d.def).AddDefinitionVersion(d.def.DefinitionID, versionAt(d.version, nowMS))
 		}
 	case "add-definition-version":
 		id, err := definitionID()
@@ -389,7 +399,7 @@ func parseFunctionUpdate(f string, raw json.RawMessage) (functionUpdate, error) 
 		if err != nil {
 			return functionUpdate{}, err
 		}
-		u.apply = func(b *udf.MetadataBuilder) { b.AddDefinitionVersion(id, v) }
+		u.apply = func(b *udf.MetadataBuilder, nowMS int64) { b.AddDefinitionVersion(id, versionAt(v, nowMS)) }
 	case "set-current-version":
 		id, err := definitionID()
 		if err != nil {
@@ -399,22 +409,22 @@ func parseFunctionUpdate(f string, raw json.RawMessage) (functionUpdate, error) 
 			return functionUpdate{}, functionFieldError(f+".version-id", errors.New("required"))
 		}
 		vid := *w.VersionID
-		u.apply = func(b *udf.MetadataBuilder) { b.SetCurrentVersion(id, vid) }
+		u.apply = func(b *udf.MetadataBuilder, _ int64) { b.SetCurrentVersion(id, vid) }
 	case "remove-definition":
 		id, err := definitionID()
 		if err != nil {
 			return functionUpdate{}, err
 		}
-		u.apply = func(b *udf.MetadataBuilder) { b.RemoveDefinition(id) }
+		u.apply = func(b *udf.MetadataBuilder, _ int64) { b.RemoveDefinition(id) }
 	case "set-properties":
 		if err := store.CheckProperties(w.Updates); err != nil {
 			return functionUpdate{}, functionFieldError(f+".updates", err)
 		}
 		props := iceberg.Properties(maps.Clone(w.Updates))
-		u.apply = func(b *udf.MetadataBuilder) { b.SetProperties(props) }
+		u.apply = func(b *udf.MetadataBuilder, _ int64) { b.SetProperties(props) }
 	case "remove-properties":
 		removals := w.Removals
-		u.apply = func(b *udf.MetadataBuilder) { b.RemoveProperties(removals) }
+		u.apply = func(b *udf.MetadataBuilder, _ int64) { b.RemoveProperties(removals) }
 	case "set-location":
 		if w.Location == nil || strings.TrimRight(*w.Location, "/") == "" {
 			return functionUpdate{}, functionFieldError(f+".location", errors.New("required"))
@@ -423,19 +433,19 @@ func parseFunctionUpdate(f string, raw json.RawMessage) (functionUpdate, error) 
 			return functionUpdate{}, functionFieldError(f+".location", err)
 		}
 		loc := strings.TrimRight(*w.Location, "/")
-		u.apply = func(b *udf.MetadataBuilder) { b.SetLoc(loc) }
+		u.apply = func(b *udf.MetadataBuilder, _ int64) { b.SetLoc(loc) }
 	case "set-secure":
 		if w.Secure == nil {
 			return functionUpdate{}, functionFieldError(f+".secure", errors.New("required"))
 		}
 		secure := *w.Secure
-		u.apply = func(b *udf.MetadataBuilder) { b.SetSecure(secure) }
+		u.apply = func(b *udf.MetadataBuilder, _ int64) { b.SetSecure(secure) }
 	case "set-doc":
 		if w.Doc == nil {
 			return functionUpdate{}, functionFieldError(f+".doc", errors.New("required"))
 		}
 		doc := *w.Doc
-		u.apply = func(b *udf.MetadataBuilder) { b.SetDoc(doc) }
+		u.apply = func(b *udf.MetadataBuilder, _ int64) { b.SetDoc(doc) }
 	default:
 		return functionUpdate{}, functionFieldError(f+".action", fmt.Errorf("unknown action %q (one of %s)", w.Action, functionActions))
 	}

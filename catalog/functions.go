@@ -79,10 +79,10 @@ func (s *Service) CreateFunction(ctx context.Context, in CreateFunctionInput) (F
 	if err != nil {
 		return FunctionResult{}, errs.Wrap(errs.Internal, err, "starting function metadata")
 	}
-	b.SetUUID(fnUUID).SetLoc(loc).SetProperties(props).SetSecure(in.Secure).SetDoc(in.Doc).
-		SetLogTimestampMS(s.opts.Now().UnixMilli())
+	now := s.opts.Now().UnixMilli()
+	b.SetUUID(fnUUID).SetLoc(loc).SetProperties(props).SetSecure(in.Secure).SetDoc(in.Doc).SetLogTimestampMS(now)
 	for i, d := range in.Definitions {
-		b.AddDefinition(d.def).AddDefinitionVersion(d.def.DefinitionID, d.version)
+		b.AddDefinition(d.def).AddDefinitionVersion(d.def.DefinitionID, versionAt(d.version, now))
 		if err := b.Err(); err != nil {
 			return FunctionResult{}, functionFieldError(fmt.Sprintf("definitions[%d]", i), err)
 		}
@@ -252,9 +252,10 @@ func (o functionOps) apply(m udf.Metadata, _ string, c *FunctionChange) (udf.Met
 	if err != nil {
 		return nil, false, errs.Wrap(errs.Internal, err, "loading function metadata")
 	}
-	b.SetLogTimestampMS(o.s.opts.Now().UnixMilli())
+	now := o.s.opts.Now().UnixMilli()
+	b.SetLogTimestampMS(now)
 	for i, u := range c.updates {
-		u.apply(b)
+		u.apply(b, now)
 		if err := b.Err(); err != nil {
 			return nil, false, functionFieldError(fmt.Sprintf("updates[%d] (%s)", i, u.action), err)
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/iceberg-go/udf"
 
@@ -417,5 +418,60 @@ func TestDropFunctionPurge(t *testing.T) {
 	_, err := e.svc.CreateFunction(ctx, catalog.CreateFunctionInput{Ident: ident("ns", "again"), Location: m.Location(), Definitions: functionDefs(t, addOneInt)})
 	if err != nil {
 		t.Fatalf("create at the purged function's location: %v", err)
+	}
+}
+
+// TestFunctionMetadataGolden: the JSON shape of a created and then replaced
+// function's metadata (the FunctionMetadata schema of the spec), with the
+// server's clock for every timestamp. The function-uuid and the warehouse
+// directory are the only parts replaced before comparing.
+func TestFunctionMetadataGolden(t *testing.T) {
+	t.Parallel()
+	clock := time.UnixMilli(1700000000000).UTC()
+	e := setup(t, catalog.Options{Now: func() time.Time { return clock }})
+	ctx := context.Background()
+	id := ident("ns", "shapes")
+	res, err := e.svc.CreateFunction(ctx, catalog.CreateFunctionInput{
+		Ident: id, Properties: map[string]string{"owner": "etl"}, Doc: "shapes of types", Secure: true,
+		Definitions: functionDefs(t,
+			`{"parameters":[{"name":"xs","type":{"type":"list","element":"int"},"doc":"numbers"},{"name":"m","type":{"type":"map","key":"string","value":"decimal(9,2)"}}],
+			  "return-type":"long","return-nullable":false,"function-type":"udf","specific-name":"total","doc":"sums",
+			  "version":{"representations":[{"type":"sql","dialect":"spark","sql":"aggregate(xs, 0L, (a, x) -> a + x)"}],"deterministic":true,"on-null-input":"return-null"}}`,
+			`{"parameters":[],"return-type":{"type":"struct","fields":[{"name":"id","type":"int"},{"name":"tags","type":{"type":"list","element":"string"}}]},
+			  "function-type":"udtf","version":{"representations":[{"type":"sql","dialect":"trino","sql":"SELECT 1 AS id, ARRAY['a'] AS tags"}]}}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := parseFunction(t, res.Metadata)
+	clock = clock.Add(time.Minute)
+	res, err = e.replaceFunction(id, []string{uuidReq(m)}, []string{
+		`{"action":"add-definition-version","definition-id":"list<int>,map<string,decimal(9,2)>","version":{"representations":[{"type":"sql","dialect":"spark","sql":"0L"}]}}`,
+		`{"action":"set-current-version","definition-id":"list<int>,map<string,decimal(9,2)>","version-id":1}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := json.Indent(&got, res.Metadata, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	got.WriteByte('\n')
+	normal := strings.NewReplacer(m.FunctionUUID().String(), "<function-uuid>", m.Location(), "<location>").Replace(got.String())
+	path := filepath.Join("testdata", "function.golden.json")
+	if os.Getenv("BINGSAN_TEST_UPDATE_GOLDEN") == "1" {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(normal), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if normal != string(want) {
+		t.Fatalf("function metadata differs from %s:\n%s", path, normal)
 	}
 }

@@ -133,6 +133,13 @@ func TestWarehouseLifecycle(t *testing.T) {
 		whMust(t, 200, "GET", base+"/v1/revenue/namespaces/q1/tables/orders", "")
 		whMust(t, 200, "POST", base+"/v1/revenue/namespaces/q1/tables/orders", `{"updates":[{"action":"set-properties","updates":{"k":"v"}}],"requirements":[]}`)
 
+		var fn struct {
+			MetadataLocation string `json:"metadata-location"`
+		}
+		if err := json.Unmarshal(whMust(t, 200, "POST", base+"/v1/revenue/namespaces/q1/functions", createFunctionBody("f")), &fn); err != nil {
+			t.Fatal(err)
+		}
+
 		// Delete: refused while it holds a namespace, then with cascade.
 		whError(t, 409, "WarehouseNotEmptyException", "DELETE", base+"/management/v1/warehouses/revenue", "")
 		whMust(t, 200, "GET", base+"/v1/revenue/namespaces/q1/tables/orders", "")
@@ -141,6 +148,9 @@ func TestWarehouseLifecycle(t *testing.T) {
 		whError(t, 404, "NoSuchWarehouseException", "GET", base+"/v1/revenue/namespaces", "")
 		if _, err := os.Stat(strings.TrimPrefix(loaded.MetadataLocation, "file://")); !os.IsNotExist(err) {
 			t.Fatalf("the cascade left the table's metadata file: %v", err)
+		}
+		if _, err := os.Stat(strings.TrimPrefix(fn.MetadataLocation, "file://")); !os.IsNotExist(err) {
+			t.Fatalf("the cascade left the function's metadata file: %v", err)
 		}
 		// The name and location are free again; an empty warehouse is
 		// deleted without cascade.
