@@ -405,18 +405,6 @@ func (s *Subscription) fail(err error) {
 func (s *Subscription) catchUp(ctx context.Context) {
 	b := s.b
 	for {
-		b.mu.Lock()
-		if _, ok := b.subs[s]; !ok {
-			b.mu.Unlock()
-			return
-		}
-		if s.last >= b.head {
-			b.liveFromLocked(s)
-			b.mu.Unlock()
-			return
-		}
-		b.mu.Unlock()
-
 		// Read the counter first: the events up to it were committed
 		// before the read of the outbox, so missing ones were pruned.
 		newest, err := b.st.LastEventID(ctx)
@@ -424,6 +412,21 @@ func (s *Subscription) catchUp(ctx context.Context) {
 			s.fail(catchUpError(ctx, err))
 			return
 		}
+		b.mu.Lock()
+		if _, ok := b.subs[s]; !ok {
+			b.mu.Unlock()
+			return
+		}
+		// Live once caught up with the broker; an idle broker (no live
+		// subscriber) has read nothing lately, so then caught up with
+		// the outbox: the broker would offer the backlog all at once.
+		if s.last >= b.head && (b.live > 0 || s.last >= newest) {
+			b.liveFromLocked(s)
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+
 		evs, err := b.st.ListEvents(ctx, s.last, b.opts.BatchSize)
 		if err != nil {
 			s.fail(catchUpError(ctx, err))

@@ -316,7 +316,7 @@ func TestBrokerIdle(t *testing.T) {
 	t.Parallel()
 	forBackends(t, func(t *testing.T, st store.Store) {
 		cs := &countingStore{Store: st}
-		b := startBroker(t, cs, events.Options{PollInterval: 10 * time.Millisecond})
+		b := startBroker(t, cs, events.Options{PollInterval: 10 * time.Millisecond, Buffer: 8})
 		mkNamespaces(t, st, "early", 5)
 		time.Sleep(20 * time.Millisecond)
 		cut := time.Now()
@@ -355,6 +355,19 @@ func TestBrokerIdle(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		if m := cs.listed(); m != n {
 			t.Fatalf("the broker read the outbox %d times after its subscribers left", m-n)
+		}
+		// A subscriber resuming far behind an idle broker catches up at
+		// its own pace: the broker, whose head is stale, never offers it
+		// the backlog at once (which its queue of 8 could not hold).
+		mkNamespaces(t, st, "backlog", 40)
+		after = 23
+		resumed, err := b.Subscribe(context.Background(), events.Filter{}, &after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resumed.Close()
+		if got := receive(t, resumed, 43, 10*time.Second); !slices.Equal(got, seq(24, 66)) {
+			t.Fatalf("resumed behind an idle broker: %v", got)
 		}
 	})
 }
