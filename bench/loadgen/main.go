@@ -268,7 +268,7 @@ func render(o options, seed seeded, idleRSS, afterRSS rss, rows []row) string {
 		"as a new file through the catalog's own storage writer (same syncs) and run the store's one-statement compare-and-swap with its event; "+
 		"creates write the file in a new directory and insert the row and its event. \"vs floor\" and \"vs PostgreSQL\" are medians of the ratios of each run.\n\n")
 	fmt.Fprintf(&b, "Machine: %s; kernel %s; PostgreSQL %s.\n\n", machine(host), kernel(), o.pgVersion)
-	fmt.Fprintf(&b, "Server RSS: %.1f MB idle after start-up (target < 40 MB; %.1f MB anonymous, %.1f MB mapped from the binary), %.1f MB after the run. ",
+	fmt.Fprintf(&b, "Server RSS: %.1f MB idle after start-up (target ≤ 45 MB, ≤ 16 MB anonymous; %.1f MB anonymous, %.1f MB mapped from the binary), %.1f MB after the run. ",
 		float64(idleRSS.total)/1024, float64(idleRSS.anon)/1024, float64(idleRSS.file)/1024, float64(afterRSS.total)/1024)
 	fmt.Fprintf(&b, "Seed: %d namespaces, %d tables; the big table's metadata is %.2f MB.\n",
 		seed.namespaces, seed.tables, float64(seed.bigSize)/1e6)
