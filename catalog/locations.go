@@ -103,6 +103,11 @@ func (s *Service) locationOfNamespace(ctx context.Context, warehouse string, lev
 	if err != nil {
 		return "", err
 	}
+	return s.recordedLocation(warehouse, ns)
+}
+
+// recordedLocation is locationOfNamespace for the namespace ns, read.
+func (s *Service) recordedLocation(warehouse string, ns store.Namespace) (string, error) {
 	if ns.Location != "" {
 		return ns.Location, nil
 	}
@@ -110,7 +115,7 @@ func (s *Service) locationOfNamespace(ctx context.Context, warehouse string, lev
 	if err != nil {
 		return "", err
 	}
-	for _, l := range levels {
+	for _, l := range ns.Levels {
 		whLoc += "/" + legacyPathSegment(l)
 	}
 	return whLoc, nil
@@ -137,7 +142,7 @@ func (s *Service) namespaceForCreate(ctx context.Context, warehouse string, leve
 	}
 	if ns.Location == "" || external {
 		// Not recorded (the backfill could not place it) or not binding.
-		loc, err := s.locationOfNamespace(ctx, warehouse, levels)
+		loc, err := s.recordedLocation(warehouse, ns)
 		return loc, "", false, err
 	}
 	if key, err = locationKey("Location", ns.Location); err != nil {

@@ -65,7 +65,7 @@ func (x *extensionAPI) CreateFunction(ctx context.Context, req bingsanapi.Create
 	in := catalog.CreateFunctionInput{
 		Ident:       pathIdent(wh, req.Namespace, req.Body.Name),
 		Location:    deref(req.Body.Location),
-		Properties:  derefMap(req.Body.Properties),
+		Properties:  deref(req.Body.Properties),
 		Secure:      deref(req.Body.Secure),
 		Doc:         deref(req.Body.Doc),
 		Definitions: defs,
@@ -151,13 +151,4 @@ func (x *extensionAPI) RegisterFunction(ctx context.Context, req bingsanapi.Regi
 
 func loadFunctionResult(res catalog.FunctionResult) bingsanapi.LoadFunctionJSONResponse {
 	return bingsanapi.LoadFunctionJSONResponse{MetadataLocation: res.MetadataLocation, Metadata: res.Metadata}
-}
-
-// deref is *p, or the zero value without p.
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }

@@ -145,7 +145,7 @@ func (s *Server) replayCommitted(ctx *fasthttp.RequestCtx, operation string, o s
 		if err := json.Unmarshal(ctx.Request.Body(), &req); err != nil {
 			return errs.Wrap(errs.Internal, err, "replaying createNamespace")
 		}
-		props := nonNilProps(derefMap(req.Properties))
+		props := nonNilProps(deref(req.Properties))
 		return iceberg.CreateNamespace200JSONResponse{CreateNamespaceResponseJSONResponse: iceberg.CreateNamespaceResponseJSONResponse{
 			Namespace: req.Namespace, Properties: &props,
 		}}.VisitCreateNamespaceResponse(ctx)

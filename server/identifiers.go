@@ -44,16 +44,12 @@ func toTableIdentifiers(ids []store.Ident) []iceberg.TableIdentifier {
 	return out
 }
 
-func derefMap(m *map[string]string) map[string]string {
-	if m == nil {
-		return nil
+// deref is *p, or the zero value without p (an optional field of a
+// request).
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
 	}
-	return *m
-}
-
-func derefStrings(s *[]string) []string {
-	if s == nil {
-		return nil
-	}
-	return *s
+	return *p
 }

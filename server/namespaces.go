@@ -38,7 +38,7 @@ func (a *api) CreateNamespace(ctx context.Context, req iceberg.CreateNamespaceRe
 	if err != nil {
 		return nil, err
 	}
-	ns, err := a.cat.CreateNamespace(ctx, wh, store.Namespace{Levels: req.Body.Namespace, Properties: derefMap(req.Body.Properties)})
+	ns, err := a.cat.CreateNamespace(ctx, wh, store.Namespace{Levels: req.Body.Namespace, Properties: deref(req.Body.Properties)})
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func (a *api) UpdateProperties(ctx context.Context, req iceberg.UpdateProperties
 		return nil, err
 	}
 	change, err := a.cat.UpdateNamespaceProperties(ctx, wh, namespaceLevels(req.NamespaceParam),
-		derefStrings(req.Body.Removals), derefMap(req.Body.Updates))
+		deref(req.Body.Removals), deref(req.Body.Updates))
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/bingsan/bingsan/catalog"
 	"github.com/bingsan/bingsan/errs"
@@ -30,7 +29,7 @@ func (a *api) CreateTable(ctx context.Context, req iceberg.CreateTableRequestObj
 	access := accessRequest(a, ctx, id, req.Params.XIcebergAccessDelegation)
 	in := catalog.CreateTableInput{
 		Ident:       id,
-		Properties:  derefMap(req.Body.Properties),
+		Properties:  deref(req.Body.Properties),
 		StageCreate: req.Body.StageCreate != nil && *req.Body.StageCreate,
 		Access:      &access,
 	}
@@ -47,7 +46,7 @@ func (a *api) CreateTable(ctx context.Context, req iceberg.CreateTableRequestObj
 			return nil, err
 		}
 	}
-	if in.WriteOrder, err = catalog.ParseSortOrder(derefRaw(req.Body.WriteOrder)); err != nil {
+	if in.WriteOrder, err = catalog.ParseSortOrder(deref(req.Body.WriteOrder)); err != nil {
 		return nil, err
 	}
 	res, err := a.cat.CreateTable(ctx, in)
@@ -209,11 +208,4 @@ func etagMatches(header, tag string) bool {
 		}
 	}
 	return false
-}
-
-func derefRaw(b *json.RawMessage) json.RawMessage {
-	if b == nil {
-		return nil
-	}
-	return *b
 }

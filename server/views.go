@@ -87,7 +87,7 @@ func (a *api) ReplaceView(ctx context.Context, req iceberg.ReplaceViewRequestObj
 	if err != nil {
 		return nil, err
 	}
-	change, err := catalog.ParseViewChange(pathIdent(wh, req.NamespaceParam, req.View), derefRaw(req.Body.Requirements), req.Body.Updates)
+	change, err := catalog.ParseViewChange(pathIdent(wh, req.NamespaceParam, req.View), deref(req.Body.Requirements), req.Body.Updates)
 	if err != nil {
 		return nil, err
 	}
