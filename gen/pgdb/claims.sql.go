@@ -95,7 +95,7 @@ func (q *Queries) InsertClaims(ctx context.Context, db DBTX, arg InsertClaimsPar
 
 const lockClaimKeys = `-- name: LockClaimKeys :exec
 
-SELECT count(*) FROM (
+SELECT count(*), set_config('enable_seqscan', 'off', true) FROM (
     SELECT CASE WHEN ($1::boolean[])[i]
                 THEN pg_advisory_xact_lock(($2::bigint[])[i])
                 ELSE pg_advisory_xact_lock_shared(($2::bigint[])[i]) END
@@ -112,6 +112,14 @@ type LockClaimKeysParams struct {
 // Location claims (see store/core/claims.go).
 // The locks are taken in the order given (sorted by the caller), so that
 // concurrent claimers cannot deadlock.
+//
+// The statement also turns sequential scans off for the rest of the
+// transaction, whose next statements are the claim queries below. Their
+// plans are cached (prepared statements), and a plan made while
+// location_claims was small (a new catalog) scans the whole table, which
+// the cache keeps using long after the table has grown: every create
+// then read every claim. Planned without sequential scans, the claim
+// queries use location_claims' indexes whatever its size.
 func (q *Queries) LockClaimKeys(ctx context.Context, db DBTX, arg LockClaimKeysParams) error {
 	_, err := db.Exec(ctx, lockClaimKeys, arg.Exclusive, arg.Hashes)
 	return err
@@ -188,7 +196,9 @@ const overlappingClaims = `-- name: OverlappingClaims :many
 SELECT c.key, c.owner_kind, c.owner_id,
        COALESCE(n.warehouse, '')::text AS ns_warehouse, COALESCE(n.name, '')::text AS ns_name
 FROM location_claims c
-LEFT JOIN namespaces n ON c.owner_kind = 'namespace' AND n.id = c.owner_id
+LEFT JOIN LATERAL (
+    SELECT ns.warehouse, ns.name FROM namespaces ns WHERE ns.id = c.owner_id LIMIT 1
+) n ON c.owner_kind = 'namespace'
 WHERE c.key = ANY($1::text[]) OR (c.key >= $2::text AND c.key < $3::text)
 `
 
@@ -206,6 +216,8 @@ type OverlappingClaimsRow struct {
 	NsName      string
 }
 
+// One primary-key lookup per claim found (a plain join may hash every
+// namespace); the LIMIT keeps the planner from turning it into one.
 func (q *Queries) OverlappingClaims(ctx context.Context, db DBTX, arg OverlappingClaimsParams) ([]OverlappingClaimsRow, error) {
 	rows, err := db.Query(ctx, overlappingClaims, arg.Ancestors, arg.Key, arg.KeyEnd)
 	if err != nil {

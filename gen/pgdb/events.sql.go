@@ -156,9 +156,13 @@ func (q *Queries) ListEvents(ctx context.Context, db DBTX, arg ListEventsParams)
 }
 
 const notifyEvents = `-- name: NotifyEvents :exec
-SELECT pg_notify($1::text, '')
+SELECT pg_notify($1::text, ''), set_config('synchronous_commit', 'off', true)
 `
 
+// Wakes the nodes' LISTEN connections, in a transaction of its own that
+// commits without waiting for its WAL flush: it carries no data (the
+// outbox does), and a wake-up lost in a crash is made up by the readers'
+// polling.
 func (q *Queries) NotifyEvents(ctx context.Context, db DBTX, channel string) error {
 	_, err := db.Exec(ctx, notifyEvents, channel)
 	return err
@@ -169,7 +173,10 @@ WITH pending AS (
     SELECT seq, row_number() OVER (ORDER BY seq) AS n
     FROM events WHERE id IS NULL ORDER BY seq LIMIT $1
 ), counter AS (
+    -- With nothing pending the counter is left alone: a numbering that
+    -- writes nothing commits without a WAL flush.
     UPDATE event_counter SET last_id = last_id + (SELECT count(*) FROM pending)
+    WHERE EXISTS (SELECT FROM pending)
     RETURNING last_id - (SELECT count(*) FROM pending) AS first_id
 )
 UPDATE events e SET id = counter.first_id + pending.n

@@ -37,6 +37,10 @@ type claimant struct {
 	// Register refuses keys overlapping files being purged too: a
 	// register would point a new table at files about to disappear.
 	Register bool
+	// Fresh: the owner's row was inserted in this transaction, so it has
+	// no claims to replace (drops delete or move an owner's claims with
+	// its row, so not even a reused id has any).
+	Fresh bool
 	// Within, when set, is the location key the catalog found its
 	// namespace at: every key must lie inside that key, claimed by that
 	// namespace still, or the claim fails with store.ErrNamespaceMoved.
@@ -53,8 +57,10 @@ func claim(ctx context.Context, q driver.ClaimExecutor, c claimant, keys []strin
 	if err := q.LockClaimKeys(ctx, hashes, exclusive); err != nil {
 		return err
 	}
-	if err := q.DeleteClaims(ctx, c.Kind, c.ID); err != nil {
-		return err
+	if !c.Fresh {
+		if err := q.DeleteClaims(ctx, c.Kind, c.ID); err != nil {
+			return err
+		}
 	}
 	holders := holdingNamespaces(c)
 	own := strings.Join(c.Namespace, store.NamespaceSeparator)

@@ -73,7 +73,7 @@ func insertEntity(ctx context.Context, tx driver.Tx, kind store.Kind, id store.I
 	if err != nil {
 		return err
 	}
-	c.Kind, c.ID = string(kind), rowID
+	c.Kind, c.ID, c.Fresh = string(kind), rowID, true
 	return claim(ctx, tx, c, claims)
 }
 
@@ -378,7 +378,11 @@ func (s *Store) commitSingle(ctx context.Context, c store.Commit) error {
 		IdempotencyExpiresAt: expires,
 	})
 	if err != nil {
+		s.eventsWritten(err)
 		return err
+	}
+	if res.Committed {
+		s.eventsWritten(nil)
 	}
 	switch {
 	case res.Committed:

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/bingsan/bingsan/store"
@@ -9,14 +10,25 @@ import (
 )
 
 // writeEvents is write for mutations, which write events: once the
-// transaction has committed, this process's readers of events are woken
-// (a driver with an EventListener wakes every process's readers itself).
+// transaction has committed (or may have), the readers are woken.
 func (s *Store) writeEvents(ctx context.Context, fn func(tx driver.Tx) error) error {
 	err := s.write(ctx, fn)
-	if err == nil && s.listener == nil {
-		s.wakeups.Wake()
-	}
+	s.eventsWritten(err)
 	return err
+}
+
+// eventsWritten wakes the readers of events after a write that committed
+// events, or may have (err is the write's outcome): every process's
+// readers through the driver's EventListener, or this process's.
+func (s *Store) eventsWritten(err error) {
+	if err != nil && !errors.Is(err, driver.ErrOutcomeUnknown) {
+		return
+	}
+	if s.listener != nil {
+		s.listener.AnnounceEvents()
+		return
+	}
+	s.wakeups.Wake()
 }
 
 // insertEvent writes one event about namespace (joined key) or the entity

@@ -43,7 +43,7 @@ func (s *Store) CreateNamespace(ctx context.Context, warehouse string, ns store.
 			return err
 		}
 		if ns.Key != "" {
-			c := claimant{Kind: claimNamespace, ID: id, Warehouse: warehouse, Namespace: ns.Levels}
+			c := claimant{Kind: claimNamespace, ID: id, Warehouse: warehouse, Namespace: ns.Levels, Fresh: true}
 			if err := claim(ctx, tx, c, []string{ns.Key}); err != nil {
 				return err
 			}

@@ -78,7 +78,6 @@ var Deferrable = map[string]bool{
 	"InsertEvents":             true,
 	"MarkIdempotencyCommitted": true,
 	"AdvisoryXactLock":         true,
-	"NotifyEvents":             true,
 }
 
 // Executor has one method per query. Times are time.Time; the zero time is
@@ -379,11 +378,16 @@ type EventSequencer interface {
 	SequenceEvents(ctx context.Context) error
 }
 
-// EventListener hears, across processes, that events were committed: the
-// channel receives a value (coalesced) after such commits and after every
-// reconnect, and is closed when ctx ends. Without it the core wakes only
-// its own process's readers.
+// EventListener carries, across processes, the news that events were
+// committed. The core calls AnnounceEvents after each commit that wrote
+// events; it returns at once, and the driver may merge announcements and
+// make them later. ListenEvents' channel receives a value (coalesced)
+// after announcements of any process and after every reconnect, and is
+// closed when ctx ends. An announcement may be lost (a process dying just
+// after its commit): readers poll besides. Without an EventListener the
+// core wakes only its own process's readers.
 type EventListener interface {
+	AnnounceEvents()
 	ListenEvents(ctx context.Context) <-chan struct{}
 }
 

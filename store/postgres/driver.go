@@ -11,8 +11,9 @@ import (
 
 // Driver is the PostgreSQL driver.Driver, on a pgx/v5 pool.
 type Driver struct {
-	pool *pgxpool.Pool
-	q    *pgdb.Queries
+	pool     *pgxpool.Pool
+	q        *pgdb.Queries
+	announce *announcer
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -46,6 +47,7 @@ func (d *Driver) begin(ctx context.Context, begin string) (driver.Tx, error) {
 func (d *Driver) Ping(ctx context.Context) error { return interpret(d.pool.Ping(ctx)) }
 
 func (d *Driver) Close() error {
+	d.announce.close()
 	d.pool.Close()
 	return nil
 }

@@ -2,14 +2,17 @@ package postgres
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bingsan/bingsan/gen/pgdb"
 )
 
-// EventsChannel is the NOTIFY channel that the events trigger
-// (sql/migrations/postgres/00002_events.sql) signals on every commit that
-// wrote events.
+// EventsChannel is the NOTIFY channel on which nodes announce that they
+// committed events (announcer).
 const EventsChannel = "bingsan_events"
 
 // PruneLockKey is the session advisory lock that lets one node at a time
@@ -25,9 +28,9 @@ const numberBatch = 5000
 
 // SequenceEvents gives ids to committed events that have none, waiting for
 // a numbering transaction of another session to finish first, so that
-// every event committed before the call is numbered when it returns. It
-// notifies the nodes when it numbered anything: their brokers read the new
-// ids.
+// every event committed before the call is numbered when it returns.
+// Nobody needs telling afterwards: the writers of the events announced
+// them, and every reader numbers before it reads.
 func (d *Driver) SequenceEvents(ctx context.Context) error {
 	for {
 		n, err := d.numberBatch(ctx)
@@ -38,8 +41,7 @@ func (d *Driver) SequenceEvents(ctx context.Context) error {
 }
 
 func (d *Driver) numberBatch(ctx context.Context) (int64, error) {
-	// Pipelined: the lock travels with the numbering, the notification
-	// with the commit.
+	// Pipelined: the lock travels with the numbering.
 	tx, err := beginPipeline(ctx, d.pool, "begin")
 	if err != nil {
 		return 0, err
@@ -52,12 +54,95 @@ func (d *Driver) numberBatch(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, interpret(err)
 	}
-	if n > 0 {
-		if err := d.q.NotifyEvents(ctx, tx, EventsChannel); err != nil {
-			return 0, interpret(err)
-		}
-	}
 	return n, tx.Commit(ctx)
+}
+
+// AnnounceEvents tells every node, soon, that events were committed.
+func (d *Driver) AnnounceEvents() { d.announce.request() }
+
+// announcer sends the NOTIFY that wakes the nodes' LISTEN connections,
+// after the writers' transactions, from one goroutine per node, at most
+// one per announceGap: requests arriving meanwhile are answered together
+// by the next one. A lone write is announced at once; under load a node
+// sends about 50 a second rather than one per commit, each of which would
+// wake every node's listener and broker.
+//
+// A NOTIFY inside the writer's transaction would have been atomic with
+// it, but PostgreSQL serializes the commits of notifying transactions,
+// WAL flush included, under one database-wide lock: mutations of
+// different tables would commit one at a time. A wake-up lost here (the
+// node dies between its commit and the NOTIFY) delays subscribers of
+// other nodes until their broker's next poll; it loses nothing, since
+// readers read the outbox.
+type announcer struct {
+	pool    *pgxpool.Pool
+	q       *pgdb.Queries
+	pending chan struct{} // holds a value while a NOTIFY is owed
+	stop    chan struct{}
+	done    chan struct{}
+	closing sync.Once
+}
+
+const (
+	// announceGap is the least time between two NOTIFYs of a node: what
+	// it may add to the delay of an event reaching another node's
+	// subscribers while this node writes steadily.
+	announceGap = 20 * time.Millisecond
+	// announceTimeout bounds one NOTIFY; a failed one is not retried
+	// (the readers poll).
+	announceTimeout = 5 * time.Second
+)
+
+func startAnnouncer(pool *pgxpool.Pool, q *pgdb.Queries) *announcer {
+	a := &announcer{pool: pool, q: q, pending: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go a.run()
+	return a
+}
+
+func (a *announcer) request() { signal(a.pending) }
+
+func (a *announcer) run() {
+	defer close(a.done)
+	var last time.Time
+	for {
+		select {
+		case <-a.pending:
+		case <-a.stop:
+			select { // owed by a write that finished before Close
+			case <-a.pending:
+				a.notify()
+			default:
+			}
+			return
+		}
+		if wait := announceGap - time.Since(last); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-a.stop:
+				t.Stop()
+				a.notify()
+				return
+			}
+		}
+		// Writes that finish from here on request another NOTIFY: this
+		// one may reach the listeners before their commits.
+		last = time.Now()
+		a.notify()
+	}
+}
+
+func (a *announcer) notify() {
+	ctx, cancel := context.WithTimeout(context.Background(), announceTimeout)
+	defer cancel()
+	_ = a.q.NotifyEvents(ctx, a.pool, EventsChannel)
+}
+
+// close sends what is owed and stops the goroutine; the pool must still
+// be open.
+func (a *announcer) close() {
+	a.closing.Do(func() { close(a.stop) })
+	<-a.done
 }
 
 // TryLockPrune holds a session advisory lock on a connection of its own

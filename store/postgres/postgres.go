@@ -8,7 +8,7 @@
 // PostgreSQL-only capabilities: coalesced batched entity reads
 // (GetEntities), the one-statement compare-and-swap of one entity with its
 // event (CommitEntity), event numbering after commit (SequenceEvents),
-// LISTEN/NOTIFY wake-ups across nodes (ListenEvents) and a session lock so
+// LISTEN/NOTIFY wake-ups across nodes (AnnounceEvents, ListenEvents) and a session lock so
 // that one node at a time prunes events (TryLockPrune). Stored metadata is
 // lz4-compressed by the column's TOAST setting (migration 00004), which
 // needs no code.
@@ -105,7 +105,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, interpret(err)
 	}
-	drv := &Driver{pool: pool, q: pgdb.New()}
+	q := pgdb.New()
+	drv := &Driver{pool: pool, q: q, announce: startAnnouncer(pool, q)}
 	s := &Store{
 		Store: core.New(drv, core.Options{
 			MaxRetries: opts.MaxRetries, BaseDelay: opts.BaseDelay, MaxDelay: opts.MaxDelay,
@@ -117,7 +118,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	pingCtx, cancel := context.WithTimeout(ctx, cfg.ConnConfig.ConnectTimeout+time.Second)
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
-		pool.Close()
+		_ = drv.Close()
 		where := fmt.Sprintf("PostgreSQL at %s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port)
 		if pingCtx.Err() != nil || pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, errs.Wrap(errs.ServiceUnavailable, err, "%s did not answer within %s (store.postgres.connect-timeout)", where, cfg.ConnConfig.ConnectTimeout)

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"path"
 	"sync"
@@ -290,8 +291,10 @@ func TestPruneEventsOneNodeAtATime(t *testing.T) {
 	}
 }
 
-// A commit on one node wakes the event readers of another (LISTEN/NOTIFY),
-// and a rollback wakes nobody.
+// A commit on one node wakes the event readers of another (the writer's
+// announcement after its commit, heard by LISTEN), whichever way it
+// committed: a transaction, or the one-statement compare-and-swap; a write
+// that did not commit wakes nobody.
 func TestEventWakeupsAcrossNodes(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -307,21 +310,40 @@ func TestEventWakeupsAcrossNodes(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no wake-up after listening")
 	}
-	if err := a.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"db"}}); err != nil {
-		t.Fatal(err)
+	id := store.Ident{Warehouse: "wh", Namespace: []string{"db"}, Name: "t"}
+	commit := func(base int64) error {
+		return a.Commit(ctx, []store.Commit{{Ident: id, Kind: store.KindTable, BaseVersion: base, MetadataLocation: fmt.Sprintf("m%d", base+1), Metadata: []byte("{}")}})
 	}
-	select {
-	case <-wake:
-	case <-time.After(5 * time.Second):
-		t.Fatal("a commit on node a did not wake node b")
-	}
-	if err := a.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"db"}}); !errs.Is(err, errs.AlreadyExists) {
-		t.Fatalf("duplicate create: %v", err)
-	}
-	select {
-	case <-wake:
-		t.Fatal("a rolled-back mutation woke node b")
-	case <-time.After(300 * time.Millisecond):
+	for _, step := range []struct {
+		name  string
+		write func() error
+		wakes bool
+	}{
+		{"create namespace", func() error { return a.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"db"}}) }, true},
+		{"create namespace again", func() error { return a.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"db"}}) }, false},
+		{"create table", func() error {
+			return a.CreateEntity(ctx, store.Entity{Ident: id, Kind: store.KindTable, MetadataLocation: "m1", Metadata: []byte("{}")})
+		}, true},
+		{"commit", func() error { return commit(1) }, true},
+		{"stale commit", func() error { return commit(1) }, false},
+	} {
+		err := step.write()
+		if (err == nil) != step.wakes {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if step.wakes {
+			select {
+			case <-wake:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s on node a did not wake node b", step.name)
+			}
+			continue
+		}
+		select {
+		case <-wake:
+			t.Fatalf("%s, which failed, woke node b", step.name)
+		case <-time.After(300 * time.Millisecond):
+		}
 	}
 }
 
@@ -357,5 +379,84 @@ func TestFetchEntitiesBatch(t *testing.T) {
 	want := map[string]string{"a.t1": "m1", "a.b.t2": "m2"}
 	if !maps.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+// Creates find overlapping claims through location_claims' indexes even
+// when the claim queries were first planned while the table was nearly
+// empty (a new catalog): the plans cached then must not read the whole
+// table on every create once it has grown.
+func TestClaimQueriesUseIndexes(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dsn := pgtest.NewDatabase(t)
+	createTables := func(from, to int) {
+		// One connection: its cached plans are the ones being tested.
+		s, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close() // the backend exits, which flushes its statistics
+		for i := from; i < to; i++ {
+			id := store.Ident{Warehouse: "wh", Namespace: []string{"db"}, Name: fmt.Sprintf("t%d", i)}
+			if err := s.CreateEntity(ctx, store.Entity{Ident: id, Kind: store.KindTable, MetadataLocation: fmt.Sprintf("s3://b/db/t%d/metadata/1.json", i),
+				Metadata: []byte("{}"), Claims: []string{fmt.Sprintf("s3://b/db/t%d/", i)}, NamespaceKey: "s3://b/db/"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s, err := postgres.Open(ctx, dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx, migrate.Up); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateNamespace(ctx, "wh", store.Namespace{Levels: []string{"db"}, Location: "s3://b/db", Key: "s3://b/db/"}); err != nil {
+		t.Fatal(err)
+	}
+	// Claims of other owners, as a catalog in use holds: enough for a
+	// whole-table scan to be the plan the planner likes best.
+	_ = s.Close()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "INSERT INTO location_claims (key, owner_kind, owner_id) SELECT 's3://b/other/t' || g || '/', 'table', 1000000 + g FROM generate_series(1, 200) g; ANALYZE location_claims"); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Close(ctx)
+	// seqScans counts the sequential scans of location_claims by the
+	// sessions that have ended: a backend flushes its statistics before
+	// it leaves pg_stat_activity.
+	seqScans := func() int64 {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		for {
+			var others int
+			if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()").Scan(&others); err != nil {
+				t.Fatal(err)
+			}
+			if others == 0 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		var n int64
+		if err := conn.QueryRow(ctx, "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'location_claims'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	createTables(0, 10) // more than the 5 executions after which a generic plan may be cached
+	before := seqScans()
+	createTables(10, 30)
+	if after := seqScans(); after != before {
+		t.Fatalf("creates scanned location_claims sequentially %d times", after-before)
 	}
 }

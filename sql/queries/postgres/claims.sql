@@ -2,8 +2,16 @@
 
 -- The locks are taken in the order given (sorted by the caller), so that
 -- concurrent claimers cannot deadlock.
+--
+-- The statement also turns sequential scans off for the rest of the
+-- transaction, whose next statements are the claim queries below. Their
+-- plans are cached (prepared statements), and a plan made while
+-- location_claims was small (a new catalog) scans the whole table, which
+-- the cache keeps using long after the table has grown: every create
+-- then read every claim. Planned without sequential scans, the claim
+-- queries use location_claims' indexes whatever its size.
 -- name: LockClaimKeys :exec
-SELECT count(*) FROM (
+SELECT count(*), set_config('enable_seqscan', 'off', true) FROM (
     SELECT CASE WHEN (@exclusive::boolean[])[i]
                 THEN pg_advisory_xact_lock((@hashes::bigint[])[i])
                 ELSE pg_advisory_xact_lock_shared((@hashes::bigint[])[i]) END
@@ -15,7 +23,11 @@ SELECT count(*) FROM (
 SELECT c.key, c.owner_kind, c.owner_id,
        COALESCE(n.warehouse, '')::text AS ns_warehouse, COALESCE(n.name, '')::text AS ns_name
 FROM location_claims c
-LEFT JOIN namespaces n ON c.owner_kind = 'namespace' AND n.id = c.owner_id
+-- One primary-key lookup per claim found (a plain join may hash every
+-- namespace); the LIMIT keeps the planner from turning it into one.
+LEFT JOIN LATERAL (
+    SELECT ns.warehouse, ns.name FROM namespaces ns WHERE ns.id = c.owner_id LIMIT 1
+) n ON c.owner_kind = 'namespace'
 WHERE c.key = ANY(@ancestors::text[]) OR (c.key >= @key::text AND c.key < @key_end::text);
 
 -- name: InsertClaims :exec

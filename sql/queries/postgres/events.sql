@@ -19,15 +19,22 @@ WITH pending AS (
     SELECT seq, row_number() OVER (ORDER BY seq) AS n
     FROM events WHERE id IS NULL ORDER BY seq LIMIT @lim
 ), counter AS (
+    -- With nothing pending the counter is left alone: a numbering that
+    -- writes nothing commits without a WAL flush.
     UPDATE event_counter SET last_id = last_id + (SELECT count(*) FROM pending)
+    WHERE EXISTS (SELECT FROM pending)
     RETURNING last_id - (SELECT count(*) FROM pending) AS first_id
 )
 UPDATE events e SET id = counter.first_id + pending.n
 FROM pending, counter
 WHERE e.seq = pending.seq;
 
+-- Wakes the nodes' LISTEN connections, in a transaction of its own that
+-- commits without waiting for its WAL flush: it carries no data (the
+-- outbox does), and a wake-up lost in a crash is made up by the readers'
+-- polling.
 -- name: NotifyEvents :exec
-SELECT pg_notify(@channel::text, '');
+SELECT pg_notify(@channel::text, ''), set_config('synchronous_commit', 'off', true);
 
 -- name: ListEvents :many
 SELECT id::bigint AS id, type, created_at, warehouse, namespace, name, details FROM events
