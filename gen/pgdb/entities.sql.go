@@ -259,6 +259,43 @@ func (q *Queries) GetEntity(ctx context.Context, db DBTX, arg GetEntityParams) (
 	return i, err
 }
 
+const insertClaimedEntity = `-- name: InsertClaimedEntity :exec
+WITH e AS (
+    INSERT INTO entities (warehouse, namespace, name, kind, metadata_location, metadata, version, uuid)
+    VALUES ($2, $3, $4, $5, $6, $7, 1, $8)
+    RETURNING id, kind
+)
+INSERT INTO location_claims (key, owner_kind, owner_id)
+SELECT k.key, e.kind, e.id FROM e, unnest($1::text[]) AS k(key)
+`
+
+type InsertClaimedEntityParams struct {
+	Keys             []string
+	Warehouse        string
+	Namespace        string
+	Name             string
+	Kind             string
+	MetadataLocation string
+	Metadata         []byte
+	Uuid             pgtype.Text
+}
+
+// The row of a new entity and the claims of its locations, in one
+// statement: nothing waits for the new id.
+func (q *Queries) InsertClaimedEntity(ctx context.Context, db DBTX, arg InsertClaimedEntityParams) error {
+	_, err := db.Exec(ctx, insertClaimedEntity,
+		arg.Keys,
+		arg.Warehouse,
+		arg.Namespace,
+		arg.Name,
+		arg.Kind,
+		arg.MetadataLocation,
+		arg.Metadata,
+		arg.Uuid,
+	)
+	return err
+}
+
 const insertEntity = `-- name: InsertEntity :one
 INSERT INTO entities (warehouse, namespace, name, kind, metadata_location, metadata, version, uuid)
 VALUES ($1, $2, $3, $4, $5, $6, 1, $7)

@@ -52,25 +52,37 @@ type claimant struct {
 // inside another (unless that one is a namespace holding c), or containing
 // another.
 func claim(ctx context.Context, q driver.ClaimExecutor, c claimant, keys []string) error {
+	keys, err := checkClaim(ctx, q, c, keys)
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	return q.InsertClaims(ctx, c.Kind, c.ID, keys)
+}
+
+// checkClaim is claim without the insert of the claims, which the caller
+// makes (keys comes back sorted and without duplicates): it locks keys,
+// drops c's old claims and fails as claim does. An owner whose row is not
+// inserted yet is Fresh, with ID 0.
+func checkClaim(ctx context.Context, q driver.ClaimExecutor, c claimant, keys []string) ([]string, error) {
 	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
 	hashes, exclusive := claimLocks(keys)
 	if err := q.LockClaimKeys(ctx, hashes, exclusive); err != nil {
-		return err
+		return nil, err
 	}
 	if !c.Fresh {
 		if err := q.DeleteClaims(ctx, c.Kind, c.ID); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	holders := holdingNamespaces(c)
 	own := strings.Join(c.Namespace, store.NamespaceSeparator)
 	for _, key := range keys {
 		if !validKey(key) {
-			return errs.New(errs.Internal, "invalid location key %q", key)
+			return nil, errs.New(errs.Internal, "invalid location key %q", key)
 		}
 		rows, err := q.OverlappingClaims(ctx, key, ancestorKeys(key), keyEnd(key))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// The ancestors of key include the namespace's key, when it is
 		// one: no query more to check that the namespace is still where
@@ -92,17 +104,14 @@ func claim(ctx context.Context, q driver.ClaimExecutor, c claimant, keys []strin
 				r.NsWarehouse == c.Warehouse && holders[r.NsName] {
 				continue // a namespace holding the claimant
 			}
-			return overlapError(key, r)
+			return nil, overlapError(key, r)
 		}
 		if !inside {
-			return errs.Wrap(errs.CommitFailed, store.ErrNamespaceMoved,
+			return nil, errs.Wrap(errs.CommitFailed, store.ErrNamespaceMoved,
 				"Namespace %s was replaced or moved meanwhile; try again", strings.Join(c.Namespace, "."))
 		}
 	}
-	if len(keys) == 0 {
-		return nil
-	}
-	return q.InsertClaims(ctx, c.Kind, c.ID, keys)
+	return keys, nil
 }
 
 func overlapError(key string, r driver.ClaimRow) error {

@@ -35,8 +35,16 @@ func (s *Store) CreateEntity(ctx context.Context, e store.Entity) error {
 		return err
 	}
 	err = s.writeEvents(ctx, func(tx driver.Tx) error {
-		c := claimant{Warehouse: e.Ident.Warehouse, Namespace: e.Ident.Namespace, Register: e.Register, Within: e.NamespaceKey}
-		if err := insertEntity(ctx, tx, e.Kind, e.Ident, ns, e.MetadataLocation, e.Metadata, e.UUID, e.Claims, c); err != nil {
+		// The claims are checked before the row is inserted, so that the
+		// row and its claims go in one statement, which may travel with
+		// the commit (driver.Deferrable): its errors are read below,
+		// once the transaction has ended.
+		c := claimant{Kind: string(e.Kind), Fresh: true, Warehouse: e.Ident.Warehouse, Namespace: e.Ident.Namespace, Register: e.Register, Within: e.NamespaceKey}
+		keys, err := checkClaim(ctx, tx, c, e.Claims)
+		if err != nil {
+			return err
+		}
+		if err := tx.InsertClaimedEntity(ctx, entityRow(e.Kind, e.Ident, ns, e.MetadataLocation, e.Metadata, e.UUID), time.Now(), keys); err != nil {
 			return err
 		}
 		if err := markIdempotent(ctx, tx, store.IdempotentOutcome{MetadataLocation: e.MetadataLocation}); err != nil {
@@ -64,12 +72,14 @@ func (s *Store) CreateEntity(ctx context.Context, e store.Entity) error {
 	return busyError(err)
 }
 
+func entityRow(kind store.Kind, id store.Ident, ns, metaLoc string, meta []byte, uuid string) driver.EntityRow {
+	return driver.EntityRow{EntityKey: entityKey(kind, id, ns), MetadataLocation: metaLoc, Metadata: nonNil(meta), UUID: uuid}
+}
+
 // insertEntity inserts an entity's row and claims its locations as c
-// (whose kind and id it sets).
+// (whose kind and id it sets), each step's errors known when it returns.
 func insertEntity(ctx context.Context, tx driver.Tx, kind store.Kind, id store.Ident, ns, metaLoc string, meta []byte, uuid string, claims []string, c claimant) error {
-	rowID, err := tx.InsertEntity(ctx, driver.EntityRow{
-		EntityKey: entityKey(kind, id, ns), MetadataLocation: metaLoc, Metadata: nonNil(meta), UUID: uuid,
-	}, time.Now())
+	rowID, err := tx.InsertEntity(ctx, entityRow(kind, id, ns, metaLoc, meta, uuid), time.Now())
 	if err != nil {
 		return err
 	}

@@ -73,6 +73,7 @@ type Tx interface {
 // query joins this list only with a core that keeps that promise.
 var Deferrable = map[string]bool{
 	"LockClaimKeys":            true, // the lock is taken before the next statement runs
+	"InsertClaimedEntity":      true, // CreateEntity reads its errors once the transaction has ended
 	"DeleteClaims":             true,
 	"InsertClaims":             true,
 	"InsertEvents":             true,
@@ -272,6 +273,9 @@ type NamespaceContents struct{ HasChildren, HasTables, HasViews, HasFunctions bo
 // EntityExecutor runs the queries of entities.sql.
 type EntityExecutor interface {
 	InsertEntity(ctx context.Context, e EntityRow, now time.Time) (int64, error)
+	// InsertClaimedEntity inserts e and claims keys for it (Deferrable:
+	// its errors may surface at the transaction's next statement).
+	InsertClaimedEntity(ctx context.Context, e EntityRow, now time.Time, keys []string) error
 	GetEntity(ctx context.Context, k EntityKey) (EntityRow, error)
 	EntityExists(ctx context.Context, k EntityKey) (bool, error)
 	// EntityKind is the kind of the entity with k's name, whatever k.Kind.

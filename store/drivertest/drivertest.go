@@ -7,6 +7,7 @@ package drivertest
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -104,6 +105,17 @@ func testErrorClasses(t *testing.T, d driver.Driver) {
 			_, err := tx.InsertEntity(ctx, entity("missing", "t", ""), time.Now())
 			return err
 		}, driver.ErrForeignKey},
+		// The same through the insert that claims (errors surfacing at
+		// the commit, where a driver defers it).
+		{"UniqueClaimedEntity", func(tx driver.Tx) error {
+			return tx.InsertClaimedEntity(ctx, entity("ns", "t", ""), time.Now(), []string{"s3://b/t2/"})
+		}, driver.ErrUnique},
+		{"UUIDTakenClaimedEntity", func(tx driver.Tx) error {
+			return tx.InsertClaimedEntity(ctx, entity("ns", "other", "uuid-1"), time.Now(), []string{"s3://b/other/"})
+		}, driver.ErrUUIDTaken},
+		{"ForeignKeyClaimedEntity", func(tx driver.Tx) error {
+			return tx.InsertClaimedEntity(ctx, entity("missing", "t", ""), time.Now(), []string{"s3://b/missing/"})
+		}, driver.ErrForeignKey},
 		{"NoRows", func(tx driver.Tx) error {
 			_, err := tx.GetNamespace(ctx, "wh", "missing")
 			return err
@@ -122,6 +134,23 @@ func testErrorClasses(t *testing.T, d driver.Driver) {
 				t.Fatalf("a name conflict classified as a UUID conflict: %v", err)
 			}
 		})
+	}
+	// None of the failed claimed inserts left a claim behind, and one that
+	// succeeds claims its keys for the row it inserted.
+	if rows, err := d.Reader().OverlappingClaims(ctx, "s3://b/", nil, "s3://b0"); err != nil || len(rows) != 0 {
+		t.Fatalf("claims after failed inserts: %v %v", rows, err)
+	}
+	if err := inTx(t, ctx, d, func(tx driver.Tx) error {
+		return tx.InsertClaimedEntity(ctx, entity("ns", "claimed", ""), time.Now(), []string{"s3://b/claimed/", "s3://b/claimed/data/"})
+	}); err != nil {
+		t.Fatalf("InsertClaimedEntity: %v", err)
+	}
+	row, err := d.Reader().GetEntity(ctx, driver.EntityKey{Warehouse: "wh", Namespace: "ns", Name: "claimed", Kind: "table"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := d.Reader().OwnedClaims(ctx, "table", row.ID); err != nil || !slices.Equal(keys, []string{"s3://b/claimed/", "s3://b/claimed/data/"}) {
+		t.Fatalf("claims of the claimed insert: %v %v", keys, err)
 	}
 	// A class is reported by the driver, so the read outside a transaction
 	// says the same.

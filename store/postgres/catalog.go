@@ -96,6 +96,13 @@ func (e executor) InsertEntity(ctx context.Context, r driver.EntityRow, _ time.T
 	}))
 }
 
+func (e executor) InsertClaimedEntity(ctx context.Context, r driver.EntityRow, _ time.Time, keys []string) error {
+	return interpret(e.q.InsertClaimedEntity(ctx, e.db, pgdb.InsertClaimedEntityParams{
+		Warehouse: r.Warehouse, Namespace: r.Namespace, Name: r.Name, Kind: r.Kind,
+		MetadataLocation: r.MetadataLocation, Metadata: nonNil(r.Metadata), Uuid: pgText(r.UUID), Keys: nonNilStrings(keys),
+	}))
+}
+
 func (e executor) GetEntity(ctx context.Context, k driver.EntityKey) (driver.EntityRow, error) {
 	r, err := e.q.GetEntity(ctx, e.db, pgdb.GetEntityParams{Warehouse: k.Warehouse, Namespace: k.Namespace, Name: k.Name, Kind: k.Kind})
 	return one(r, err, entityFromRow)

@@ -87,7 +87,7 @@ const (
 	// announceGap is the least time between two NOTIFYs of a node: what
 	// it may add to the delay of an event reaching another node's
 	// subscribers while this node writes steadily.
-	announceGap = 20 * time.Millisecond
+	announceGap = 5 * time.Millisecond
 	// announceTimeout bounds one NOTIFY; a failed one is not retried
 	// (the readers poll).
 	announceTimeout = 5 * time.Second

@@ -96,6 +96,16 @@ func (e executor) InsertEntity(ctx context.Context, r driver.EntityRow, now time
 	}))
 }
 
+// InsertClaimedEntity is two statements here: SQLite runs them in the
+// process, without a round trip to save.
+func (e executor) InsertClaimedEntity(ctx context.Context, r driver.EntityRow, now time.Time, keys []string) error {
+	id, err := e.InsertEntity(ctx, r, now)
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	return e.InsertClaims(ctx, r.Kind, id, keys)
+}
+
 func (e executor) GetEntity(ctx context.Context, k driver.EntityKey) (driver.EntityRow, error) {
 	r, err := e.q.GetEntity(ctx, e.db, sqlitedb.GetEntityParams{Warehouse: k.Warehouse, Namespace: k.Namespace, Name: k.Name, Kind: k.Kind})
 	return one(r, err, entityFromRow)

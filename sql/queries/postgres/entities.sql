@@ -3,6 +3,17 @@ INSERT INTO entities (warehouse, namespace, name, kind, metadata_location, metad
 VALUES (@warehouse, @namespace, @name, @kind, @metadata_location, @metadata, 1, sqlc.narg('uuid'))
 RETURNING id;
 
+-- The row of a new entity and the claims of its locations, in one
+-- statement: nothing waits for the new id.
+-- name: InsertClaimedEntity :exec
+WITH e AS (
+    INSERT INTO entities (warehouse, namespace, name, kind, metadata_location, metadata, version, uuid)
+    VALUES (@warehouse, @namespace, @name, @kind, @metadata_location, @metadata, 1, sqlc.narg('uuid'))
+    RETURNING id, kind
+)
+INSERT INTO location_claims (key, owner_kind, owner_id)
+SELECT k.key, e.kind, e.id FROM e, unnest(@keys::text[]) AS k(key);
+
 -- name: GetEntity :one
 SELECT * FROM entities
 WHERE warehouse = @warehouse AND namespace = @namespace AND name = @name AND kind = @kind;
