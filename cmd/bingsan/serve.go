@@ -125,8 +125,10 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		AccessLogSample:     cfg.Log.AccessSample,
 	})
 
-	releaseStartupPages()
+	// Memory first: the collections it runs read type and stack tables
+	// from the executable, whose pages are released after them.
 	releaseStartupMemory()
+	releaseStartupPages()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
