@@ -68,6 +68,12 @@ func (s *Store) CreateEntity(ctx context.Context, e store.Entity) error {
 		return uuidTaken(e.Kind, e.UUID)
 	case isUnique(err):
 		return s.alreadyExists(ctx, e.Kind, e.Ident, ns)
+	case errors.Is(err, store.ErrLocationOwned):
+		// The claims are checked before the row goes in: when the name is
+		// taken too, that is what the client hears about.
+		if existing, kerr := s.read().EntityKind(ctx, entityKey(e.Kind, e.Ident, ns)); kerr == nil {
+			return entityAlreadyExists(e.Kind, store.Kind(existing), e.Ident)
+		}
 	}
 	return busyError(err)
 }
