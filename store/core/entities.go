@@ -35,17 +35,27 @@ func (s *Store) CreateEntity(ctx context.Context, e store.Entity) error {
 		return err
 	}
 	err = s.writeEvents(ctx, func(tx driver.Tx) error {
-		// The claims are checked before the row is inserted, so that the
-		// row and its claims go in one statement, which may travel with
-		// the commit (driver.Deferrable): its errors are read below,
-		// once the transaction has ended.
-		c := claimant{Kind: string(e.Kind), Fresh: true, Warehouse: e.Ident.Warehouse, Namespace: e.Ident.Namespace, Register: e.Register, Within: e.NamespaceKey}
-		keys, err := checkClaim(ctx, tx, c, e.Claims)
-		if err != nil {
-			return err
-		}
-		if err := tx.InsertClaimedEntity(ctx, entityRow(e.Kind, e.Ident, ns, e.MetadataLocation, e.Metadata, e.UUID), time.Now(), keys); err != nil {
-			return err
+		c := claimant{Warehouse: e.Ident.Warehouse, Namespace: e.Ident.Namespace, Register: e.Register, Within: e.NamespaceKey}
+		if e.Register {
+			// A register points at files that may be a live entity's:
+			// the row goes in first, so that a taken name or UUID is
+			// what the client hears about rather than the overlap.
+			if err := insertEntity(ctx, tx, e.Kind, e.Ident, ns, e.MetadataLocation, e.Metadata, e.UUID, e.Claims, c); err != nil {
+				return err
+			}
+		} else {
+			// The claims are checked before the row is inserted, so that
+			// the row and its claims go in one statement, which may
+			// travel with the commit (driver.Deferrable): its errors are
+			// read below, once the transaction has ended.
+			c.Kind, c.Fresh = string(e.Kind), true
+			keys, err := checkClaim(ctx, tx, c, e.Claims)
+			if err != nil {
+				return err
+			}
+			if err := tx.InsertClaimedEntity(ctx, entityRow(e.Kind, e.Ident, ns, e.MetadataLocation, e.Metadata, e.UUID), time.Now(), keys); err != nil {
+				return err
+			}
 		}
 		if err := markIdempotent(ctx, tx, store.IdempotentOutcome{MetadataLocation: e.MetadataLocation}); err != nil {
 			return err
@@ -69,8 +79,8 @@ func (s *Store) CreateEntity(ctx context.Context, e store.Entity) error {
 	case isUnique(err):
 		return s.alreadyExists(ctx, e.Kind, e.Ident, ns)
 	case errors.Is(err, store.ErrLocationOwned):
-		// The claims are checked before the row goes in: when the name is
-		// taken too, that is what the client hears about.
+		// A create's claims are checked before its row goes in: when the
+		// name is taken too, that is what the client hears about.
 		if existing, kerr := s.read().EntityKind(ctx, entityKey(e.Kind, e.Ident, ns)); kerr == nil {
 			return entityAlreadyExists(e.Kind, store.Kind(existing), e.Ident)
 		}

@@ -64,8 +64,8 @@ func (d *Driver) AnnounceEvents() { d.announce.request() }
 // after the writers' transactions, from one goroutine per node, at most
 // one per announceGap: requests arriving meanwhile are answered together
 // by the next one. A lone write is announced at once; under load a node
-// sends about 50 a second rather than one per commit, each of which would
-// wake every node's listener and broker.
+// sends at most 200 a second rather than one per commit, each of which
+// wakes every node's listener and broker.
 //
 // A NOTIFY inside the writer's transaction would have been atomic with
 // it, but PostgreSQL serializes the commits of notifying transactions,
