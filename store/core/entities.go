@@ -36,26 +36,15 @@ func (s *Store) CreateEntity(ctx context.Context, e store.Entity) error {
 	}
 	err = s.writeEvents(ctx, func(tx driver.Tx) error {
 		c := claimant{Warehouse: e.Ident.Warehouse, Namespace: e.Ident.Namespace, Register: e.Register, Within: e.NamespaceKey}
+		insert := claimThenInsertEntity
 		if e.Register {
 			// A register points at files that may be a live entity's:
 			// the row goes in first, so that a taken name or UUID is
 			// what the client hears about rather than the overlap.
-			if err := insertEntity(ctx, tx, e.Kind, e.Ident, ns, e.MetadataLocation, e.Metadata, e.UUID, e.Claims, c); err != nil {
-				return err
-			}
-		} else {
-			// The claims are checked before the row is inserted, so that
-			// the row and its claims go in one statement, which may
-			// travel with the commit (driver.Deferrable): its errors are
-			// read below, once the transaction has ended.
-			c.Kind, c.Fresh = string(e.Kind), true
-			keys, err := checkClaim(ctx, tx, c, e.Claims)
-			if err != nil {
-				return err
-			}
-			if err := tx.InsertClaimedEntity(ctx, entityRow(e.Kind, e.Ident, ns, e.MetadataLocation, e.Metadata, e.UUID), time.Now(), keys); err != nil {
-				return err
-			}
+			insert = insertEntity
+		}
+		if err := insert(ctx, tx, e.Kind, e.Ident, ns, e.MetadataLocation, e.Metadata, e.UUID, e.Claims, c); err != nil {
+			return err
 		}
 		if err := markIdempotent(ctx, tx, store.IdempotentOutcome{MetadataLocation: e.MetadataLocation}); err != nil {
 			return err
@@ -90,6 +79,19 @@ func (s *Store) CreateEntity(ctx context.Context, e store.Entity) error {
 
 func entityRow(kind store.Kind, id store.Ident, ns, metaLoc string, meta []byte, uuid string) driver.EntityRow {
 	return driver.EntityRow{EntityKey: entityKey(kind, id, ns), MetadataLocation: metaLoc, Metadata: nonNil(meta), UUID: uuid}
+}
+
+// claimThenInsertEntity is insertEntity with the claims checked before the
+// row goes in, so that the row and its claims are one statement, which
+// may travel with the commit (driver.Deferrable): its errors surface when
+// the transaction ends.
+func claimThenInsertEntity(ctx context.Context, tx driver.Tx, kind store.Kind, id store.Ident, ns, metaLoc string, meta []byte, uuid string, claims []string, c claimant) error {
+	c.Kind, c.Fresh = string(kind), true
+	keys, err := checkClaim(ctx, tx, c, claims)
+	if err != nil {
+		return err
+	}
+	return tx.InsertClaimedEntity(ctx, entityRow(kind, id, ns, metaLoc, meta, uuid), time.Now(), keys)
 }
 
 // insertEntity inserts an entity's row and claims its locations as c
@@ -403,12 +405,11 @@ func (s *Store) commitSingle(ctx context.Context, c store.Commit) error {
 		IdempotencyOutcome:   encodeOutcome(store.IdempotentOutcome{MetadataLocation: c.MetadataLocation}),
 		IdempotencyExpiresAt: expires,
 	})
-	if err != nil {
+	if err != nil || res.Committed {
 		s.eventsWritten(err)
-		return err
 	}
-	if res.Committed {
-		s.eventsWritten(nil)
+	if err != nil {
+		return err
 	}
 	switch {
 	case res.Committed:

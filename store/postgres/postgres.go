@@ -8,10 +8,10 @@
 // PostgreSQL-only capabilities: coalesced batched entity reads
 // (GetEntities), the one-statement compare-and-swap of one entity with its
 // event (CommitEntity), event numbering after commit (SequenceEvents),
-// LISTEN/NOTIFY wake-ups across nodes (AnnounceEvents, ListenEvents) and a session lock so
-// that one node at a time prunes events (TryLockPrune). Stored metadata is
-// lz4-compressed by the column's TOAST setting (migration 00004), which
-// needs no code.
+// LISTEN/NOTIFY wake-ups across nodes (AnnounceEvents, ListenEvents) and a
+// session lock so that one node at a time prunes events (TryLockPrune).
+// Stored metadata is lz4-compressed by the column's TOAST setting
+// (migration 00004), which needs no code.
 package postgres
 
 import (
