@@ -300,3 +300,54 @@ func mustChange(tb testing.TB, id store.Ident, reqs, upds json.RawMessage) Table
 	}
 	return c
 }
+
+// BenchmarkCreateSteps is the CPU work of a create before the store and
+// the file write, on the load harness's request: decode the schema and
+// partition spec, build the first metadata, serialize it.
+func BenchmarkCreateSteps(b *testing.B) {
+	schema := benchSchemaJSON()
+	spec := json.RawMessage(`{"spec-id":0,"fields":[{"source-id":3,"field-id":1000,"name":"col_02_day","transform":"day"}]}`)
+	b.Run("parse-request", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ParseSchema(schema); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := ParsePartitionSpec(spec); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	sc, _ := ParseSchema(schema)
+	ps, _ := ParsePartitionSpec(spec)
+	props := iceberg.Properties{"write.format.default": "parquet"}
+	b.Run("build", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := table.NewMetadataWithUUID(sc, ps, table.UnsortedSortOrder, "file:///warehouse/db/t", props, benchUUID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	m, err := table.NewMetadataWithUUID(sc, ps, table.UnsortedSortOrder, "file:///warehouse/db/t", props, benchUUID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("serialize", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := encodeMetadata(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// benchSchemaJSON is benchSchema as a client sends it.
+func benchSchemaJSON() json.RawMessage {
+	raw, err := json.Marshal(benchSchema())
+	if err != nil {
+		panic(err)
+	}
+	return raw
+}

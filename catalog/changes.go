@@ -77,11 +77,11 @@ func ParseTableChange(id store.Ident, requirements, updates json.RawMessage) (Ta
 }
 
 func decodeTableUpdates(raw json.RawMessage) (table.Updates, error) {
-	if err := checkAddedSchemas(raw); err != nil {
-		return nil, err
-	}
 	var upds table.Updates
 	if err := json.Unmarshal(raw, &upds); err != nil {
+		if serr := checkAddedSchemas(raw); serr != nil {
+			return nil, serr
+		}
 		return nil, errs.New(errs.BadRequest, "Invalid updates: %s", err.Error())
 	}
 	for i, u := range upds {
@@ -93,8 +93,8 @@ func decodeTableUpdates(raw json.RawMessage) (table.Updates, error) {
 }
 
 // checkAddedSchemas runs checkSchemaJSON on the schemas of a commit's
-// add-schema updates. Most commits add none: only the updates that name the
-// action are looked at.
+// add-schema updates, to say better what iceberg-go refused. Only the
+// updates that name the action are looked at.
 func checkAddedSchemas(raw json.RawMessage) error {
 	if !bytes.Contains(raw, []byte(`"add-schema"`)) {
 		return nil
@@ -190,11 +190,11 @@ func decodeViewUpdates(updsJSON json.RawMessage) ([]viewUpdate, error) {
 			if !present(wire.Schema) {
 				return nil, errs.New(errs.BadRequest, "Invalid updates: %s without schema", wire.Action)
 			}
-			if err := checkSchemaJSON("schema of add-schema", wire.Schema); err != nil {
-				return nil, err
-			}
 			var sc iceberg.Schema
 			if err := json.Unmarshal(wire.Schema, &sc); err != nil {
+				if serr := checkSchemaJSON("schema of add-schema", wire.Schema); serr != nil {
+					return nil, serr
+				}
 				return nil, errs.New(errs.BadRequest, "Invalid updates: %s: %s", wire.Action, err.Error())
 			}
 			u.Update, u.schema = view.NewAddSchemaUpdate(&sc), &sc
@@ -235,11 +235,11 @@ func ParseSchema(raw json.RawMessage) (*iceberg.Schema, error) {
 	if !present(raw) {
 		return nil, nil
 	}
-	if err := checkSchemaJSON("schema", raw); err != nil {
-		return nil, err
-	}
 	var sc iceberg.Schema
 	if err := json.Unmarshal(raw, &sc); err != nil {
+		if serr := checkSchemaJSON("schema", raw); serr != nil {
+			return nil, serr
+		}
 		return nil, errs.New(errs.BadRequest, "Invalid schema: %s", err.Error())
 	}
 	return &sc, nil

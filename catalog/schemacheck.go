@@ -9,11 +9,12 @@ import (
 	"github.com/bingsan/bingsan/errs"
 )
 
-// checkSchemaJSON checks the shape of a schema as a client wrote it, before
-// iceberg-go reads it, for two things iceberg-go does not say well: which
-// field has a type it does not know (its error names neither the field nor
-// the type), and fields without `required`, which the REST spec requires
-// and iceberg-go takes as false. what names the schema in messages.
+// checkSchemaJSON checks the shape of a schema as a client wrote it, for
+// two things iceberg-go refuses without saying well why: a field of a type
+// it does not know (its error names neither the field nor the type), and
+// fields without `required` (its error does not name the field). It runs
+// only once iceberg-go has refused a schema, so that a valid schema is
+// decoded once; what names the schema in messages.
 func checkSchemaJSON(what string, raw json.RawMessage) error {
 	var s struct {
 		Fields []json.RawMessage `json:"fields"`
@@ -100,13 +101,17 @@ func checkType(what, path string, raw json.RawMessage) error {
 func knownPrimitive(name string) bool {
 	switch name {
 	case "boolean", "int", "long", "float", "double", "date", "time", "timestamp", "timestamptz",
-		"timestamp_ns", "timestamptz_ns", "string", "uuid", "binary", "variant", "unknown", "geometry", "geography":
+		"timestamp_ns", "timestamptz_ns", "string", "uuid", "binary", "variant", "unknown":
 		return true
 	}
-	return parameterizedType.MatchString(name)
+	return parameterizedType.MatchString(name) || geospatialType.MatchString(name)
 }
 
-var parameterizedType = regexp.MustCompile(`^(decimal\(\s*\d+\s*,\s*\d+\s*\)|fixed\[\s*\d+\s*\]|geometry\(.*\)|geography\(.*\))$`)
+var (
+	parameterizedType = regexp.MustCompile(`^(decimal\(\s*\d+\s*,\s*\d+\s*\)|fixed\[\s*\d+\s*\])$`)
+	// Geospatial type names are read in any case, as Java reads them.
+	geospatialType = regexp.MustCompile(`(?i)^(geometry|geography)\s*(\(.*\))?$`)
+)
 
 // typeHints are names other systems use for Iceberg's types.
 var typeHints = map[string]string{

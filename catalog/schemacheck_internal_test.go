@@ -31,12 +31,15 @@ func TestSchemaMessagesNameFieldAndType(t *testing.T) {
 			field("e", `{"type":"list","element-id":5,"element":"string","element-required":false}`, `,"required":false`),
 			field("f", `{"type":"map","key-id":6,"key":"string","value-id":7,"value":{"type":"struct","fields":[{"id":8,"name":"g","type":"int","required":true}]},"value-required":true}`, `,"required":false`),
 		), ""},
+		// Java reads geospatial type names in any case; so does iceberg-go.
+		{"geometry in capitals", schema(field("shape", `"GEOMETRY"`, `,"required":false`)), ""},
 		{"int64", schema(field("count", `"int64"`, `,"required":true`)), `field "count" has unknown type "int64" (Iceberg calls it "long")`},
 		{"nested", schema(field("addr", `{"type":"struct","fields":[{"id":2,"name":"zip","type":"varchar","required":false}]}`, `,"required":false`)),
 			`field "addr.zip" has unknown type "varchar" (Iceberg calls it "string")`},
 		{"list element", schema(field("tags", `{"type":"list","element-id":2,"element":"text","element-required":true}`, `,"required":false`)),
 			`field "tags.element" has unknown type "text"`},
 		{"no required", schema(field("id", `"long"`, ``)), `field "id" has no "required"`},
+		{"no required after a geometry", schema(field("shape", `"Geometry"`, `,"required":false`), field("id", `"long"`, ``)), `field "id" has no "required"`},
 		{"no element-required", schema(field("tags", `{"type":"list","element-id":2,"element":"string"}`, `,"required":false`)), `list "tags" has no "element-required"`},
 		{"unknown nested kind", schema(field("x", `{"type":"tuple"}`, `,"required":false`)), `field "x" has unknown type "tuple"`},
 	}
