@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -116,7 +117,7 @@ func prepareOn[M, C any](ctx context.Context, s *Service, k kindOps[M, C], id st
 		meta, changed = next, true
 	}
 	p := &plan[M]{id: id, base: base, hasBase: true, next: base, commit: store.Commit{
-		Ident: id, Kind: k.kind(), BaseVersion: cur.Version,
+		Ident: id, Kind: k.kind(), BaseVersion: cur.Version, BaseLocation: cur.MetadataLocation,
 		MetadataLocation: cur.MetadataLocation, Metadata: cur.Metadata,
 	}}
 	if !changed {
@@ -297,7 +298,7 @@ func (q *commitQueues[C]) set(key string, queue []*member[C]) {
 // gets the lock.
 func commitQueued[M, C any](ctx context.Context, s *Service, k kindOps[M, C], q *commitQueues[C], c *C) (store.Commit, error) {
 	id := k.ident(c)
-	key := string(k.kind()) + "/" + tableKey(id)
+	key := entityCommitKey(k.kind(), id)
 	m := &member[C]{ctx: context.WithoutCancel(ctx), principal: principal.From(ctx), change: c,
 		deadline: s.retryDeadline(), done: make(chan memberResult, 1)}
 	m.idem, _ = store.IdempotencyFrom(ctx)
@@ -342,9 +343,18 @@ func commitGroup[M, C any](s *Service, k kindOps[M, C], group []*member[C]) {
 	ctx := store.WithIdempotency(group[0].ctx, store.IdempotencyMark{})
 	s.opts.Metrics.CommitGroup(len(group))
 	id := k.ident(group[0].change)
+	key := entityCommitKey(k.kind(), id)
+	fromHead := true
 	for attempt := 0; ; attempt++ {
+		p, outcomes, err := attemptGroup(ctx, s, k, id, key, group, fromHead)
+		if errors.Is(err, errStaleHead) {
+			// The same try again, on a fresh read: not counted, no backoff.
+			fromHead = false
+			attempt--
+			continue
+		}
+		fromHead = false
 		s.opts.Metrics.CommitAttempt()
-		p, outcomes, err := attemptGroup(ctx, s, k, id, group)
 		if err == nil {
 			for i, m := range group {
 				if outcomes[i] != nil {
@@ -383,16 +393,37 @@ func commitGroup[M, C any](s *Service, k kindOps[M, C], group []*member[C]) {
 // attemptGroup applies the group's changes on the entity's current
 // metadata and lands the result. A lost race returns the plan with the
 // store's CommitFailed error.
-func attemptGroup[M, C any](ctx context.Context, s *Service, k kindOps[M, C], id store.Ident, group []*member[C]) (*plan[M], []error, error) {
-	cur, err := s.st.GetEntity(ctx, k.kind(), id)
-	if err != nil {
-		return nil, nil, err
+//
+// With fromHead, the attempt starts from the row this node's last commit
+// of the entity left (metadataCache.head) rather than reading it. Such an
+// attempt only stands if its whole group applies and lands: anything else
+// (a failed requirement, nothing to change, a refused compare-and-swap)
+// may be the doing of a stale head, and returns errStaleHead so that the
+// group is prepared again on a fresh read before anyone is answered.
+func attemptGroup[M, C any](ctx context.Context, s *Service, k kindOps[M, C], id store.Ident, key string, group []*member[C], fromHead bool) (*plan[M], []error, error) {
+	cur, cached := store.Entity{}, false
+	if fromHead {
+		cur, cached = s.metaCache.head(key)
+	}
+	if !cached {
+		var err error
+		if cur, err = s.st.GetEntity(ctx, k.kind(), id); err != nil {
+			s.metaCache.setHead(key, store.Entity{})
+			return nil, nil, err
+		}
+	}
+	stale := func() (*plan[M], []error, error) {
+		s.metaCache.setHead(key, store.Entity{})
+		return nil, nil, errStaleHead
 	}
 	changes := make([]*C, len(group))
 	for i, m := range group {
 		changes[i] = m.change
 	}
 	p, outcomes, err := prepareOn(ctx, s, k, id, cur, changes)
+	if cached && (err != nil || !p.write || slices.ContainsFunc(outcomes, func(e error) bool { return e != nil })) {
+		return stale()
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -403,10 +434,26 @@ func attemptGroup[M, C any](ctx context.Context, s *Service, k kindOps[M, C], id
 	}
 	if p.write {
 		if err := land(ctx, s, k, []*plan[M]{p}); err != nil {
+			if cached && discardable(err) {
+				return stale()
+			}
+			s.metaCache.setHead(key, store.Entity{})
 			return p, nil, err
 		}
+		s.metaCache.setHead(key, store.Entity{Ident: id, Kind: k.kind(), MetadataLocation: p.commit.MetadataLocation,
+			Version: cur.Version + 1, UUID: cur.UUID})
 	}
 	return p, outcomes, nil
+}
+
+// errStaleHead is attemptGroup's word that an attempt started from a head
+// must be made again on a fresh read.
+var errStaleHead = errors.New("commit prepared on a stale head")
+
+// entityCommitKey identifies an entity in this node's commit queues,
+// locks and heads.
+func entityCommitKey(kind store.Kind, id store.Ident) string {
+	return string(kind) + "/" + tableKey(id)
 }
 
 // latestDeadline is the latest deadline of the group (zero if any member

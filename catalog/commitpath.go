@@ -18,6 +18,12 @@ import (
 //     for good; the commit that wrote a file leaves its parsed metadata
 //     here, and the next commit of the table on this node (or every loser of
 //     a race re-reading the winner's state) skips parsing it again.
+//   - metadataCache also keeps, for each entity this node committed last,
+//     the row that commit left (its head): the entity's next commit here
+//     starts from it instead of reading the row again. Another node may
+//     have committed since; the store's compare-and-swap, which checks the
+//     base's version and metadata location, then refuses the commit, and
+//     the engine prepares it again on a fresh read (attemptGroup).
 //   - tableLocks queues the commits of one table on this node, so that they
 //     take turns instead of all preparing and writing on the same base and
 //     all but one losing the compare-and-swap (wasted metadata files and
@@ -33,7 +39,11 @@ type metadataCache struct {
 	max     int
 	size    int
 	entries map[string]cachedMetadata
+	heads   map[string]store.Entity // by entity key (commitQueued)
 }
+
+// maxHeads bounds the heads kept: each is a few hundred bytes.
+const maxHeads = 8192
 
 type cachedMetadata struct {
 	meta any // table.Metadata or view.Metadata
@@ -77,6 +87,51 @@ func (c *metadataCache) put(loc string, m any, size int) {
 	}
 	c.entries[loc] = cachedMetadata{meta: m, size: size}
 	c.size += size
+}
+
+// head returns the row this node's last commit of the entity left, if
+// its metadata is still cached. The row has no Metadata: a commit that
+// starts from it and changes nothing is prepared again on a fresh read.
+func (c *metadataCache) head(key string) (store.Entity, bool) {
+	if c == nil {
+		return store.Entity{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, ok := c.heads[key]
+	if !ok {
+		return store.Entity{}, false
+	}
+	if _, cached := c.entries[h.MetadataLocation]; !cached {
+		delete(c.heads, key)
+		return store.Entity{}, false
+	}
+	return h, true
+}
+
+// setHead records e as the entity's row after this node's commit; a zero
+// e forgets it.
+func (c *metadataCache) setHead(key string, e store.Entity) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e.MetadataLocation == "" {
+		delete(c.heads, key)
+		return
+	}
+	if c.heads == nil {
+		c.heads = map[string]store.Entity{}
+	}
+	if _, ok := c.heads[key]; !ok && len(c.heads) >= maxHeads {
+		for k := range c.heads { // an arbitrary one, as entries are evicted
+			delete(c.heads, k)
+			break
+		}
+	}
+	e.Metadata = nil
+	c.heads[key] = e
 }
 
 // parseCached is parseStored through the cache.

@@ -309,7 +309,7 @@ func (s *Service) RegisterTable(ctx context.Context, id store.Ident, metadataLoc
 			err = s.st.CreateEntity(ctx, entity)
 		case err == nil:
 			err = s.st.Commit(ctx, []store.Commit{{
-				Ident: id, Kind: store.KindTable, BaseVersion: cur.Version,
+				Ident: id, Kind: store.KindTable, BaseVersion: cur.Version, BaseLocation: cur.MetadataLocation,
 				MetadataLocation: metadataLocation, Metadata: doc, EventType: store.EventTableRegistered,
 				UUID: entity.UUID, Claims: claims, Register: true,
 			}})

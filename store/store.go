@@ -113,12 +113,18 @@ type PropertyChange struct {
 
 // Commit is one entity's part of an atomic commit. With Create set the entity
 // must not exist yet (stage-create + assert-create); otherwise its version
-// must still equal BaseVersion.
+// must still equal BaseVersion and, when BaseLocation is set, its metadata
+// location BaseLocation.
 type Commit struct {
-	Ident            Ident
-	Kind             Kind
-	Create           bool
-	BaseVersion      int64
+	Ident       Ident
+	Kind        Kind
+	Create      bool
+	BaseVersion int64
+	// BaseLocation is the metadata location the commit was built on. A
+	// version alone does not say which metadata it is: an entity dropped
+	// and created again under its name counts its versions from 1 again.
+	// The location does, as every metadata file has a name of its own.
+	BaseLocation     string
 	MetadataLocation string
 	Metadata         []byte
 	// UUID is the new entity's UUID, with Create.

@@ -22,17 +22,18 @@ WITH cur AS (
     SET metadata_location = $4::text, metadata = $5::bytea, version = e.version + 1, updated_at = now()
     FROM cur
     WHERE e.id = cur.id AND cur.kind = $6::text AND e.version = $7::bigint
+      AND ($8::text = '' OR cur.metadata_location = $8::text)
     RETURNING cur.metadata_location AS previous
 ), ev AS (
     INSERT INTO events (type, warehouse, namespace, name, details)
-    SELECT $8::text, $1::text, $2::text, $3::text,
-           jsonb_set($9::jsonb, '{previous-metadata-location}', to_jsonb(upd.previous))
+    SELECT $9::text, $1::text, $2::text, $3::text,
+           jsonb_set($10::jsonb, '{previous-metadata-location}', to_jsonb(upd.previous))
     FROM upd
     RETURNING seq
 ), idem AS (
     UPDATE idempotency_keys
-    SET committed = true, outcome = $10::bytea, expires_at = $11::timestamptz
-    WHERE key = ANY($12::text[]) AND NOT done AND EXISTS (SELECT 1 FROM upd)
+    SET committed = true, outcome = $11::bytea, expires_at = $12::timestamptz
+    WHERE key = ANY($13::text[]) AND NOT done AND EXISTS (SELECT 1 FROM upd)
 )
 SELECT EXISTS (SELECT 1 FROM upd) AS committed,
        COALESCE((SELECT kind FROM cur), '')::text AS current_kind,
@@ -47,6 +48,7 @@ type CommitEntityParams struct {
 	Metadata             []byte
 	Kind                 string
 	BaseVersion          int64
+	BaseLocation         string
 	EventType            string
 	Details              []byte
 	IdempotencyOutcome   []byte
@@ -62,7 +64,8 @@ type CommitEntityRow struct {
 
 // The whole commit of one existing entity in one statement (and so, run
 // outside a transaction block, in one round trip): lock the row, swap the
-// metadata if the version is still the base version, and only then write
+// metadata if the version (and the metadata location, when one is given)
+// is still the base, and only then write
 // the (unnumbered) event, with the replaced location added to its details.
 // A row changed meanwhile is re-read under the lock (READ COMMITTED), so a
 // stale base never overwrites a newer version.
@@ -77,6 +80,7 @@ func (q *Queries) CommitEntity(ctx context.Context, db DBTX, arg CommitEntityPar
 		arg.Metadata,
 		arg.Kind,
 		arg.BaseVersion,
+		arg.BaseLocation,
 		arg.EventType,
 		arg.Details,
 		arg.IdempotencyOutcome,

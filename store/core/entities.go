@@ -359,7 +359,7 @@ func commitOne(ctx context.Context, tx driver.Tx, c store.Commit) (string, error
 	if missing || cur.Kind != string(c.Kind) {
 		return "", noSuchEntity(c.Kind, c.Ident)
 	}
-	if cur.Version != c.BaseVersion {
+	if cur.Version != c.BaseVersion || (c.BaseLocation != "" && cur.MetadataLocation != c.BaseLocation) {
 		return "", staleVersion(c.Kind, c.Ident, c.BaseVersion, cur.Version)
 	}
 	n, err := tx.UpdateEntityMetadata(ctx, cur.ID, c.BaseVersion, c.MetadataLocation, nonNil(c.Metadata), now)
@@ -399,7 +399,7 @@ func (s *Store) commitSingle(ctx context.Context, c store.Commit) error {
 	}
 	keys, expires := idempotencyMarks(ctx, c)
 	res, err := s.committer.CommitEntity(ctx, driver.EntityCommit{
-		Key: entityKey(c.Kind, c.Ident, ns), BaseVersion: c.BaseVersion,
+		Key: entityKey(c.Kind, c.Ident, ns), BaseVersion: c.BaseVersion, BaseLocation: c.BaseLocation,
 		MetadataLocation: c.MetadataLocation, Metadata: nonNil(c.Metadata), Event: rows[0],
 		IdempotencyKeys:      keys,
 		IdempotencyOutcome:   encodeOutcome(store.IdempotentOutcome{MetadataLocation: c.MetadataLocation}),

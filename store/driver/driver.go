@@ -359,6 +359,7 @@ type EntityCommitter interface {
 type EntityCommit struct {
 	Key                  EntityKey
 	BaseVersion          int64
+	BaseLocation         string // "": not compared (see store.Commit)
 	MetadataLocation     string
 	Metadata             []byte
 	Event                EventRow // the replaced location is added to its details

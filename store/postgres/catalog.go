@@ -227,7 +227,7 @@ func (d *Driver) GetEntities(ctx context.Context, keys []driver.EntityKey) ([]dr
 func (d *Driver) CommitEntity(ctx context.Context, c driver.EntityCommit) (driver.CommitResult, error) {
 	res, err := d.q.CommitEntity(ctx, d.pool, pgdb.CommitEntityParams{
 		Warehouse: c.Key.Warehouse, Namespace: c.Key.Namespace, Name: c.Key.Name, Kind: c.Key.Kind,
-		BaseVersion: c.BaseVersion, MetadataLocation: c.MetadataLocation, Metadata: nonNil(c.Metadata),
+		BaseVersion: c.BaseVersion, BaseLocation: c.BaseLocation, MetadataLocation: c.MetadataLocation, Metadata: nonNil(c.Metadata),
 		EventType: c.Event.Type, Details: c.Event.Details,
 		IdempotencyOutcome: c.IdempotencyOutcome, IdempotencyExpiresAt: c.IdempotencyExpiresAt,
 		IdempotencyKeys: nonNilStrings(c.IdempotencyKeys),

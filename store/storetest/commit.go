@@ -45,6 +45,57 @@ func testCommit(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	// A base names its metadata by location as well as by version: an
+	// entity dropped and created again counts its versions from 1 again,
+	// so a writer whose base predates the drop must lose, alone or in a
+	// transaction with another entity.
+	t.Run("BaseLocation", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, newStore)
+		b.mkNamespace(t, "db")
+		other := b.ident("other", "db")
+		b.mkEntity(t, store.KindTable, other)
+		for _, tc := range []struct {
+			name string
+			with []store.Commit // committed together with the one under test
+		}{{"Alone", nil}, {"InTransaction", []store.Commit{{Ident: other, Kind: store.KindTable, MetadataLocation: "o", Metadata: []byte("{}")}}}} {
+			t.Run(tc.name, func(t *testing.T) {
+				id := b.ident("t_"+tc.name, "db")
+				old := b.mkEntity(t, store.KindTable, id)
+				if _, err := b.s.DropEntity(b.ctx, store.KindTable, id, false); err != nil {
+					t.Fatal(err)
+				}
+				b.mkEntity(t, store.KindTable, id) // version 1 again, another location
+				fresh := b.getEntity(t, store.KindTable, id)
+				if fresh.MetadataLocation == old.MetadataLocation {
+					fresh.MetadataLocation += "-recreated" // make the two differ
+					noErr(t, b.s.Commit(b.ctx, []store.Commit{{Ident: id, Kind: store.KindTable, BaseVersion: 1, MetadataLocation: fresh.MetadataLocation, Metadata: fresh.Metadata}}))
+					fresh = b.getEntity(t, store.KindTable, id)
+				}
+				commits := func(base store.Entity, loc string) []store.Commit {
+					c := update(id, store.KindTable, base.Version, loc)
+					c.BaseLocation = base.MetadataLocation
+					out := []store.Commit{c}
+					for _, w := range tc.with {
+						w.BaseVersion = b.getEntity(t, store.KindTable, w.Ident).Version
+						out = append(out, w)
+					}
+					return out
+				}
+				stale := old
+				stale.Version = fresh.Version
+				wantErr(t, b.s.Commit(b.ctx, commits(stale, "loc-stale")), errs.CommitFailed, "")
+				if got := b.getEntity(t, store.KindTable, id); got.Version != fresh.Version || got.MetadataLocation != fresh.MetadataLocation {
+					t.Fatalf("a commit on the dropped entity's metadata changed the new one: %+v", got)
+				}
+				noErr(t, b.s.Commit(b.ctx, commits(fresh, "loc-next")))
+				if got := b.getEntity(t, store.KindTable, id); got.MetadataLocation != "loc-next" {
+					t.Fatalf("after commit on the current base: %+v", got)
+				}
+			})
+		}
+	})
+
 	t.Run("Errors", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, newStore)

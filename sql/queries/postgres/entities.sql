@@ -67,7 +67,8 @@ WHERE id = @id AND version = @base_version;
 
 -- The whole commit of one existing entity in one statement (and so, run
 -- outside a transaction block, in one round trip): lock the row, swap the
--- metadata if the version is still the base version, and only then write
+-- metadata if the version (and the metadata location, when one is given)
+-- is still the base, and only then write
 -- the (unnumbered) event, with the replaced location added to its details.
 -- A row changed meanwhile is re-read under the lock (READ COMMITTED), so a
 -- stale base never overwrites a newer version.
@@ -83,6 +84,7 @@ WITH cur AS (
     SET metadata_location = @metadata_location::text, metadata = @metadata::bytea, version = e.version + 1, updated_at = now()
     FROM cur
     WHERE e.id = cur.id AND cur.kind = @kind::text AND e.version = @base_version::bigint
+      AND (@base_location::text = '' OR cur.metadata_location = @base_location::text)
     RETURNING cur.metadata_location AS previous
 ), ev AS (
     INSERT INTO events (type, warehouse, namespace, name, details)
