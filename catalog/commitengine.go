@@ -139,9 +139,9 @@ func prepareOn[M, C any](ctx context.Context, s *Service, k kindOps[M, C], id st
 }
 
 // land writes the plans' new metadata files, swaps every pointer in one
-// store commit and caches what it wrote. A store.Commit error is returned
-// as is, so that the caller can tell a lost race; files written for a
-// commit that failed are deleted.
+// store commit and caches what it wrote (parsed metadata, heads). A
+// store.Commit error is returned as is, so that the caller can tell a lost
+// race; files written for a commit that failed are deleted.
 func land[M, C any](ctx context.Context, s *Service, k kindOps[M, C], plans []*plan[M]) error {
 	cleanup := func(cause error) {
 		for _, p := range plans {
@@ -183,6 +183,12 @@ func land[M, C any](ctx context.Context, s *Service, k kindOps[M, C], plans []*p
 			continue
 		}
 		s.metaCache.put(p.commit.MetadataLocation, p.next, len(p.commit.Metadata))
+		version := p.commit.BaseVersion + 1
+		if p.commit.Create {
+			version = 1
+		}
+		s.metaCache.setHead(entityCommitKey(k.kind(), p.id), store.Entity{Ident: p.id, Kind: k.kind(),
+			MetadataLocation: p.commit.MetadataLocation, Version: version})
 		if !p.hasBase {
 			continue
 		}
@@ -408,12 +414,12 @@ func attemptGroup[M, C any](ctx context.Context, s *Service, k kindOps[M, C], id
 	if !cached {
 		var err error
 		if cur, err = s.st.GetEntity(ctx, k.kind(), id); err != nil {
-			s.metaCache.setHead(key, store.Entity{})
 			return nil, nil, err
 		}
+		s.metaCache.readRow(key, cur)
 	}
 	stale := func() (*plan[M], []error, error) {
-		s.metaCache.setHead(key, store.Entity{})
+		s.metaCache.doubtHead(key)
 		return nil, nil, errStaleHead
 	}
 	changes := make([]*C, len(group))
@@ -437,11 +443,8 @@ func attemptGroup[M, C any](ctx context.Context, s *Service, k kindOps[M, C], id
 			if cached && discardable(err) {
 				return stale()
 			}
-			s.metaCache.setHead(key, store.Entity{})
 			return p, nil, err
 		}
-		s.metaCache.setHead(key, store.Entity{Ident: id, Kind: k.kind(), MetadataLocation: p.commit.MetadataLocation,
-			Version: cur.Version + 1, UUID: cur.UUID})
 	}
 	return p, outcomes, nil
 }

@@ -12,6 +12,17 @@ import (
 	"github.com/bingsan/bingsan/vend"
 )
 
+// writeCounter counts the metadata files a service writes.
+type writeCounter struct {
+	vend.FileIO
+	writes atomic.Int64
+}
+
+func (w *writeCounter) WriteNew(ctx context.Context, location string, data []byte) error {
+	w.writes.Add(1)
+	return w.FileIO.WriteNew(ctx, location, data)
+}
+
 // readCounter counts the entity rows a service reads.
 type readCounter struct {
 	store.Store
@@ -146,5 +157,49 @@ func TestCommitFromHead(t *testing.T) {
 				tc.check(t, e, id, res)
 			}
 		})
+	}
+}
+
+// One writer's commits of a table alternating between two nodes (a load
+// balancer spreading them) find this node's head stale every time: after
+// the first, the node reads the row before each commit instead of writing
+// a file for nothing; once it commits alone again, it trusts its head
+// after two reads that agree with it.
+func TestCommitHeadDoubtedAfterStale(t *testing.T) {
+	t.Parallel()
+	e := setup(t, catalog.Options{})
+	reads := &readCounter{Store: e.st}
+	files := &writeCounter{FileIO: vend.NewLocal()}
+	e.svc = catalog.New(reads, files, e.opts)
+	other := e.otherNode()
+	other.svc = catalog.New(e.st, vend.NewLocal(), e.opts)
+	id := ident("ns", "t")
+	e.mustCreate(t, id, nil)
+	n := 0
+	commit := func(on *env) {
+		t.Helper()
+		n++
+		on.mustCommit(t, id, `[]`, setProps("n", fmt.Sprint(n)))
+	}
+	step := func(what string, wantReads, wantFiles int64) {
+		t.Helper()
+		r0, f0 := reads.reads.Load(), files.writes.Load()
+		commit(e)
+		if r, f := reads.reads.Load()-r0, files.writes.Load()-f0; r != wantReads || f != wantFiles {
+			t.Fatalf("%s: %d reads and %d files, want %d and %d", what, r, f, wantReads, wantFiles)
+		}
+	}
+	step("first commit, from the create's head", 0, 1)
+	commit(other)
+	step("first commit on a stale head", 1, 2) // the wasted file
+	for i := range 4 {
+		commit(other)
+		step(fmt.Sprintf("alternating commit %d", i), 1, 1)
+	}
+	step("alone again, first read agreeing", 1, 1)
+	step("alone again, second read agreeing", 1, 1)
+	step("trusted again", 0, 1)
+	if _, m := e.load(t, id); m.Properties()["n"] != fmt.Sprint(n) {
+		t.Errorf("last commit lost: properties %v", m.Properties())
 	}
 }

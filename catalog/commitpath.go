@@ -23,7 +23,12 @@ import (
 //     starts from it instead of reading the row again. Another node may
 //     have committed since; the store's compare-and-swap, which checks the
 //     base's version and metadata location, then refuses the commit, and
-//     the engine prepares it again on a fresh read (attemptGroup).
+//     the engine prepares it again on a fresh read (attemptGroup). That
+//     costs a metadata file written for nothing, so an entity whose head
+//     proved stale is read again before each commit until two reads in a
+//     row find its head current: a load balancer spreading one writer's
+//     commits over nodes costs one wasted file per entity and node, not
+//     one per commit.
 //   - tableLocks queues the commits of one table on this node, so that they
 //     take turns instead of all preparing and writing on the same base and
 //     all but one losing the compare-and-swap (wasted metadata files and
@@ -39,11 +44,26 @@ type metadataCache struct {
 	max     int
 	size    int
 	entries map[string]cachedMetadata
-	heads   map[string]store.Entity // by entity key (commitQueued)
+	heads   map[string]entityHead // by entity key (entityCommitKey)
 }
 
-// maxHeads bounds the heads kept: each is a few hundred bytes.
-const maxHeads = 8192
+// entityHead is the row this node's last commit of an entity left, and
+// whether it can be trusted to be the entity's current row.
+type entityHead struct {
+	row store.Entity
+	// doubted is set when a commit started from the head found it stale;
+	// agreed counts the fresh reads since that found the head current.
+	doubted bool
+	agreed  int
+}
+
+const (
+	// maxHeads bounds the heads kept: each is a few hundred bytes.
+	maxHeads = 8192
+	// trustAfter is the number of fresh reads in a row that must agree
+	// with a doubted head before commits start from it again.
+	trustAfter = 2
+)
 
 type cachedMetadata struct {
 	meta any // table.Metadata or view.Metadata
@@ -89,9 +109,10 @@ func (c *metadataCache) put(loc string, m any, size int) {
 	c.size += size
 }
 
-// head returns the row this node's last commit of the entity left, if
-// its metadata is still cached. The row has no Metadata: a commit that
-// starts from it and changes nothing is prepared again on a fresh read.
+// head returns the row this node's last commit of the entity left, if it
+// is trusted and its metadata still cached. The row has no Metadata: a
+// commit that starts from it and changes nothing is prepared again on a
+// fresh read.
 func (c *metadataCache) head(key string) (store.Entity, bool) {
 	if c == nil {
 		return store.Entity{}, false
@@ -99,39 +120,69 @@ func (c *metadataCache) head(key string) (store.Entity, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	h, ok := c.heads[key]
-	if !ok {
+	if !ok || h.doubted {
 		return store.Entity{}, false
 	}
-	if _, cached := c.entries[h.MetadataLocation]; !cached {
+	if _, cached := c.entries[h.row.MetadataLocation]; !cached {
 		delete(c.heads, key)
 		return store.Entity{}, false
 	}
-	return h, true
+	return h.row, true
 }
 
-// setHead records e as the entity's row after this node's commit; a zero
-// e forgets it.
-func (c *metadataCache) setHead(key string, e store.Entity) {
+// setHead records row as the entity's row after this node's commit.
+func (c *metadataCache) setHead(key string, row store.Entity) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e.MetadataLocation == "" {
-		delete(c.heads, key)
-		return
-	}
 	if c.heads == nil {
-		c.heads = map[string]store.Entity{}
+		c.heads = map[string]entityHead{}
 	}
-	if _, ok := c.heads[key]; !ok && len(c.heads) >= maxHeads {
+	h, ok := c.heads[key]
+	if !ok && len(c.heads) >= maxHeads {
 		for k := range c.heads { // an arbitrary one, as entries are evicted
 			delete(c.heads, k)
 			break
 		}
 	}
-	e.Metadata = nil
-	c.heads[key] = e
+	row.Metadata = nil
+	h.row = row
+	c.heads[key] = h
+}
+
+// doubtHead records that a commit found the entity's head stale.
+func (c *metadataCache) doubtHead(key string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h, ok := c.heads[key]; ok {
+		h.doubted, h.agreed = true, 0
+		c.heads[key] = h
+	}
+}
+
+// readRow compares a fresh read of the entity with its doubted head, and
+// trusts the head again once trustAfter reads in a row agreed with it.
+func (c *metadataCache) readRow(key string, row store.Entity) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, ok := c.heads[key]
+	if !ok || !h.doubted {
+		return
+	}
+	if h.row.MetadataLocation != row.MetadataLocation || h.row.Version != row.Version {
+		h.agreed = 0
+	} else if h.agreed++; h.agreed >= trustAfter {
+		h.doubted = false
+	}
+	c.heads[key] = h
 }
 
 // parseCached is parseStored through the cache.

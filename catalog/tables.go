@@ -154,6 +154,10 @@ func (s *Service) createTable(ctx context.Context, in CreateTableInput, order ta
 		}
 		return TableResult{}, cached, err
 	}
+	// The first commit (an ingestion's first append, typically) starts
+	// from here, as if this node had committed the table (land).
+	s.metaCache.put(metaLoc, meta, len(doc))
+	s.metaCache.setHead(entityCommitKey(store.KindTable, id), store.Entity{Ident: id, Kind: store.KindTable, MetadataLocation: metaLoc, Version: 1})
 	return TableResult{MetadataLocation: metaLoc, Metadata: doc, ETag: etag(metaLoc, SnapshotsAll), Access: grant}, cached, nil
 }
 
