@@ -71,6 +71,12 @@ func crossWarehouseRename(from, to store.Ident) error {
 
 // staleVersion is the CommitFailed error of a lost compare-and-swap.
 func staleVersion(kind store.Kind, id store.Ident, base, current int64) error {
+	if base == current {
+		// The same version number on other metadata: the entity was
+		// dropped and created again (see store.Commit.BaseLocation).
+		return errs.New(errs.CommitFailed, "Commit failed: %s %s was replaced concurrently (its metadata location is not the base's)",
+			strings.ToLower(kindTitle(kind)), id)
+	}
 	return errs.New(errs.CommitFailed, "Commit failed: %s %s was updated concurrently (base version %d, current version %d)",
 		strings.ToLower(kindTitle(kind)), id, base, current)
 }

@@ -84,7 +84,7 @@ func testCommit(t *testing.T, newStore func(t *testing.T) store.Store) {
 				}
 				stale := old
 				stale.Version = fresh.Version
-				wantErr(t, b.s.Commit(b.ctx, commits(stale, "loc-stale")), errs.CommitFailed, "")
+				wantErr(t, b.s.Commit(b.ctx, commits(stale, "loc-stale")), errs.CommitFailed, "was replaced concurrently")
 				if got := b.getEntity(t, store.KindTable, id); got.Version != fresh.Version || got.MetadataLocation != fresh.MetadataLocation {
 					t.Fatalf("a commit on the dropped entity's metadata changed the new one: %+v", got)
 				}
