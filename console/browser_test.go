@@ -225,7 +225,8 @@ const ordersSchema = `{"type":"struct","schema-id":0,"identifier-field-ids":[1],
 
 // seed creates, through the REST API, namespaces sales and sales.eu, the
 // table sales.orders with two schemas, a partition spec, a sort order,
-// two snapshots, a branch and a tag, and the view sales.big_orders.
+// two snapshots, a branch and a tag, the view sales.big_orders and the
+// function sales.add_tax (two overloads, the first in two dialects).
 func seed(c catalogAPI) {
 	c.call("POST", "/v1/namespaces", `{"namespace":["sales"],"properties":{"owner":"data-eng","comment":"Orders and customers"}}`)
 	c.call("POST", "/v1/namespaces", `{"namespace":["sales","eu"]}`)
@@ -273,6 +274,11 @@ func seed(c catalogAPI) {
 		"view-version":{"version-id":1,"timestamp-ms":%d,"schema-id":0,"summary":{"engine-name":"spark"},"default-namespace":["sales"],
 			"representations":[{"type":"sql","sql":"SELECT id FROM orders WHERE total > 100","dialect":"spark"},
 				{"type":"sql","sql":"SELECT id FROM sales.orders WHERE total > 100","dialect":"trino"}]},"properties":{}}`, now))
+	c.call("POST", "/v1/namespaces/sales/functions", `{"name":"add_tax","doc":"adds VAT","properties":{"owner":"finance"},"definitions":[
+		{"parameters":[{"name":"amount","type":"double"}],"return-type":"double","function-type":"udf",
+			"version":{"representations":[{"type":"sql","dialect":"spark","sql":"amount * 1.2"},{"type":"sql","dialect":"trino","sql":"amount * DOUBLE '1.2'"}],"deterministic":true}},
+		{"parameters":[{"name":"amount","type":"decimal(10,2)"},{"name":"rates","type":{"type":"map","key":"string","value":"double"}}],"return-type":"decimal(10,2)","function-type":"udf",
+			"version":{"representations":[{"type":"sql","dialect":"spark","sql":"amount * (1 + rates['vat'])"}]}}]}`)
 }
 
 func signInWithClientCredentials(b *browser, base, id, secret string) {
@@ -292,7 +298,8 @@ func signInWithClientCredentials(b *browser, base, id, secret string) {
 
 // TestBrowserCatalog signs in as the admin, browses to a table created
 // through the API, checks the schema tree, the schema diff and the
-// snapshot timeline, the view page, watches commits arrive live (and
+// snapshot timeline, the view page, the function page (and a missing
+// function), watches commits arrive live (and
 // after a dropped connection, resumed), reads the audit log and the
 // access pages, and checks the table page on a phone-sized screen.
 func TestBrowserCatalog(t *testing.T) {
@@ -318,6 +325,9 @@ func TestBrowserCatalog(t *testing.T) {
 		waitJS(`document.querySelector("#tables-list a")?.textContent === "orders"`),
 		waitJS(`document.querySelector("#namespaces-list a")?.textContent === "eu"`),
 		waitJS(`document.querySelector("#views-list a")?.textContent === "big_orders"`),
+		waitJS(`document.querySelector("#functions-list a")?.textContent === "add_tax"`),
+		jsTrue(`document.querySelector("#functions-list a").getAttribute("href") === "#/w/default/n/sales/f/add_tax"`),
+		jsTrue(`document.querySelector("#functions-status").textContent === "1 functions"`),
 		jsTrue(`document.querySelector("main table").innerText.includes("data-eng")`),
 	)
 	b.shot("02-namespace")
@@ -379,6 +389,28 @@ func TestBrowserCatalog(t *testing.T) {
 		jsTrue(`document.querySelector('.version').innerText.includes("current") && document.querySelector('#versions').innerText.includes("sales")`),
 	)
 	b.shot("04-view")
+
+	b.run("open the function",
+		goTo("#/w/default/n/sales"),
+		waitJS(`!!document.querySelector("#functions-list a")`),
+		click("#functions-list a"),
+		waitJS(`document.querySelectorAll("li.definition").length === 2`),
+		jsTrue(`document.querySelector("main h1").textContent === "Function sales.add_tax"`),
+		jsTrue(`document.querySelector('li.definition code[data-dialect="trino"]').textContent === "amount * DOUBLE '1.2'"`),
+		jsTrue(`document.querySelector('li.definition code[data-dialect="spark"]').textContent === "amount * 1.2"`),
+		jsTrue(`[...document.querySelectorAll("li.definition h3")].some(e => e.textContent === "(amount decimal(10,2), rates map<string, double>) → decimal(10,2)")`),
+		jsTrue(`document.querySelector("#overview").innerText.includes("Function UUID") && /[0-9a-f]{8}-[0-9a-f]{4}-/.test(document.querySelector("#overview").innerText)`),
+		jsTrue(`document.querySelector("#overview").innerText.includes("adds VAT")`),
+		jsTrue(`document.querySelector(".version").innerText.includes("current")`),
+		jsTrue(`document.querySelector("#properties").innerText.includes("finance")`),
+	)
+	b.shot("04-function")
+
+	b.run("a missing function",
+		goTo("#/w/default/n/sales/f/nope"),
+		waitJS(`document.querySelector("main .error")?.textContent.startsWith("Not found")`),
+		jsTrue(`document.querySelector("main h1").textContent === "Something went wrong"`),
+	)
 
 	b.run("a reload signs out", // the token lived in memory only
 		chromedp.Reload(),

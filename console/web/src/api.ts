@@ -70,6 +70,6 @@ export function base64url(bytes: Uint8Array): string {
 }
 
 export interface Settings { auth: boolean; oidc: { issuer: string; clientId: string; scopes: string }[] }
-export interface WarehouseEntry { type: "namespace" | "table" | "view"; namespace: string[]; name?: string }
+export interface WarehouseEntry { type: "namespace" | "table" | "view" | "function"; namespace: string[]; name?: string }
 export interface Warehouse { name: string; default: boolean; listable: boolean; entries: WarehouseEntry[] }
 export interface Session { name: string; via: string; roles: string[]; admin: boolean }

@@ -1,5 +1,5 @@
 // Browsing: warehouses, then namespaces (nested) with their properties,
-// tables and views, each list paged and searchable by name.
+// tables, views and functions, each list paged and searchable by name.
 
 import { ApiError, Warehouse, get, nsPath, whPath } from "./api";
 import { Child, announce, h, replace, table } from "./dom";
@@ -138,6 +138,12 @@ export async function namespacePage(main: HTMLElement, warehouse: string, namesp
       `${base}/namespaces/${nsPath(namespace)}/${kind}` + q({ pageToken: token, pageSize: size }));
     return { items: r.identifiers, next: r["next-page-token"] ?? undefined };
   };
+  // Functions are listed as bare identifiers (namespace levels, then name).
+  const functions = async (token: string | undefined, size: number) => {
+    const r = await get<{ identifiers?: string[][]; "next-page-token"?: string }>(
+      `${base}/namespaces/${nsPath(namespace)}/functions` + q({ pageToken: token, pageSize: size }));
+    return { items: r.identifiers ?? [], next: r["next-page-token"] ?? undefined };
+  };
   const title = namespace.length ? namespace.join(".") : warehouse;
   replace(main,
     breadcrumbs(warehouse, namespace.slice(0, -1), namespace.length ? child(namespace) : undefined),
@@ -148,5 +154,7 @@ export async function namespacePage(main: HTMLElement, warehouse: string, namesp
       namespace.length ? pagedList({ id: "tables", title: "Tables", noun: "tables", fetch: idents("tables"),
         name: (i) => i.name, link: (i) => href({ page: "table", warehouse, namespace, name: i.name }) }) : null,
       namespace.length ? pagedList({ id: "views", title: "Views", noun: "views", fetch: idents("views"),
-        name: (i) => i.name, link: (i) => href({ page: "view", warehouse, namespace, name: i.name }) }) : null));
+        name: (i) => i.name, link: (i) => href({ page: "view", warehouse, namespace, name: i.name }) }) : null,
+      namespace.length ? pagedList({ id: "functions", title: "Functions", noun: "functions", fetch: functions,
+        name: child, link: (i) => href({ page: "function", warehouse, namespace, name: child(i) }) }) : null));
 }

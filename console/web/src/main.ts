@@ -9,6 +9,7 @@ import { eventsPage, stopEvents } from "./events";
 import { Route, href, parse } from "./routes";
 import { tablePage } from "./table";
 import { viewPage } from "./view";
+import { functionPage } from "./function";
 
 let settings: Settings;
 let session: Session | null = null;
@@ -18,7 +19,7 @@ const $ = (id: string) => document.getElementById(id) as HTMLElement;
 function navigation(): void {
   const cur = parse(location.hash).page;
   const link = (r: Route, label: string) => {
-    const here = cur === r.page || (r.page === "home" && ["namespace", "table", "view"].includes(cur));
+    const here = cur === r.page || (r.page === "home" && ["namespace", "table", "view", "function"].includes(cur));
     return h("a", { href: href(r), "aria-current": here ? "page" : null }, label);
   };
   replace($("nav"), session === null ? null : [
@@ -63,6 +64,7 @@ async function route(): Promise<void> {
       case "namespace": await namespacePage(main, r.warehouse, r.namespace); break;
       case "table": await tablePage(main, r.warehouse, r.namespace, r.name); break;
       case "view": await viewPage(main, r.warehouse, r.namespace, r.name); break;
+      case "function": await functionPage(main, r.warehouse, r.namespace, r.name); break;
       case "events": await eventsPage(main); break;
       case "audit": await auditPage(main); break;
       case "access": await accessPage(main); break;

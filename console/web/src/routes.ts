@@ -6,6 +6,7 @@ export type Route =
   | { page: "namespace"; warehouse: string; namespace: string[] }
   | { page: "table"; warehouse: string; namespace: string[]; name: string }
   | { page: "view"; warehouse: string; namespace: string[]; name: string }
+  | { page: "function"; warehouse: string; namespace: string[]; name: string }
   | { page: "events" }
   | { page: "audit" }
   | { page: "access" };
@@ -19,6 +20,7 @@ export function href(r: Route): string {
     case "namespace": return `#/w/${enc(r.warehouse)}` + (r.namespace.length ? `/n/${encNs(r.namespace)}` : "");
     case "table": return `#/w/${enc(r.warehouse)}/n/${encNs(r.namespace)}/t/${enc(r.name)}`;
     case "view": return `#/w/${enc(r.warehouse)}/n/${encNs(r.namespace)}/v/${enc(r.name)}`;
+    case "function": return `#/w/${enc(r.warehouse)}/n/${encNs(r.namespace)}/f/${enc(r.name)}`;
     default: return `#/${r.page}`;
   }
 }
@@ -31,6 +33,7 @@ export function parse(hash: string): Route {
     const namespace = parts[2] === "n" && parts[3] ? parts[3].split(".").map(dec) : [];
     if (parts[4] === "t" && parts[5]) return { page: "table", warehouse, namespace, name: dec(parts[5]) };
     if (parts[4] === "v" && parts[5]) return { page: "view", warehouse, namespace, name: dec(parts[5]) };
+    if (parts[4] === "f" && parts[5]) return { page: "function", warehouse, namespace, name: dec(parts[5]) };
     return { page: "namespace", warehouse, namespace };
   }
   if (parts[0] === "events" || parts[0] === "audit" || parts[0] === "access") return { page: parts[0] };
