@@ -480,8 +480,9 @@ func TestBrowserCatalog(t *testing.T) {
 }
 
 // TestBrowserLimitedPrincipal signs in with an API key of a principal that
-// may read one namespace: the console offers that namespace, hides the
-// admin pages and shows the catalog's refusal of anything else.
+// may read one namespace and one function in it: the console offers both
+// (the function linked to its page), hides the admin pages and shows the
+// catalog's refusal of anything else.
 func TestBrowserLimitedPrincipal(t *testing.T) {
 	srv := servertest.Start(t, servertest.SQLite, servertest.Config{
 		Auth:            &auth.Options{BootstrapClientID: adminID, BootstrapClientSecret: adminSecret},
@@ -493,6 +494,7 @@ func TestBrowserLimitedPrincipal(t *testing.T) {
 	admin.call("POST", "/management/v1/roles", `{"name":"analysts"}`)
 	admin.call("POST", "/management/v1/principals", `{"name":"ana","credentials":false,"roles":["analysts"]}`)
 	admin.call("POST", "/management/v1/grants", `{"role":"analysts","privilege":"read","securable":{"type":"namespace","warehouse":"default","namespace":["sales"]}}`)
+	admin.call("POST", "/management/v1/grants", `{"role":"analysts","privilege":"read","securable":{"type":"function","warehouse":"default","namespace":["sales"],"name":"add_tax"}}`)
 	var key struct {
 		Key    string `json:"key"`
 		APIKey struct {
@@ -525,8 +527,16 @@ func TestBrowserLimitedPrincipal(t *testing.T) {
 		// lake: nothing to read, not shown.
 		jsTrue(`!document.querySelector('a[href="#/w/default"]') && !document.body.innerText.includes("lake")`),
 		jsTrue(`!!document.querySelector('a[href="#/w/default/n/sales"]')`),
+		jsTrue(`document.querySelector('a[href="#/w/default/n/sales/f/add_tax"]')?.textContent === "function sales.add_tax"`),
 	)
 	b.shot("02-entries")
+	b.run("a function grant links to the function page",
+		click(`a[href="#/w/default/n/sales/f/add_tax"]`),
+		waitJS(`document.querySelector("main h1")?.textContent === "Function sales.add_tax"`),
+		jsTrue(`document.querySelector('code[data-dialect="spark"]').textContent === "amount * 1.2"`),
+		goTo("#/"),
+		waitJS(`!!document.querySelector('a[href="#/w/default/n/sales"]')`),
+	)
 	b.run("browse what may be read",
 		click(`a[href="#/w/default/n/sales"]`),
 		waitJS(`document.querySelector("#tables-list a")?.textContent === "orders"`),

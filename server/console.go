@@ -39,12 +39,13 @@ type consoleWarehouse struct {
 	// Listable: the caller may list the warehouse's top-level namespaces.
 	Listable bool `json:"listable"`
 	// Entries are where a caller that may not list the warehouse can
-	// start: the namespaces, tables and views it holds read grants on.
+	// start: the namespaces, tables, views and functions it holds read
+	// grants on.
 	Entries []consoleEntry `json:"entries"`
 }
 
 type consoleEntry struct {
-	Type      string   `json:"type"` // namespace, table or view
+	Type      string   `json:"type"` // namespace, table, view or function
 	Namespace []string `json:"namespace"`
 	Name      string   `json:"name,omitempty"`
 }
@@ -109,7 +110,7 @@ func (s *Server) consoleWarehouses(ctx *fasthttp.RequestCtx) {
 				continue
 			}
 			switch g.On.Type {
-			case store.SecurableNamespace, store.SecurableTable, store.SecurableView:
+			case store.SecurableNamespace, store.SecurableTable, store.SecurableView, store.SecurableFunction:
 				e := consoleEntry{Type: string(g.On.Type), Namespace: g.On.Namespace, Name: g.On.Name}
 				if !slices.ContainsFunc(w.Entries, func(x consoleEntry) bool {
 					return x.Type == e.Type && x.Name == e.Name && slices.Equal(x.Namespace, e.Namespace)

@@ -123,6 +123,7 @@ func TestConsoleWarehousesFollowGrants(t *testing.T) {
 	}
 	e.grant("analysts", "read", "namespace", "lake", []string{"sales", "eu"}, "")
 	e.grant("analysts", "write", "table", "lake", []string{"ops"}, "jobs")
+	e.grant("analysts", "read", "function", "lake", []string{"ops"}, "add_one")
 	e.grant("analysts", "read", "warehouse", "vault", nil, "")
 	e.must(201, "POST", "/management/v1/roles", e.admin, `{"name":"creators"}`, nil)
 	e.must(204, "PUT", "/management/v1/principals/ana/roles/creators", e.admin, nil, nil)
@@ -131,7 +132,7 @@ func TestConsoleWarehousesFollowGrants(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("ana: %d %s", status, got)
 	}
-	want := `[{"name":"lake","default":false,"listable":false,"entries":[{"type":"namespace","namespace":["sales","eu"]},{"type":"table","namespace":["ops"],"name":"jobs"}]},` +
+	want := `[{"name":"lake","default":false,"listable":false,"entries":[{"type":"namespace","namespace":["sales","eu"]},{"type":"table","namespace":["ops"],"name":"jobs"},{"type":"function","namespace":["ops"],"name":"add_one"}]},` +
 		`{"name":"vault","default":false,"listable":true,"entries":[]}]`
 	if strings.TrimSpace(string(got)) != want {
 		t.Fatalf("ana sees\n%s\nwant\n%s", got, want)
