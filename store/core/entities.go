@@ -359,8 +359,11 @@ func commitOne(ctx context.Context, tx driver.Tx, c store.Commit) (string, error
 	if missing || cur.Kind != string(c.Kind) {
 		return "", noSuchEntity(c.Kind, c.Ident)
 	}
-	if cur.Version != c.BaseVersion || (c.BaseLocation != "" && cur.MetadataLocation != c.BaseLocation) {
+	if cur.Version != c.BaseVersion {
 		return "", staleVersion(c.Kind, c.Ident, c.BaseVersion, cur.Version)
+	}
+	if c.BaseLocation != "" && cur.MetadataLocation != c.BaseLocation {
+		return "", replacedConcurrently(c.Kind, c.Ident)
 	}
 	n, err := tx.UpdateEntityMetadata(ctx, cur.ID, c.BaseVersion, c.MetadataLocation, nonNil(c.Metadata), now)
 	if err != nil {
@@ -416,6 +419,9 @@ func (s *Store) commitSingle(ctx context.Context, c store.Commit) error {
 		return nil
 	case res.CurrentKind != string(c.Kind):
 		return noSuchEntity(c.Kind, c.Ident)
+	case res.CurrentVersion == c.BaseVersion:
+		// The version matched, so the metadata location did not.
+		return replacedConcurrently(c.Kind, c.Ident)
 	default:
 		return staleVersion(c.Kind, c.Ident, c.BaseVersion, res.CurrentVersion)
 	}

@@ -71,14 +71,16 @@ func crossWarehouseRename(from, to store.Ident) error {
 
 // staleVersion is the CommitFailed error of a lost compare-and-swap.
 func staleVersion(kind store.Kind, id store.Ident, base, current int64) error {
-	if base == current {
-		// The same version number on other metadata: the entity was
-		// dropped and created again (see store.Commit.BaseLocation).
-		return errs.New(errs.CommitFailed, "Commit failed: %s %s was replaced concurrently (its metadata location is not the base's)",
-			strings.ToLower(kindTitle(kind)), id)
-	}
 	return errs.New(errs.CommitFailed, "Commit failed: %s %s was updated concurrently (base version %d, current version %d)",
 		strings.ToLower(kindTitle(kind)), id, base, current)
+}
+
+// replacedConcurrently is the CommitFailed error of a compare-and-swap
+// whose base has the entity's version but not its metadata location: the
+// entity was dropped and created again (see store.Commit.BaseLocation).
+func replacedConcurrently(kind store.Kind, id store.Ident) error {
+	return errs.New(errs.CommitFailed, "Commit failed: %s %s was replaced concurrently (its metadata location is not the base's)",
+		strings.ToLower(kindTitle(kind)), id)
 }
 
 // createdConcurrently is the CommitFailed error of a create commit whose
